@@ -1,0 +1,57 @@
+"""Daily data-quality checks, one DAG per record type (one rule file in `expectations/`).
+
+Each run: mirror the institution tree and staff from the source, validate the record type's rules with
+Great Expectations for the run's logical date (Asia/Shanghai), then reconcile the findings with the
+account managers' to-dos. The work lives in `remediation.tasks`; this file is wiring only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import DAG, Asset, task
+
+from expectations.rulebook import suite_tables
+
+DEFAULT_ARGS = {"owner": "data-office", "retries": 2, "retry_delay": dt.timedelta(minutes=5)}
+
+
+def build(table: str, schedule: str) -> DAG:
+    with DAG(
+        dag_id=f"dq_{table}",
+        schedule=schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["data-quality", table],
+        doc_md=__doc__,
+    ) as dag:
+
+        @task
+        def sync_org(**context: object) -> dict[str, object]:
+            from remediation.tasks import sync_org_task
+
+            return sync_org_task(context)
+
+        @task
+        def validate(**context: object) -> int:
+            from remediation.tasks import validate_task
+
+            return validate_task(table, context)
+
+        @task(outlets=[Asset(f"dqgov://todos/{table}")])
+        def reconcile(run_id: int) -> dict[str, object]:
+            from remediation.tasks import reconcile_task
+
+            return reconcile_task(run_id)
+
+        validated = validate()
+        sync_org() >> validated
+        reconcile(validated)
+    return dag
+
+
+for _table, _schedule in suite_tables():
+    globals()[f"dq_{_table}"] = build(_table, _schedule)

@@ -1,0 +1,72 @@
+"""Compile rules into SQL: the failing condition of each rule, in scope (clause G1) and under its `when`.
+
+The same condition feeds two consumers, so they cannot disagree:
+- a Great Expectations `UnexpectedRowsExpectation` whose query selects the failing keys from `{batch}`;
+- the key extractor, which evaluates every rule of a table in **one scan** and streams the failing keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
+
+from expectations.contract import RECORD_TABLES
+from expectations.kinds import KINDS, CheckContext
+from expectations.rulebook import Rule, Suite
+
+_BATCH_PLACEHOLDER = "dqgov_batch_placeholder"
+ROUTING_COLUMNS = ("inst_code", "mgr_staff_id")
+FLAG_PREFIX = "dq_fails_"
+
+
+def source_columns(table: str) -> dict[str, ColumnElement[Any]]:
+    """Unqualified, typed columns: they render as bare names, so they work against `{batch}` too."""
+    return {c.name: sa.column(c.name, c.type) for c in RECORD_TABLES[table].c}
+
+
+def in_scope(suite: Suite, cols: dict[str, ColumnElement[Any]]) -> ColumnElement[bool]:
+    status = cols["status"]
+    return sa.or_(status.is_(None), status.not_in(list(suite.out_of_scope_statuses)))
+
+
+def failing_condition(suite: Suite, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
+    cols = source_columns(suite.table)
+    applies = [cols[col].in_(list(values)) for col, values in rule.when.items()]
+    return sa.and_(in_scope(suite, cols), *applies, KINDS[rule.kind].sql_fails(cols, rule, ctx))
+
+
+def render(stmt: sa.Select[Any], dialect: Dialect) -> str:
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def gx_unexpected_rows_query(suite: Suite, rule: Rule, ctx: CheckContext, dialect: Dialect) -> str:
+    """SQL for GX's UnexpectedRowsExpectation: `{batch}` is GX's placeholder, other braces are doubled."""
+    cols = source_columns(suite.table)
+    stmt = sa.select(cols[suite.key]).select_from(sa.table(_BATCH_PLACEHOLDER))
+    sql = render(stmt.where(failing_condition(suite, rule, ctx)), dialect)
+    return sql.replace("{", "{{").replace("}", "}}").replace(_BATCH_PLACEHOLDER, "{batch}")
+
+
+def value_columns(suite: Suite) -> list[str]:
+    """Every column some rule is about, in first-mention order."""
+    seen: dict[str, None] = {}
+    for rule in suite.rules:
+        for col in rule.columns:
+            seen.setdefault(col, None)
+    return list(seen)
+
+
+def extraction_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
+    """One scan of the table: the key, routing columns, the rules' columns and a 0/1 flag per rule."""
+    cols = source_columns(suite.table)
+    conditions = [failing_condition(suite, rule, ctx) for rule in suite.rules]
+    flags = [sa.case((cond, 1), else_=0).label(f"{FLAG_PREFIX}{i}") for i, cond in enumerate(conditions)]
+    picked = [suite.key, *ROUTING_COLUMNS, *(c for c in value_columns(suite) if c not in ROUTING_COLUMNS)]
+    return (
+        sa.select(*(cols[c] for c in dict.fromkeys(picked)), *flags)
+        .select_from(sa.table(suite.table))
+        .where(sa.or_(*conditions))
+    )

@@ -1,0 +1,194 @@
+"""The governance store: SQLAlchemy 2 models. Alembic migrations in `remediation/migrations` create them.
+
+All tables carry the `dq_` prefix so the store can live in the same database (or schema) as the bank's
+source tables without a clash (the source also has `institution` and `staff`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+        }
+    )
+
+
+class TodoStatus(enum.StrEnum):
+    OPEN = "open"
+    FIXED = "fixed"  # closed because a re-check passed (verified fixed)
+    OUT_OF_SCOPE = "out_of_scope"  # closed because the record is closed or gone (clause G1)
+
+
+class RunStatus(enum.StrEnum):
+    VALIDATING = "validating"
+    VALIDATED = "validated"
+    RECONCILED = "reconciled"
+    SUPERSEDED = "superseded"  # a later logical date was reconciled first; this run changed nothing
+    FAILED = "failed"
+
+
+class Institution(Base):
+    """Mirror of the source `institution` table, plus the routing fallback computed at sync."""
+
+    __tablename__ = "dq_institution"
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    inst_name: Mapped[str] = mapped_column(sa.String(100))
+    inst_level: Mapped[str] = mapped_column(sa.String(20))
+    parent_code: Mapped[str | None] = mapped_column(sa.String(20))
+    fallback_staff_id: Mapped[str | None] = mapped_column(sa.String(20))  # active head up the tree (G3)
+    depth: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class Staff(Base):
+    """Mirror of the source `staff` table."""
+
+    __tablename__ = "dq_staff"
+    staff_id: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    staff_name: Mapped[str] = mapped_column(sa.String(60))
+    inst_code: Mapped[str] = mapped_column(sa.String(20), index=True)
+    position: Mapped[str] = mapped_column(sa.String(30))
+    email: Mapped[str | None] = mapped_column(sa.String(120))
+    wecom_userid: Mapped[str | None] = mapped_column(sa.String(60))
+    active: Mapped[bool] = mapped_column(sa.Boolean)
+
+
+class RuleRecord(Base):
+    """The rules as last loaded from `expectations/*.yml` (the catalogue the store's to-dos refer to)."""
+
+    __tablename__ = "dq_rule"
+    rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    clauses: Mapped[str] = mapped_column(sa.String(60))
+    columns: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    dimension: Mapped[str] = mapped_column(sa.String(20))
+    dimension_gbt: Mapped[str] = mapped_column(sa.String(20))
+    description: Mapped[str] = mapped_column(sa.Text)
+    hint: Mapped[str] = mapped_column(sa.Text)
+    regulation: Mapped[str] = mapped_column(sa.Text)
+    fingerprint: Mapped[str] = mapped_column(sa.String(16))
+
+
+class CheckRun(Base):
+    __tablename__ = "dq_check_run"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    logical_date: Mapped[dt.date] = mapped_column(sa.Date)
+    trigger: Mapped[str] = mapped_column(sa.String(20))  # airflow | cli
+    status: Mapped[str] = mapped_column(sa.String(20))
+    source: Mapped[str] = mapped_column(sa.String(300))  # URL without password
+    started_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    records_total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    records_in_scope: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failing_records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    findings: Mapped[int] = mapped_column(sa.Integer, default=0)
+    opened: Mapped[int] = mapped_column(sa.Integer, default=0)
+    reopened: Mapped[int] = mapped_column(sa.Integer, default=0)
+    kept: Mapped[int] = mapped_column(sa.Integer, default=0)
+    fixed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    out_of_scope: Mapped[int] = mapped_column(sa.Integer, default=0)
+    reassigned: Mapped[int] = mapped_column(sa.Integer, default=0)
+    gx_success: Mapped[bool | None] = mapped_column(sa.Boolean)
+    gx_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    versions: Mapped[str | None] = mapped_column(sa.Text)  # JSON: GX and reference-data versions
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_dq_check_run_table_date", "table_name", "logical_date"),)
+
+
+class CheckRunRule(Base):
+    """Per rule and run: GX's failing count, the extracted count, and whether closing is allowed."""
+
+    __tablename__ = "dq_check_run_rule"
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    unexpected: Mapped[int | None] = mapped_column(sa.Integer)
+    extracted: Mapped[int] = mapped_column(sa.Integer, default=0)
+    status: Mapped[str] = mapped_column(sa.String(20))  # ok | mismatch | error
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Finding(Base):
+    """Staging: every failing (rule, record) of one run, routed. Kept only for the latest runs."""
+
+    __tablename__ = "dq_finding"
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    record_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    inst_code: Mapped[str | None] = mapped_column(sa.String(20))
+    mgr_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    assignee_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    routed_to_head: Mapped[bool] = mapped_column(sa.Boolean)
+    masked_value: Mapped[str | None] = mapped_column(sa.String(300))
+
+
+class RecordState(Base):
+    """Staging: source status of records whose open to-dos no longer fail (fixed, or closed, or gone)."""
+
+    __tablename__ = "dq_record_state"
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True)
+    record_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    status: Mapped[str | None] = mapped_column(sa.String(20))  # NULL: the record is gone from the source
+
+
+class Todo(Base):
+    """数据质量问题待办: one per (rule, table, record key), opened and closed only by check results."""
+
+    __tablename__ = "dq_todo"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[str] = mapped_column(sa.String(60))
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    record_key: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    clause: Mapped[str] = mapped_column(sa.String(60))
+    columns: Mapped[str] = mapped_column(sa.String(200))
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    inst_code: Mapped[str | None] = mapped_column(sa.String(20))
+    mgr_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    assignee_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    routed_to_head: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    masked_value: Mapped[str | None] = mapped_column(sa.String(300))
+    first_seen: Mapped[dt.date] = mapped_column(sa.Date)
+    last_seen: Mapped[dt.date] = mapped_column(sa.Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    reopen_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    opened_run_id: Mapped[int] = mapped_column(sa.Integer)
+    transition_run_id: Mapped[int] = mapped_column(sa.Integer)  # the run of the last status change
+
+    __table_args__ = (
+        sa.UniqueConstraint("rule_id", "table_name", "record_key"),
+        sa.Index("ix_dq_todo_assignee_status", "assignee_staff_id", "status"),
+        sa.Index("ix_dq_todo_inst_status", "inst_code", "status"),
+        sa.Index("ix_dq_todo_table_status", "table_name", "status"),
+        sa.Index("ix_dq_todo_transition", "transition_run_id"),
+    )
+
+
+class TodoEvent(Base):
+    """Append-only audit of every change to a to-do: who (a person or `system`), when, from what to what."""
+
+    __tablename__ = "dq_todo_event"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    todo_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_todo.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(sa.String(40))
+    event: Mapped[str] = mapped_column(sa.String(30))  # opened | reopened | fixed | out_of_scope | reassigned
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str | None] = mapped_column(sa.String(20))
+    detail: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,0 +1,316 @@
+"""One check run of one record type: verify the source → sync org → validate (GX + key extraction) → reconcile.
+
+`validate` only appends to staging tables under a new check run; `reconcile` applies the staged findings
+to the to-dos in one transaction. A crash between or inside them leaves the to-dos as they were.
+The DAG runs the steps as separate tasks; `run_suite` runs them in-process for the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from expectations.contract import ORG_TABLES, PRIMARY_KEYS, RECORD_TABLES
+from expectations.kinds import CheckContext
+from expectations.reference import reference_versions
+from expectations.rulebook import Suite
+from expectations.runner import RuleOutcome, count_records, failing_records, validate_with_gx
+from remediation.errors import SourceError
+from remediation.masking import masked_summary
+from remediation.models import CheckRun, CheckRunRule, Finding, RecordState, RuleRecord, RunStatus
+from remediation.orgsync import OrgSummary, load_routing, sync_org
+from remediation.reconcile import ReconcileSummary, reconcile_run
+from remediation.store import create_engine, ping, safe_url
+
+Progress = Callable[[str], None]
+STAGING_BATCH = 5000
+LOOKUP_BATCH = 500
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def open_source(url: str, tables: Iterable[str] | None = None) -> sa.Engine:
+    """An engine on the source, after checking it has every table and column of the contract we need."""
+    engine = create_engine(url, "source")
+    ping(engine, "source")
+    wanted = {**ORG_TABLES, **{t: RECORD_TABLES[t] for t in (tables or RECORD_TABLES)}}
+    inspector = sa.inspect(engine)
+    present = set(inspector.get_table_names())
+    for name, table in wanted.items():
+        if name not in present:
+            raise SourceError(f"source {safe_url(url)} has no table {name!r} (see contracts/source-data.md)")
+        have = {c["name"].lower() for c in inspector.get_columns(name)}
+        missing = [c.name for c in table.c if c.name not in have]
+        if missing:
+            raise SourceError(f"source table {name!r} lacks column(s) {', '.join(missing)} of the contract")
+    return engine
+
+
+def sync_rules(store: sa.Engine, suite: Suite) -> None:
+    with store.begin() as conn:
+        conn.execute(sa.delete(RuleRecord).where(RuleRecord.table_name == suite.table))
+        conn.execute(
+            sa.insert(RuleRecord),
+            [
+                {
+                    "rule_id": r.id,
+                    "table_name": r.table,
+                    "clauses": r.clause_text,
+                    "columns": r.columns_text,
+                    "kind": r.kind,
+                    "severity": r.severity,
+                    "dimension": r.dimension,
+                    "dimension_gbt": r.dimension_gbt,
+                    "description": r.description,
+                    "hint": r.hint,
+                    "regulation": r.regulation,
+                    "fingerprint": r.fingerprint(),
+                }
+                for r in suite.rules
+            ],
+        )
+
+
+def _start_run(store: sa.Engine, suite: Suite, check_date: dt.date, trigger: str, source_url: str) -> int:
+    with store.begin() as conn:
+        return int(
+            conn.execute(
+                sa.insert(CheckRun)
+                .values(
+                    table_name=suite.table,
+                    logical_date=check_date,
+                    trigger=trigger,
+                    status=RunStatus.VALIDATING,
+                    source=safe_url(source_url),
+                    started_at=now(),
+                )
+                .returning(CheckRun.id)
+            ).scalar_one()
+        )
+
+
+def _stage_findings(
+    source: sa.Engine, store: sa.Engine, suite: Suite, ctx: CheckContext, run_id: int, progress: Progress
+) -> Counter[str]:
+    extracted: Counter[str] = Counter()
+    with store.connect() as conn:
+        routing = load_routing(conn)
+    batch: list[dict[str, object]] = []
+    records = 0
+
+    def flush() -> None:
+        if batch:
+            with store.begin() as conn:
+                conn.execute(sa.insert(Finding), batch)
+            batch.clear()
+
+    for record in failing_records(source, suite, ctx):
+        records += 1
+        assignee, to_head = routing.route(record.mgr_staff_id, record.inst_code)
+        for rule in record.rules:
+            extracted[rule.id] += 1
+            batch.append(
+                {
+                    "run_id": run_id,
+                    "rule_id": rule.id,
+                    "record_key": record.record_key,
+                    "table_name": suite.table,
+                    "inst_code": record.inst_code,
+                    "mgr_staff_id": record.mgr_staff_id,
+                    "assignee_staff_id": assignee,
+                    "routed_to_head": to_head,
+                    "masked_value": masked_summary(rule.columns, record.values),
+                }
+            )
+        if len(batch) >= STAGING_BATCH:
+            flush()
+            progress(f"{suite.table}: {records} failing records staged")
+    flush()
+    extracted["__records__"] = records
+    return extracted
+
+
+def _stage_record_states(
+    source: sa.Engine, store: sa.Engine, suite: Suite, run_id: int, closable_rules: Sequence[str]
+) -> None:
+    """Look up, in the source, the status of records whose open to-dos no longer fail."""
+    from remediation.models import Todo
+
+    if not closable_rules:
+        return
+    found = (
+        sa.select(Finding.record_key)
+        .where(Finding.run_id == run_id, Finding.rule_id == Todo.rule_id, Finding.record_key == Todo.record_key)
+        .exists()
+    )
+    key_col = sa.column(PRIMARY_KEYS[suite.table])
+    src = sa.table(suite.table, key_col, sa.column("status"))
+    last = ""
+    while True:
+        with store.connect() as conn:
+            keys = list(
+                conn.scalars(
+                    sa.select(Todo.record_key)
+                    .distinct()
+                    .where(
+                        Todo.table_name == suite.table,
+                        Todo.status == "open",
+                        Todo.rule_id.in_(list(closable_rules)),
+                        Todo.record_key > last,
+                        ~found,
+                    )
+                    .order_by(Todo.record_key)
+                    .limit(LOOKUP_BATCH)
+                )
+            )
+        if not keys:
+            return
+        with source.connect() as conn:
+            states = dict(conn.execute(sa.select(key_col, src.c.status).where(key_col.in_(keys))).tuples().all())
+        with store.begin() as conn:
+            conn.execute(
+                sa.insert(RecordState),
+                [{"run_id": run_id, "record_key": k, "status": states.get(k)} for k in keys],
+            )
+        last = keys[-1]
+
+
+@dataclass(frozen=True)
+class ValidateSummary:
+    run_id: int
+    table: str
+    check_date: dt.date
+    records_total: int
+    records_in_scope: int
+    failing_records: int
+    findings: int
+    rules_not_closable: tuple[str, ...]
+
+
+def validate(
+    source_url: str,
+    store: sa.Engine,
+    suite: Suite,
+    check_date: dt.date,
+    trigger: str = "cli",
+    progress: Progress = _quiet,
+    source: sa.Engine | None = None,
+) -> ValidateSummary:
+    """Run the suite and stage its findings under a new check run. Does not touch the to-dos."""
+    source = source or open_source(source_url, [suite.table])
+    sync_rules(store, suite)
+    run_id = _start_run(store, suite, check_date, trigger, source_url)
+    ctx = CheckContext(check_date=check_date)
+    try:
+        total, in_scope = count_records(source, suite)
+        progress(f"{suite.table}: validating {in_scope} in-scope records with Great Expectations")
+        gx = validate_with_gx(source_url, suite, ctx)
+        extracted = _stage_findings(source, store, suite, ctx, run_id, progress)
+        outcomes: list[RuleOutcome] = []
+        for rule in suite.rules:
+            outcome = gx.outcomes.get(rule.id) or RuleOutcome(rule.id, error="GX returned no result")
+            outcome.extracted = extracted[rule.id]
+            outcomes.append(outcome)
+        closable = [o.rule_id for o in outcomes if o.status == "ok"]
+        _stage_record_states(source, store, suite, run_id, closable)
+        findings = sum(o.extracted for o in outcomes)
+        with store.begin() as conn:
+            conn.execute(
+                sa.insert(CheckRunRule),
+                [
+                    {
+                        "run_id": run_id,
+                        "rule_id": o.rule_id,
+                        "unexpected": o.unexpected,
+                        "extracted": o.extracted,
+                        "status": o.status,
+                        "error": o.error,
+                    }
+                    for o in outcomes
+                ],
+            )
+            conn.execute(
+                sa.update(CheckRun)
+                .where(CheckRun.id == run_id)
+                .values(
+                    status=RunStatus.VALIDATED,
+                    records_total=total,
+                    records_in_scope=in_scope,
+                    failing_records=extracted["__records__"],
+                    findings=findings,
+                    gx_success=gx.success,
+                    gx_seconds=round(gx.seconds, 3),
+                    versions=json.dumps({"great_expectations": gx.gx_version, **reference_versions()}),
+                )
+            )
+    except BaseException as exc:
+        _fail_run(store, run_id, exc)
+        raise
+    return ValidateSummary(
+        run_id=run_id,
+        table=suite.table,
+        check_date=check_date,
+        records_total=total,
+        records_in_scope=in_scope,
+        failing_records=extracted["__records__"],
+        findings=findings,
+        rules_not_closable=tuple(o.rule_id for o in outcomes if o.status != "ok"),
+    )
+
+
+def _fail_run(store: sa.Engine, run_id: int, exc: BaseException) -> None:
+    message = f"{type(exc).__name__}: {exc}".splitlines()[0][:1000]
+    try:
+        with store.begin() as conn:
+            conn.execute(sa.delete(Finding).where(Finding.run_id == run_id))
+            conn.execute(sa.delete(RecordState).where(RecordState.run_id == run_id))
+            conn.execute(
+                sa.update(CheckRun)
+                .where(CheckRun.id == run_id)
+                .values(status=RunStatus.FAILED, error=message, finished_at=now())
+            )
+    except SQLAlchemyError:
+        pass  # the store itself is failing; the original error is the one to report
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    table: str
+    check_date: dt.date
+    org: OrgSummary | None
+    validation: ValidateSummary
+    reconcile: ReconcileSummary
+    seconds: float
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def run_suite(
+    source_url: str,
+    store: sa.Engine,
+    suite: Suite,
+    check_date: dt.date,
+    trigger: str = "cli",
+    progress: Progress = _quiet,
+    sync: bool = True,
+) -> RunSummary:
+    started = time.perf_counter()
+    source = open_source(source_url, [suite.table])
+    org = sync_org(source, store) if sync else None
+    validation = validate(source_url, store, suite, check_date, trigger, progress, source=source)
+    summary = reconcile_run(store, validation.run_id)
+    return RunSummary(suite.table, check_date, org, validation, summary, time.perf_counter() - started)

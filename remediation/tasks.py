@@ -1,0 +1,51 @@
+"""Bodies of the Airflow tasks. DAG files import this module inside their tasks, never at parse time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pendulum
+
+from remediation import settings
+
+TIMEZONE = "Asia/Shanghai"
+
+
+def check_date_of(context: dict[str, Any]) -> dt.date:
+    """The run's logical date in Asia/Shanghai (a manual run without one uses its run_after)."""
+    moment = context.get("logical_date") or context["dag_run"].run_after
+    return pendulum.instance(moment).in_timezone(TIMEZONE).date()
+
+
+def source_url_of(context: dict[str, Any]) -> str:
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    return str(conf.get("source_url") or settings.get("DQGOV_SOURCE_URL"))
+
+
+def sync_org_task(context: dict[str, Any]) -> dict[str, Any]:
+    from remediation.orgsync import sync_org
+    from remediation.pipeline import open_source
+    from remediation.store import open_store
+
+    summary = sync_org(open_source(source_url_of(context), []), open_store())
+    return {"institutions": summary.institutions, "staff": summary.staff, "active_staff": summary.active_staff}
+
+
+def validate_task(table: str, context: dict[str, Any]) -> int:
+    from expectations.rulebook import load_suites
+    from remediation.pipeline import validate
+    from remediation.store import open_store
+
+    suite = next(s for s in load_suites() if s.table == table)
+    summary = validate(source_url_of(context), open_store(), suite, check_date_of(context), trigger="airflow")
+    return summary.run_id
+
+
+def reconcile_task(run_id: int) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from remediation.reconcile import reconcile_run
+    from remediation.store import open_store
+
+    return asdict(reconcile_run(open_store(), run_id))
