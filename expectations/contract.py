@@ -100,5 +100,15 @@ PRIMARY_KEYS: Mapping[str, str] = {"merchant": "mer_id", "customer_org": "cust_n
 INSTITUTION_LEVELS = ("head", "branch", "sub_branch")
 POSITIONS = ("account_manager", "sub_branch_head", "branch_head", "data_office")
 MERCHANT_TYPES = ("enterprise", "individual", "micro")
-ENTITY_TYPES = ("enterprise", "individual", "cooperative", "public_institution", "social_org", "rural_collective")
-RECORD_STATUSES = {"merchant": ("active", "suspended", "closed"), "customer_org": ("active", "dormant", "closed")}
+ENTITY_TYPES = (
+    "enterprise",
+    "individual",
+    "cooperative",
+    "public_institution",
+    "social_org",
+    "rural_collective",
+)
+RECORD_STATUSES = {
+    "merchant": ("active", "suspended", "closed"),
+    "customer_org": ("active", "dormant", "closed"),
+}

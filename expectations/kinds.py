@@ -4,8 +4,9 @@ Each kind gives the *failing* condition of a rule as a SQLAlchemy expression (ru
 database, by Great Expectations and by the key extractor) and as a Python predicate over one record
 (for corrections typed into the portal and for cross-checking the SQL). Both must agree.
 
-Null handling follows the standard: only `required` and `active_staff` fail on a missing value; every
-format kind passes a NULL, so a required field pairs a `required` rule with its format rule.
+Missing values follow the standard: only `required` and `active_staff` fail on a missing value (NULL, or
+blank text); every other kind passes it, so a required field pairs a `required` rule with its format
+rule and one defect never raises two to-dos.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ class Kind:
     params: Mapping[str, type] = field(default_factory=dict)  # required parameter names and types
     text_only: bool = False
 
-    def validate_params(self, params: Mapping[str, Any], columns: Sequence[str], contract: sa.Table) -> str | None:
+    def validate_params(
+        self, params: Mapping[str, Any], columns: Sequence[str], contract: sa.Table
+    ) -> str | None:
         for name, typ in self.params.items():
             if not isinstance(params.get(name), typ):
                 return f"'{name}' ({typ.__name__}) is required for this check"
@@ -74,6 +77,10 @@ def _sql_missing(col: ColumnElement[Any]) -> ColumnElement[bool]:
     return col.is_(None)
 
 
+def _sql_present(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    return sa.not_(_sql_missing(col))
+
+
 def _sql_required(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
     return sa.or_(*(_sql_missing(cols[c]) for c in rule.columns))
 
@@ -84,12 +91,12 @@ def _py_required(row: Row, rule: Rule, ctx: CheckContext) -> bool:
 
 def _sql_in_set(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
     col = _first(cols, rule)
-    return sa.and_(col.is_not(None), col.not_in(list(rule.params["values"])))
+    return sa.and_(_sql_present(col), col.not_in(list(rule.params["values"])))
 
 
 def _py_in_set(row: Row, rule: Rule, ctx: CheckContext) -> bool:
     value = row.get(rule.columns[0])
-    return value is not None and value not in rule.params["values"]
+    return _present(value) and value not in rule.params["values"]
 
 
 def _format_kind(
@@ -99,11 +106,11 @@ def _format_kind(
 ) -> Kind:
     def sql_fails(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
         col = _first(cols, rule)
-        return sa.and_(col.is_not(None), sa.not_(sql_valid(col)))
+        return sa.and_(_sql_present(col), sa.not_(sql_valid(col)))
 
     def py_fails(row: Row, rule: Rule, ctx: CheckContext) -> bool:
         value = row.get(rule.columns[0])
-        return value is not None and not py_valid(value)
+        return _present(value) and not py_valid(str(value))
 
     return Kind(description, sql_fails, py_fails, text_only=True)
 
@@ -123,56 +130,58 @@ def _py_date_expired(row: Row, rule: Rule, ctx: CheckContext) -> bool:
 def _sql_id_number(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
     number = _first(cols, rule)
     id_type = cols[rule.params["type_column"]]
-    return sa.and_(number.is_not(None), sa.not_(sqlchecks.is_valid_id(id_type, number, ctx.check_date)))
+    return sa.and_(_sql_present(number), sa.not_(sqlchecks.is_valid_id(id_type, number, ctx.check_date)))
 
 
 def _py_id_number(row: Row, rule: Rule, ctx: CheckContext) -> bool:
     number = row.get(rule.columns[0])
     id_type = row.get(rule.params["type_column"]) or ""
-    return number is not None and not checks.is_valid_id(id_type, number, ctx.check_date)
+    return _present(number) and not checks.is_valid_id(id_type, str(number), ctx.check_date)
 
 
 def _sql_mcc_known(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
     col = _first(cols, rule)
-    return sa.and_(col.is_not(None), col.not_in(sorted(mcc_codes())))
+    return sa.and_(_sql_present(col), col.not_in(sorted(mcc_codes())))
 
 
 def _py_mcc_known(row: Row, rule: Rule, ctx: CheckContext) -> bool:
     value = row.get(rule.columns[0])
-    return value is not None and value not in mcc_codes()
+    return _present(value) and value not in mcc_codes()
 
 
 def _sql_equals_part(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
     col = _first(cols, rule)
     p = rule.params
     part = sa.func.substr(cols[p["of_column"]], p["start"], p["length"])
-    return sa.and_(col.is_not(None), sa.func.coalesce(part, "") != col)
+    return sa.and_(_sql_present(col), sa.func.coalesce(part, "") != col)
 
 
 def _py_equals_part(row: Row, rule: Rule, ctx: CheckContext) -> bool:
     value = row.get(rule.columns[0])
     p = rule.params
     whole = row.get(p["of_column"]) or ""
-    return value is not None and whole[p["start"] - 1 : p["start"] - 1 + p["length"]] != value
+    return _present(value) and whole[p["start"] - 1 : p["start"] - 1 + p["length"]] != value
 
 
 def _sql_active_staff(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
     col = _first(cols, rule)
     active = sa.select(staff_table.c.staff_id).where(staff_table.c.active == sa.true())
-    return sa.or_(col.is_(None), col.not_in(active.scalar_subquery()))
+    return sa.or_(_sql_missing(col), col.not_in(active.scalar_subquery()))
 
 
 def _py_active_staff(row: Row, rule: Rule, ctx: CheckContext) -> bool:
     value = row.get(rule.columns[0])
     if ctx.active_staff is None:
         raise ValueError("the active_staff check needs the list of active staff")
-    return value is None or value not in ctx.active_staff
+    return not _present(value) or value not in ctx.active_staff
 
 
 KINDS: Mapping[str, Kind] = {
     "required": Kind("值必填，不能为空或空白", _sql_required, _py_required),
     "in_set": Kind("值必须取自规定代码", _sql_in_set, _py_in_set, params={"values": list}),
-    "uscc": _format_kind("统一社会信用代码格式与校验码（GB 32100）", sqlchecks.is_valid_uscc, checks.is_valid_uscc),
+    "uscc": _format_kind(
+        "统一社会信用代码格式与校验码（GB 32100）", sqlchecks.is_valid_uscc, checks.is_valid_uscc
+    ),
     "phone": _format_kind("手机号或带区号的固定电话", sqlchecks.is_valid_phone, checks.is_valid_phone),
     "not_expired": Kind("日期不早于检查日", _sql_date_expired, _py_date_expired),
     "id_number": Kind(

@@ -20,9 +20,32 @@ import yaml
 from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
 
 RULES_DIR = Path(__file__).resolve().parent
-CLAUSE_IDS = (
-    "G1 G2 G3 E1 E2 E3 E4 E5 E6 E7 E8 E9 P1 P2 P3 P4 P5 M1 M2 M3 M4 M5 M6 C1".split()
-)
+CLAUSE_IDS = [
+    "G1",
+    "G2",
+    "G3",
+    "E1",
+    "E2",
+    "E3",
+    "E4",
+    "E5",
+    "E6",
+    "E7",
+    "E8",
+    "E9",
+    "P1",
+    "P2",
+    "P3",
+    "P4",
+    "P5",
+    "M1",
+    "M2",
+    "M3",
+    "M4",
+    "M5",
+    "M6",
+    "C1",
+]
 SEVERITIES = ("high", "medium", "low")
 DAMA_DIMENSIONS = ("completeness", "validity", "consistency", "uniqueness", "timeliness", "accuracy")
 GBT36344_DIMENSIONS = ("规范性", "完整性", "准确性", "一致性", "时效性", "可访问性")
@@ -122,7 +145,7 @@ def _parse_rule(path: Path, table: str, index: int, raw: Any) -> Rule:
     for col in columns:
         if col not in contract.c:
             raise _fail(path, where, f"column {col!r} is not a column of source table {table}")
-    kind = raw.get("check")
+    kind = str(raw.get("check"))
     if kind not in KINDS:
         raise _fail(path, where, f"'check' must be one of {', '.join(sorted(KINDS))}, got {kind!r}")
     params = raw.get("params") or {}
@@ -139,13 +162,13 @@ def _parse_rule(path: Path, table: str, index: int, raw: Any) -> Rule:
         if col not in contract.c:
             raise _fail(path, where, f"'when' column {col!r} is not a column of source table {table}")
         when[col] = _str_list(path, where, values, f"when.{col}")
-    severity = raw.get("severity")
+    severity = str(raw.get("severity"))
     if severity not in SEVERITIES:
         raise _fail(path, where, f"'severity' must be one of {', '.join(SEVERITIES)}, got {severity!r}")
-    dimension = raw.get("dimension")
+    dimension = str(raw.get("dimension"))
     if dimension not in DAMA_DIMENSIONS:
         raise _fail(path, where, f"'dimension' must be one of {', '.join(DAMA_DIMENSIONS)}")
-    dimension_gbt = raw.get("dimension_gbt")
+    dimension_gbt = str(raw.get("dimension_gbt"))
     if dimension_gbt not in GBT36344_DIMENSIONS:
         raise _fail(path, where, f"'dimension_gbt' must be one of {', '.join(GBT36344_DIMENSIONS)}")
     texts = {}
@@ -178,7 +201,7 @@ def load_suite(path: Path) -> Suite:
         raise RuleFileError(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(raw, dict):
         raise _fail(path, "top level", "must be a mapping with table, scope and rules")
-    table = raw.get("table")
+    table = str(raw.get("table"))
     if table not in RECORD_TABLES:
         raise _fail(path, "table", f"must be one of {', '.join(RECORD_TABLES)}, got {table!r}")
     scope = raw.get("scope") or {}

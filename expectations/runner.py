@@ -88,6 +88,7 @@ def validate_with_gx(source_url: str, suite: Suite, ctx: CheckContext) -> GxVali
     result = definition.run(result_format="SUMMARY")
     outcomes: dict[str, RuleOutcome] = {}
     for res in result.results:
+        assert res.expectation_config is not None
         rule_id = res.expectation_config.meta["rule_id"]
         info = res.exception_info or {}
         if info.get("raised_exception"):

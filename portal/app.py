@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from html import escape
+from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Query
@@ -48,7 +49,10 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/", response_class=HTMLResponse)
-    def overview(lang: str = Query("zh", pattern="^(zh|en)$"), store: sa.Engine = Depends(get_store)) -> str:
+    def overview(
+        store: Annotated[sa.Engine, Depends(get_store)],
+        lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
+    ) -> str:
         t = TEXT[lang]
         open_ = sa.func.sum(sa.case((Todo.status == TodoStatus.OPEN, 1), else_=0))
         closed = sa.func.sum(sa.case((Todo.status != TodoStatus.OPEN, 1), else_=0))

@@ -79,8 +79,10 @@ def check(
             f"[run {v.run_id}, {r.status}, {s.seconds:.1f}s]"
         )
         if v.rules_not_closable:
-            echo(f"warning: {suite.table}: rules not closed this run (GX error or count mismatch): "
-                 f"{', '.join(v.rules_not_closable)}")  # fmt: skip
+            echo(
+                f"warning: {suite.table}: rules not closed this run (GX error or count mismatch): "
+                f"{', '.join(v.rules_not_closable)}"
+            )
 
 
 @findings_app.command("export")
@@ -106,7 +108,9 @@ def rules_list() -> None:
 
     for suite in load_suites():
         for r in suite.rules:
-            typer.echo(f"{r.id:32} {r.table:13} {r.clause_text:6} {r.severity:7} {r.columns_text:34} {r.description}")
+            typer.echo(
+                f"{r.id:32} {r.table:13} {r.clause_text:6} {r.severity:7} {r.columns_text:34} {r.description}"
+            )
 
 
 @app.command("demo-data")
@@ -115,7 +119,9 @@ def demo_data(
     merchants: Annotated[int, typer.Option(min=0, help="Number of merchants.")] = 2000,
     customers: Annotated[int, typer.Option(min=0, help="Number of corporate customers.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same bank.")] = 42,
-    defect_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of records with defects.")] = 0.15,
+    defect_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of records with defects.")
+    ] = 0.15,
     check_date: Annotated[str | None, typer.Option("--check-date", help="Expiries relative to this.")] = None,
 ) -> None:
     """Generate a demo bank (the four source tables of the contract) with injected defects."""
@@ -123,7 +129,9 @@ def demo_data(
     _generate_demo_bank(out, merchants, customers, seed, defect_rate, parse_date(check_date, "--check-date"))
 
 
-def _generate_demo_bank(url: str, merchants: int, customers: int, seed: int, rate: float, day: dt.date) -> None:
+def _generate_demo_bank(
+    url: str, merchants: int, customers: int, seed: int, rate: float, day: dt.date
+) -> None:
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
@@ -133,7 +141,9 @@ def _generate_demo_bank(url: str, merchants: int, customers: int, seed: int, rat
     try:
         parsed = make_url(url)
     except Exception:
-        raise DqgovError(f"--out {url!r} is not a SQLAlchemy URL (e.g. sqlite:///var/demo_source.sqlite)") from None
+        raise DqgovError(
+            f"--out {url!r} is not a SQLAlchemy URL (e.g. sqlite:///var/demo_source.sqlite)"
+        ) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -195,7 +205,9 @@ def _print_summary(store: object, day: dt.date) -> None:
         ).all()
     typer.echo(f"\n检查日 check date {day}")
     for table, in_scope, findings, opened in runs:
-        typer.echo(f"  {table:13} 检查记录 records checked {in_scope:>7}   问题 findings {findings:>6}   新开待办 opened {opened:>6}")
+        typer.echo(
+            f"  {table:13} 检查记录 records checked {in_scope:>7}   问题 findings {findings:>6}   新开待办 opened {opened:>6}"
+        )
     per_branch: Counter[str] = Counter()
     for inst_code, n in per_inst:
         node = insts.get(inst_code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 
 
@@ -28,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no DAG {args.dag_id} in {DAGS_FOLDER}", file=sys.stderr)
         return 2
     conf = dict(item.split("=", 1) for item in args.conf)
-    logical = pendulum.parse(args.logical_date, tz="Asia/Shanghai").replace(hour=6)
+    day = dt.date.fromisoformat(args.logical_date)
+    logical = pendulum.datetime(day.year, day.month, day.day, 6, tz="Asia/Shanghai")
     run = dag.test(logical_date=logical, run_conf=conf)
     state = getattr(run, "state", None)
     print(f"DAG {args.dag_id} {args.logical_date}: {state}")

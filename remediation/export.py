@@ -26,10 +26,20 @@ EXTRA_COLUMNS = ("routed_to_head", "first_seen", "last_seen", "masked_value")
 
 def findings_rows(store: sa.Engine, include_closed: bool = False) -> Iterator[tuple[object, ...]]:
     stmt = sa.select(
-        Todo.table_name, Todo.record_key, Todo.rule_id, Todo.clause, Todo.columns, Todo.severity,
-        Todo.status, Todo.assignee_staff_id, Todo.inst_code, Todo.routed_to_head, Todo.first_seen,
-        Todo.last_seen, Todo.masked_value,
-    ).order_by(Todo.table_name, Todo.record_key, Todo.rule_id)  # fmt: skip
+        Todo.table_name,
+        Todo.record_key,
+        Todo.rule_id,
+        Todo.clause,
+        Todo.columns,
+        Todo.severity,
+        Todo.status,
+        Todo.assignee_staff_id,
+        Todo.inst_code,
+        Todo.routed_to_head,
+        Todo.first_seen,
+        Todo.last_seen,
+        Todo.masked_value,
+    ).order_by(Todo.table_name, Todo.record_key, Todo.rule_id)
     if not include_closed:
         stmt = stmt.where(Todo.status == TodoStatus.OPEN)
     with store.connect() as conn:

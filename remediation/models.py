@@ -114,7 +114,9 @@ class CheckRunRule(Base):
     """Per rule and run: GX's failing count, the extracted count, and whether closing is allowed."""
 
     __tablename__ = "dq_check_run_rule"
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
     rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
     unexpected: Mapped[int | None] = mapped_column(sa.Integer)
     extracted: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -126,7 +128,9 @@ class Finding(Base):
     """Staging: every failing (rule, record) of one run, routed. Kept only for the latest runs."""
 
     __tablename__ = "dq_finding"
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
     rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
     record_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     table_name: Mapped[str] = mapped_column(sa.String(40))
@@ -141,7 +145,9 @@ class RecordState(Base):
     """Staging: source status of records whose open to-dos no longer fail (fixed, or closed, or gone)."""
 
     __tablename__ = "dq_record_state"
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
     record_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     status: Mapped[str | None] = mapped_column(sa.String(20))  # NULL: the record is gone from the source
 

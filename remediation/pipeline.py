@@ -153,10 +153,12 @@ def _stage_record_states(
         return
     found = (
         sa.select(Finding.record_key)
-        .where(Finding.run_id == run_id, Finding.rule_id == Todo.rule_id, Finding.record_key == Todo.record_key)
+        .where(
+            Finding.run_id == run_id, Finding.rule_id == Todo.rule_id, Finding.record_key == Todo.record_key
+        )
         .exists()
     )
-    key_col = sa.column(PRIMARY_KEYS[suite.table])
+    key_col: sa.ColumnClause[str] = sa.column(PRIMARY_KEYS[suite.table])
     src = sa.table(suite.table, key_col, sa.column("status"))
     last = ""
     while True:
@@ -179,7 +181,8 @@ def _stage_record_states(
         if not keys:
             return
         with source.connect() as conn:
-            states = dict(conn.execute(sa.select(key_col, src.c.status).where(key_col.in_(keys))).tuples().all())
+            rows = conn.execute(sa.select(key_col, src.c.status).where(key_col.in_(keys)))
+            states: dict[str, str | None] = {str(k): s for k, s in rows}
         with store.begin() as conn:
             conn.execute(
                 sa.insert(RecordState),

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from expectations.contract import RECORD_STATUSES
 from remediation.models import (
@@ -47,7 +49,7 @@ class ReconcileSummary:
     reassigned: int = 0
 
 
-def _event_insert(select: sa.Select[tuple[object, ...]]) -> sa.Insert:
+def _event_insert(select: sa.Select[Any]) -> sa.Insert:
     return sa.insert(TodoEvent).from_select(
         ["todo_id", "run_id", "at", "actor", "event", "from_status", "to_status", "detail"], select
     )
@@ -57,8 +59,16 @@ def reconcile_run(store: sa.Engine, run_id: int) -> ReconcileSummary:
     with store.begin() as conn:
         run = conn.execute(sa.select(CheckRun).where(CheckRun.id == run_id)).one()
         if run.status == RunStatus.RECONCILED:
-            return ReconcileSummary(run_id, run.status, run.opened, run.reopened, run.kept, run.fixed,
-                                    run.out_of_scope, run.reassigned)  # fmt: skip
+            return ReconcileSummary(
+                run_id,
+                run.status,
+                run.opened,
+                run.reopened,
+                run.kept,
+                run.fixed,
+                run.out_of_scope,
+                run.reassigned,
+            )
         if run.status != RunStatus.VALIDATED:
             raise ValueError(f"check run {run_id} is {run.status}, not validated: nothing to reconcile")
         newer = conn.scalar(
@@ -98,21 +108,29 @@ def reconcile_run(store: sa.Engine, run_id: int) -> ReconcileSummary:
 def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> ReconcileSummary:
     at = sa.literal(dt.datetime.now(dt.UTC), sa.DateTime(timezone=True))
     system = sa.literal("system")
-    f = Finding.__table__.alias("f")
-    t = Todo.__table__
+    f = cast(sa.Table, Finding.__table__).alias("f")
+    t = cast(sa.Table, Todo.__table__)
     this_run = f.c.run_id == run_id
     match = sa.and_(this_run, f.c.rule_id == t.c.rule_id, f.c.record_key == t.c.record_key)
     found = sa.exists().where(match)
 
-    def from_finding(col: sa.Column[object]) -> sa.ScalarSelect[object]:
+    def from_finding(col: ColumnElement[Any]) -> sa.ScalarSelect[Any]:
         return sa.select(col).where(match).scalar_subquery()
 
     # 1. reopen regressions
     reopen_where = sa.and_(t.c.table_name == table, t.c.status.in_(CLOSED), found)
     conn.execute(
         _event_insert(
-            sa.select(t.c.id, sa.literal(run_id), at, system, sa.literal("reopened"), t.c.status,
-                      sa.literal(TodoStatus.OPEN.value), sa.literal(None, sa.Text)).where(reopen_where)  # fmt: skip
+            sa.select(
+                t.c.id,
+                sa.literal(run_id),
+                at,
+                system,
+                sa.literal("reopened"),
+                t.c.status,
+                sa.literal(TodoStatus.OPEN.value),
+                sa.literal(None, sa.Text),
+            ).where(reopen_where)
         )
     )
     reopened = conn.execute(
@@ -134,12 +152,19 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
     conn.execute(
         _event_insert(
             sa.select(
-                t.c.id, sa.literal(run_id), at, system, sa.literal("reassigned"), t.c.status, t.c.status,
-                sa.func.coalesce(t.c.assignee_staff_id, "-") + " -> "
+                t.c.id,
+                sa.literal(run_id),
+                at,
+                system,
+                sa.literal("reassigned"),
+                t.c.status,
+                t.c.status,
+                sa.func.coalesce(t.c.assignee_staff_id, "-")
+                + " -> "
                 + sa.func.coalesce(from_finding(f.c.assignee_staff_id), "-"),
             ).where(move_where)
         )
-    )  # fmt: skip
+    )
     reassigned = conn.execute(
         sa.update(t)
         .where(move_where)
@@ -151,8 +176,12 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
         )
     ).rowcount
     stale = sa.exists().where(
-        match, sa.or_(t.c.last_seen != day, f.c.masked_value.is_distinct_from(t.c.masked_value),
-                      f.c.inst_code.is_distinct_from(t.c.inst_code))  # fmt: skip
+        match,
+        sa.or_(
+            t.c.last_seen != day,
+            f.c.masked_value.is_distinct_from(t.c.masked_value),
+            f.c.inst_code.is_distinct_from(t.c.inst_code),
+        ),
     )
     conn.execute(
         sa.update(t)
@@ -166,7 +195,7 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
     )
 
     # 3. open new to-dos
-    r = RuleRecord.__table__
+    r = cast(sa.Table, RuleRecord.__table__)
     exists_todo = (
         sa.select(t.c.id)
         .where(t.c.rule_id == f.c.rule_id, t.c.table_name == f.c.table_name, t.c.record_key == f.c.record_key)
@@ -174,37 +203,80 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
     )
     new_rows = (
         sa.select(
-            f.c.rule_id, f.c.table_name, f.c.record_key, sa.literal(TodoStatus.OPEN.value), r.c.clauses,
-            r.c.columns, r.c.severity, f.c.inst_code, f.c.mgr_staff_id, f.c.assignee_staff_id,
-            f.c.routed_to_head, f.c.masked_value, sa.literal(day, sa.Date), sa.literal(day, sa.Date),
-            sa.literal(0), sa.literal(run_id), sa.literal(run_id),
+            f.c.rule_id,
+            f.c.table_name,
+            f.c.record_key,
+            sa.literal(TodoStatus.OPEN.value),
+            r.c.clauses,
+            r.c.columns,
+            r.c.severity,
+            f.c.inst_code,
+            f.c.mgr_staff_id,
+            f.c.assignee_staff_id,
+            f.c.routed_to_head,
+            f.c.masked_value,
+            sa.literal(day, sa.Date),
+            sa.literal(day, sa.Date),
+            sa.literal(0),
+            sa.literal(run_id),
+            sa.literal(run_id),
         )
         .select_from(f.join(r, r.c.rule_id == f.c.rule_id))
         .where(this_run, ~exists_todo)
-    )  # fmt: skip
-    opened = conn.execute(
+    )
+    conn.execute(
         sa.insert(t).from_select(
-            ["rule_id", "table_name", "record_key", "status", "clause", "columns", "severity", "inst_code",
-             "mgr_staff_id", "assignee_staff_id", "routed_to_head", "masked_value", "first_seen", "last_seen",
-             "reopen_count", "opened_run_id", "transition_run_id"],
+            [
+                "rule_id",
+                "table_name",
+                "record_key",
+                "status",
+                "clause",
+                "columns",
+                "severity",
+                "inst_code",
+                "mgr_staff_id",
+                "assignee_staff_id",
+                "routed_to_head",
+                "masked_value",
+                "first_seen",
+                "last_seen",
+                "reopen_count",
+                "opened_run_id",
+                "transition_run_id",
+            ],
             new_rows,
         )
-    ).rowcount  # fmt: skip
+    )
+    opened = conn.scalar(sa.select(sa.func.count()).select_from(t).where(t.c.opened_run_id == run_id)) or 0
     conn.execute(
         _event_insert(
-            sa.select(t.c.id, sa.literal(run_id), at, system, sa.literal("opened"), sa.literal(None, sa.String),
-                      t.c.status, sa.literal(None, sa.Text)).where(t.c.opened_run_id == run_id)  # fmt: skip
+            sa.select(
+                t.c.id,
+                sa.literal(run_id),
+                at,
+                system,
+                sa.literal("opened"),
+                sa.literal(None, sa.String),
+                t.c.status,
+                sa.literal(None, sa.Text),
+            ).where(t.c.opened_run_id == run_id)
         )
     )
 
     # 4. close what no longer fails, for rules that ran cleanly on this run
-    closable = sa.select(CheckRunRule.rule_id).where(CheckRunRule.run_id == run_id, CheckRunRule.status == "ok")
+    closable = sa.select(CheckRunRule.rule_id).where(
+        CheckRunRule.run_id == run_id, CheckRunRule.status == "ok"
+    )
     out_statuses = [s for s in RECORD_STATUSES[table] if s == "closed"]
-    state = RecordState.__table__
+    state = cast(sa.Table, RecordState.__table__)
     gone_or_closed = (
         sa.select(state.c.record_key)
-        .where(state.c.run_id == run_id, state.c.record_key == t.c.record_key,
-               sa.or_(state.c.status.is_(None), state.c.status.in_(out_statuses)))  # fmt: skip
+        .where(
+            state.c.run_id == run_id,
+            state.c.record_key == t.c.record_key,
+            sa.or_(state.c.status.is_(None), state.c.status.in_(out_statuses)),
+        )
         .exists()
     )
     base = sa.and_(t.c.table_name == table, t.c.status == TodoStatus.OPEN, t.c.rule_id.in_(closable), ~found)
@@ -215,8 +287,16 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
     ):
         conn.execute(
             _event_insert(
-                sa.select(t.c.id, sa.literal(run_id), at, system, sa.literal(new_status.value), t.c.status,
-                          sa.literal(new_status.value), sa.literal(None, sa.Text)).where(where)  # fmt: skip
+                sa.select(
+                    t.c.id,
+                    sa.literal(run_id),
+                    at,
+                    system,
+                    sa.literal(new_status.value),
+                    t.c.status,
+                    sa.literal(new_status.value),
+                    sa.literal(None, sa.Text),
+                ).where(where)
             )
         )
         counts[new_status] = conn.execute(

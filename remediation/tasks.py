@@ -29,7 +29,11 @@ def sync_org_task(context: dict[str, Any]) -> dict[str, Any]:
     from remediation.store import open_store
 
     summary = sync_org(open_source(source_url_of(context), []), open_store())
-    return {"institutions": summary.institutions, "staff": summary.staff, "active_staff": summary.active_staff}
+    return {
+        "institutions": summary.institutions,
+        "staff": summary.staff,
+        "active_staff": summary.active_staff,
+    }
 
 
 def validate_task(table: str, context: dict[str, Any]) -> int:

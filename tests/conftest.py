@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from dbenv import PG_ADMIN_URL
 
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
-PG_ADMIN_URL = os.environ.get("DQGOV_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
 
 

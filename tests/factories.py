@@ -20,8 +20,18 @@ LONG_TERM = dt.date(9999, 12, 31)
 INSTITUTIONS = [
     {"inst_code": "100000", "inst_name": "赣江银行总行", "inst_level": "head", "parent_code": None},
     {"inst_code": "110000", "inst_name": "赣江银行九江分行", "inst_level": "branch", "parent_code": "100000"},
-    {"inst_code": "110100", "inst_name": "赣江银行浔阳支行", "inst_level": "sub_branch", "parent_code": "110000"},
-    {"inst_code": "110200", "inst_name": "赣江银行濂溪支行", "inst_level": "sub_branch", "parent_code": "110000"},
+    {
+        "inst_code": "110100",
+        "inst_name": "赣江银行浔阳支行",
+        "inst_level": "sub_branch",
+        "parent_code": "110000",
+    },
+    {
+        "inst_code": "110200",
+        "inst_name": "赣江银行濂溪支行",
+        "inst_level": "sub_branch",
+        "parent_code": "110000",
+    },
 ]
 STAFF = [
     ("D001", "周数据", "100000", "data_office", True),
@@ -124,8 +134,15 @@ def build_source(
         conn.execute(
             sa.insert(staff),
             [
-                {"staff_id": s, "staff_name": n, "inst_code": i, "position": p, "active": a,
-                 "email": f"{s.lower()}@bank.example", "wecom_userid": s}  # fmt: skip
+                {
+                    "staff_id": s,
+                    "staff_name": n,
+                    "inst_code": i,
+                    "position": p,
+                    "active": a,
+                    "email": f"{s.lower()}@bank.example",
+                    "wecom_userid": s,
+                }
                 for s, n, i, p, a in STAFF
             ],
         )

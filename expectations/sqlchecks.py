@@ -1,0 +1,212 @@
+"""The check algorithms of `expectations.checks` as SQL predicates, identical on SQLite and PostgreSQL.
+
+Each predicate is a SQLAlchemy Core expression that gives, for every non-null input, the same answer as
+its Python reference (the tests compare them value by value on both databases). Rules compile them to
+SQL text with `literal_binds=True`, so they must run anywhere without raising:
+
+- No casts. A substring is never CAST to an integer or a date, which would abort the whole scan on
+  PostgreSQL at the first bad row. A digit's value is `char_index('0123456789', ch) - 1`, and a birth
+  date is checked arithmetically (month 1-12, day within the month with the Gregorian leap-year rule,
+  1900-01-01 <= date <= check date). Checksums only run behind a shape check, in
+  `CASE WHEN <shape> THEN <checksum> ELSE false END`, and cannot fail anyway (mod by constants).
+- Nulls: a predicate is never NULL. A NULL input gives false (callers that must skip nulls filter them
+  first). `char_index` alone passes a NULL through.
+- The PostgreSQL text holds no `%` (psycopg's paramstyle doubles it; modulo is `mod()` there), no
+  backslash, and no colon (`sa.text`, which GX runs queries through, would read `:1` as a parameter).
+  It does hold `{n}` regex quantifiers: a GX query template must double them (`{{n}}`).
+
+Regexes are full-string matches in the common subset of Python `re` and PostgreSQL ARE (`[0-9]`, not
+`\\d`). PostgreSQL evaluates `~` itself; SQLite calls the REGEXP function that SQLAlchemy's pysqlite
+dialect registers on each connection of its engines (GX's own engine included, a bare `sqlite3`
+connection not). That function is `re.search`, whose `$` also matches before a final newline, so on
+SQLite the pattern ends in `\\Z` instead of `$`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from functools import reduce
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from expectations import checks
+
+__all__ = [
+    "char_index",
+    "is_luhn",
+    "is_valid_id",
+    "is_valid_mod11_id",
+    "is_valid_phone",
+    "is_valid_uscc",
+    "matches",
+]
+
+DIGITS = "0123456789"
+USCC_SHAPE = "[0-9A-HJ-NPQRTUWXY]{18}"
+ID18_SHAPE = "[0-9]{17}[0-9X]"
+PHONE = "1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}"
+LUHN_MAX_DIGITS = 25
+
+
+class _CharIndex(FunctionElement[int]):
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(_CharIndex)
+def _instr(element: _CharIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_CharIndex, "postgresql")
+def _strpos(element: _CharIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+class _Mod(FunctionElement[int]):
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(_Mod)
+def _mod_function(element: _Mod, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"mod({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Mod, "sqlite")
+def _mod_operator(element: _Mod, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite's mod() exists only in builds with the math functions, and returns a float there.
+    dividend, divisor = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(({dividend}) % ({divisor}))"
+
+
+class _FullMatch(FunctionElement[bool]):
+    """col, the pattern anchored for `re.search` (SQLite), the pattern anchored for everyone else."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(_FullMatch)
+def _full_match(element: _FullMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    col, pattern, _ = element.clauses
+    return compiler.process(col.regexp_match(pattern), **kw)
+
+
+@compiles(_FullMatch, "sqlite")
+def _full_match_sqlite(element: _FullMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    col, _, search_pattern = element.clauses
+    return compiler.process(col.regexp_match(search_pattern), **kw)
+
+
+def char_index(alphabet: str, ch: ColumnElement[Any]) -> ColumnElement[int]:
+    """1-based position of `ch` in `alphabet`, 0 if absent (case-sensitive; NULL for NULL)."""
+    return _CharIndex(sa.literal(alphabet), ch)
+
+
+def matches(col: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
+    """`re.fullmatch(pattern, col)`; `pattern` must be in the common subset of Python re and ARE."""
+    # A capturing group, not `(?:`: `sa.text` would read `:1` in `(?:1[3-9]...` as a parameter.
+    anchored = _FullMatch(col, sa.literal(f"^({pattern})$"), sa.literal(f"^({pattern})\\Z"))
+    return sa.func.coalesce(anchored, sa.false(), type_=sa.Boolean)
+
+
+def _char(col: ColumnElement[Any], position: int | ColumnElement[int]) -> ColumnElement[str]:
+    return sa.func.substr(col, position, 1, type_=sa.String)
+
+
+def _value(alphabet: str, col: ColumnElement[Any], position: int | ColumnElement[int]) -> ColumnElement[int]:
+    return char_index(alphabet, _char(col, position)) - 1
+
+
+def _weighted_sum(alphabet: str, col: ColumnElement[Any], weights: tuple[int, ...]) -> ColumnElement[int]:
+    terms = (_value(alphabet, col, i) * w for i, w in enumerate(weights, start=1))
+    return reduce(operator.add, terms)
+
+
+def _number(col: ColumnElement[Any], first: int, last: int) -> ColumnElement[int]:
+    """The decimal number in positions first..last (1-based, inclusive) of an all-digit value."""
+    terms = (_value(DIGITS, col, p) * 10 ** (last - p) for p in range(first, last + 1))
+    return reduce(operator.add, terms)
+
+
+def _when_shaped(shape: ColumnElement[bool], check: ColumnElement[bool]) -> ColumnElement[bool]:
+    return sa.case((shape, check), else_=sa.false())
+
+
+def is_valid_uscc(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Clause E2: 18 characters of the USCC alphabet (upper case) with the GB 32100 check character."""
+    total = _weighted_sum(checks.USCC_ALPHABET, col, checks.USCC_WEIGHTS)
+    check = _Mod(31 - _Mod(total, 31), 31)
+    return _when_shaped(matches(col, USCC_SHAPE), _value(checks.USCC_ALPHABET, col, 18) == check)
+
+
+def _is_real_date(
+    year: ColumnElement[int], month: ColumnElement[int], day: ColumnElement[int]
+) -> ColumnElement[bool]:
+    leap = sa.or_(sa.and_(_Mod(year, 4) == 0, _Mod(year, 100) != 0), _Mod(year, 400) == 0)
+    days_in_month = sa.case(
+        (month == 2, sa.case((leap, 29), else_=28)),
+        (month.in_([4, 6, 9, 11]), 30),
+        else_=31,
+    )
+    return sa.and_(month.between(1, 12), day.between(1, days_in_month))
+
+
+def _as_number(day: dt.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def is_valid_mod11_id(col: ColumnElement[Any], check_date: dt.date) -> ColumnElement[bool]:
+    """An 18-character ID with a MOD 11-2 check character and a real birth date from 1900 to `check_date`."""
+    year, month, day = _number(col, 7, 10), _number(col, 11, 12), _number(col, 13, 14)
+    born = year * 10000 + month * 100 + day
+    check_ok = _value(checks.ID_CHECK_CHARS, col, 18) == _Mod(
+        _weighted_sum(DIGITS, col, checks.ID_WEIGHTS), 11
+    )
+    return _when_shaped(
+        matches(col, ID18_SHAPE),
+        sa.and_(
+            check_ok,
+            _is_real_date(year, month, day),
+            born.between(_as_number(checks.EARLIEST_BIRTH), _as_number(check_date)),
+        ),
+    )
+
+
+def is_valid_id(
+    type_col: ColumnElement[Any], no_col: ColumnElement[Any], check_date: dt.date
+) -> ColumnElement[bool]:
+    """Clause P3: the ID number is valid for its type (codes 01-06); false for unknown types."""
+    uses_mod11 = sa.or_(
+        type_col == "01",
+        sa.and_(type_col == "04", sa.func.substr(no_col, 1, 6).in_(checks.RESIDENCE_PERMIT_PREFIXES)),
+        sa.and_(type_col == "05", _char(no_col, 1) == "9", sa.func.length(no_col) == 18),
+    )
+    return sa.case(
+        (uses_mod11, is_valid_mod11_id(no_col, check_date)),
+        *((type_col == code, matches(no_col, fmt.pattern)) for code, fmt in checks.ID_FORMATS.items()),
+        else_=sa.false(),
+    )
+
+
+def is_luhn(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`checks.luhn_ok` for all-digit values of up to 25 digits; false for anything else."""
+    length = sa.func.length(col)
+    total: ColumnElement[int] = sa.literal(0)
+    for i in range(LUHN_MAX_DIGITS):  # i-th digit from the right, every second one doubled
+        d = _value(DIGITS, col, length - i)
+        term = sa.case((d > 4, d * 2 - 9), else_=d * 2) if i % 2 else d
+        total = total + sa.case((length > i, term), else_=0)
+    return _when_shaped(matches(col, f"[0-9]{{0,{LUHN_MAX_DIGITS}}}"), _Mod(total, 10) == 0)
+
+
+def is_valid_phone(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Clause C1: a mainland mobile number or a landline with area code."""
+    return matches(col, PHONE)
