@@ -1,5 +1,53 @@
-"""Where the test PostgreSQL server is (DQGOV_TEST_PG_URL); tests never skip it: CI starts it."""
+"""Test databases: fresh ones per test on SQLite and on the machine's PostgreSQL (DQGOV_TEST_PG_URL).
+
+Tests never skip PostgreSQL: CI starts the server, and a missing server is a failure.
+"""
+
+from __future__ import annotations
 
 import os
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
 
 PG_ADMIN_URL = os.environ.get("DQGOV_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_admin() -> sa.Engine:
+    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+class Databases:
+    """Makes fresh, empty databases on one backend and drops them at the end of the test."""
+
+    def __init__(self, backend: str, tmp_path: Path) -> None:
+        self.backend = backend
+        self.tmp_path = tmp_path
+        self.created: list[str] = []
+
+    def new(self, label: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.tmp_path / (label + '.sqlite')}"
+        name = f"dqgov_t_{label}_{uuid.uuid4().hex[:10]}"
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        return sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        from remediation import store
+
+        store._upgraded.clear()
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            for name in self.created:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
