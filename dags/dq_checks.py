@@ -8,13 +8,18 @@ account managers' to-dos. The work lives in `remediation.tasks`; this file is wi
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
 
-DEFAULT_ARGS = {"owner": "data-office", "retries": 2, "retry_delay": dt.timedelta(minutes=5)}
+DEFAULT_ARGS = {
+    "owner": "data-office",
+    "retries": 2,
+    "retry_delay": dt.timedelta(seconds=int(os.environ.get("DQGOV_RETRY_DELAY_SECONDS", "300"))),
+}
 
 
 def build(table: str, schedule: str) -> DAG:
@@ -42,10 +47,10 @@ def build(table: str, schedule: str) -> DAG:
             return validate_task(table, context)
 
         @task(outlets=[Asset(f"dqgov://todos/{table}")])
-        def reconcile(run_id: int) -> dict[str, object]:
+        def reconcile(check_run_id: int) -> dict[str, object]:
             from remediation.tasks import reconcile_task
 
-            return reconcile_task(run_id)
+            return reconcile_task(check_run_id)
 
         validated = validate()
         sync_org() >> validated

@@ -16,6 +16,7 @@ from remediation import settings
 from remediation.errors import DqgovError
 
 DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"
+DAG_TIMEOUT_SECONDS = 3600
 
 
 def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -53,6 +54,13 @@ def run_dag(dag_id: str, logical_date: dt.date, conf: dict[str, str], env: dict[
     for key, value in conf.items():
         cmd += ["--conf", f"{key}={value}"]
     with log.open("a") as fh:
-        done = subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        try:
+            done = subprocess.run(
+                cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, timeout=DAG_TIMEOUT_SECONDS
+            )
+        except subprocess.TimeoutExpired:
+            raise DqgovError(
+                f"DAG {dag_id} did not finish within {DAG_TIMEOUT_SECONDS}s; see {log}"
+            ) from None
     if done.returncode != 0:
         raise DqgovError(f"DAG {dag_id} failed for {logical_date}; see {log}")
