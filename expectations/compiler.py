@@ -7,6 +7,7 @@ The same condition feeds two consumers, so they cannot disagree:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,3 +71,20 @@ def extraction_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
         .select_from(sa.table(suite.table))
         .where(sa.or_(*conditions))
     )
+
+
+def python_failures(suite: Suite, rows: Sequence[Mapping[str, Any]], ctx: CheckContext) -> list[set[str]]:
+    """The rule ids each row fails, computed in Python: the same answers as the SQL, row for row."""
+    failed: list[set[str]] = [set() for _ in rows]
+    in_scope = [row.get("status") not in suite.out_of_scope_statuses for row in rows]
+    for rule in suite.rules:
+        applies = [
+            ok and all(row.get(col) in values for col, values in rule.when.items())
+            for ok, row in zip(in_scope, rows, strict=True)
+        ]
+        candidates = [row for row, ok in zip(rows, applies, strict=True) if ok]
+        verdicts = iter(KINDS[rule.kind].python_fails(candidates, rule, ctx))
+        for i, ok in enumerate(applies):
+            if ok and next(verdicts):
+                failed[i].add(rule.id)
+    return failed

@@ -43,6 +43,13 @@ class Kind:
     py_fails: Callable[[Row, Rule, CheckContext], bool]
     params: Mapping[str, type] = field(default_factory=dict)  # required parameter names and types
     text_only: bool = False
+    # kinds that compare a record with other records (uniqueness) judge a whole batch at once
+    py_fails_batch: Callable[[Sequence[Row], Rule, CheckContext], list[bool]] | None = None
+
+    def python_fails(self, rows: Sequence[Row], rule: Rule, ctx: CheckContext) -> list[bool]:
+        if self.py_fails_batch is not None:
+            return self.py_fails_batch(rows, rule, ctx)
+        return [self.py_fails(row, rule, ctx) for row in rows]
 
     def validate_params(
         self, params: Mapping[str, Any], columns: Sequence[str], contract: sa.Table

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from factories import CHECK_DATE, STAFF, build_source, customer_row, merchant_row, resident_id, uscc
 
-from expectations.kinds import KINDS, CheckContext
+from expectations.compiler import python_failures
+from expectations.kinds import CheckContext
 from expectations.rulebook import RuleFileError, Suite, clauses_covered, load_suite, load_suites
 from expectations.runner import failing_records
 
@@ -91,10 +92,7 @@ def failures_in_sql(url: str, rows: dict[str, list[dict[str, Any]]]) -> dict[str
 
 
 def failures_in_python(suite: Suite, row: dict[str, Any]) -> set[str]:
-    if row["status"] in suite.out_of_scope_statuses:
-        return set()
-    applies = [r for r in suite.rules if all(row.get(c) in v for c, v in r.when.items())]
-    return {r.id for r in applies if KINDS[r.kind].py_fails(row, r, CTX)}
+    return python_failures(suite, [row], CTX)[0]
 
 
 def test_each_defect_fails_exactly_its_rule_in_sql_and_python(databases: Any) -> None:
