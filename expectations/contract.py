@@ -97,6 +97,7 @@ customer_org = sa.Table(
 RECORD_TABLES: Mapping[str, sa.Table] = {"merchant": merchant, "customer_org": customer_org}
 ORG_TABLES: Mapping[str, sa.Table] = {"institution": institution, "staff": staff}
 PRIMARY_KEYS: Mapping[str, str] = {"merchant": "mer_id", "customer_org": "cust_no"}
+CREATED_COLUMNS: Mapping[str, str] = {"merchant": "onboard_date", "customer_org": "open_date"}  # stock or new
 
 INSTITUTION_LEVELS = ("head", "branch", "sub_branch")
 POSITIONS = ("account_manager", "sub_branch_head", "branch_head", "data_office")

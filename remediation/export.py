@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from remediation.models import Todo, TodoStatus
+from remediation.models import ACTIVE_STATUSES, Todo
 
 FINDINGS_COLUMNS = (
     "table",
@@ -21,34 +22,28 @@ FINDINGS_COLUMNS = (
     "assignee_staff_id",
     "inst_code",
 )
-EXTRA_COLUMNS = ("routed_to_head", "first_seen", "last_seen", "masked_value")
+EXTRA_COLUMNS = ("first_seen", "due_date", "card", "last_seen", "routed_to_head", "masked_value")
+_SOURCE = {"table": Todo.table_name, "clause": Todo.clause, "columns": Todo.columns}
 
 
-def findings_rows(store: sa.Engine, include_closed: bool = False) -> Iterator[tuple[object, ...]]:
-    stmt = sa.select(
-        Todo.table_name,
-        Todo.record_key,
-        Todo.rule_id,
-        Todo.clause,
-        Todo.columns,
-        Todo.severity,
-        Todo.status,
-        Todo.assignee_staff_id,
-        Todo.inst_code,
-        Todo.routed_to_head,
-        Todo.first_seen,
-        Todo.last_seen,
-        Todo.masked_value,
-    ).order_by(Todo.table_name, Todo.record_key, Todo.rule_id)
+def _text(value: object) -> object:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else value
+
+
+def findings_rows(store: sa.Engine, include_closed: bool = False) -> Iterator[list[object]]:
+    names = FINDINGS_COLUMNS + EXTRA_COLUMNS
+    stmt = sa.select(*(_SOURCE.get(n, getattr(Todo, n)) for n in names)).order_by(
+        Todo.table_name, Todo.record_key, Todo.rule_id
+    )
     if not include_closed:
-        stmt = stmt.where(Todo.status == TodoStatus.OPEN)
+        stmt = stmt.where(Todo.status.in_(ACTIVE_STATUSES))
     with store.connect() as conn:
         for row in conn.execution_options(stream_results=True, yield_per=5000).execute(stmt):
-            values = list(row)
-            values[9] = "yes" if values[9] else "no"
-            values[10] = values[10].isoformat() if values[10] else ""
-            values[11] = values[11].isoformat() if values[11] else ""
-            yield tuple(values)
+            yield [_text(v) for v in row]
 
 
 def export_findings(store: sa.Engine, out: Path, include_closed: bool = False) -> int:

@@ -5,7 +5,9 @@ The store keeps only masked values; the unmasked value stays in the source syste
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # source column -> kind of personal data
@@ -52,3 +54,9 @@ def masked_summary(columns: tuple[str, ...], values: Mapping[str, Any], limit: i
     """`col=value; col=value` for a rule's columns, masked, for the to-do list."""
     parts = [f"{c}={mask_value(c, values.get(c)) if values.get(c) is not None else '∅'}" for c in columns]
     return "; ".join(parts)[:limit]
+
+
+def value_hash(columns: Sequence[str], values: Mapping[str, Any]) -> str:
+    """A fingerprint of a rule's raw values: an exemption holds only while it is unchanged."""
+    raw = [None if values.get(c) is None else str(values.get(c)) for c in columns]
+    return hashlib.sha256(json.dumps(raw, ensure_ascii=False).encode()).hexdigest()

@@ -27,8 +27,20 @@ class Base(DeclarativeBase):
 
 class TodoStatus(enum.StrEnum):
     OPEN = "open"
+    PENDING_VERIFICATION = "pending_verification"  # the account manager says fixed; a check must prove it
     FIXED = "fixed"  # closed because a re-check passed (verified fixed)
+    EXEMPTED = "exempted"  # an accepted appeal: the rule does not apply to these values (leaves the denominator)
     OUT_OF_SCOPE = "out_of_scope"  # closed because the record is closed or gone (clause G1)
+
+
+# statuses in which the account manager still owes work; both count as open in rates and SLAs
+ACTIVE_STATUSES = (TodoStatus.OPEN.value, TodoStatus.PENDING_VERIFICATION.value)
+
+
+class Card(enum.StrEnum):
+    NONE = "none"
+    YELLOW = "yellow"  # overdue
+    RED = "red"  # overdue past the second limit; escalated to the head
 
 
 class RunStatus(enum.StrEnum):
@@ -139,6 +151,8 @@ class Finding(Base):
     assignee_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
     routed_to_head: Mapped[bool] = mapped_column(sa.Boolean)
     masked_value: Mapped[str | None] = mapped_column(sa.String(300))
+    record_created: Mapped[dt.date | None] = mapped_column(sa.Date)
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class RecordState(Base):
@@ -175,6 +189,10 @@ class Todo(Base):
     reopen_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     opened_run_id: Mapped[int] = mapped_column(sa.Integer)
     transition_run_id: Mapped[int] = mapped_column(sa.Integer)  # the run of the last status change
+    due_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    card: Mapped[str] = mapped_column(sa.String(10), default=Card.NONE, server_default=Card.NONE.value)
+    record_created: Mapped[dt.date | None] = mapped_column(sa.Date)  # onboard_date / open_date: stock or new
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))  # of the rule's raw values, for exemptions
 
     __table_args__ = (
         sa.UniqueConstraint("rule_id", "table_name", "record_key"),
@@ -198,3 +216,143 @@ class TodoEvent(Base):
     from_status: Mapped[str | None] = mapped_column(sa.String(20))
     to_status: Mapped[str | None] = mapped_column(sa.String(20))
     detail: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Campaign(Base):
+    """专项治理: a time-boxed remediation campaign. Empty scope fields mean "all"."""
+
+    __tablename__ = "dq_campaign"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    tables: Mapped[str] = mapped_column(sa.String(200), default="")  # ';'-separated record types
+    rules: Mapped[str] = mapped_column(sa.Text, default="")  # ';'-separated rule ids
+    institutions: Mapped[str] = mapped_column(sa.Text, default="")  # ';'-separated subtree roots
+    baseline_date: Mapped[dt.date] = mapped_column(sa.Date)
+    deadline: Mapped[dt.date] = mapped_column(sa.Date)
+    target_rate: Mapped[float] = mapped_column(sa.Float)
+    is_default: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(sa.String(40))
+
+
+class Appeal(Base):
+    """申诉 → 协调 → 仲裁: one appeal of one to-do, moving through the three stages."""
+
+    __tablename__ = "dq_appeal"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    todo_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_todo.id"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(20))  # coordination | arbitration
+    status: Mapped[str] = mapped_column(sa.String(20))  # pending | accepted | rejected | withdrawn
+    reason: Mapped[str] = mapped_column(sa.Text)
+    evidence: Mapped[str | None] = mapped_column(sa.Text)
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))  # the values appealed about
+    appellant: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class AppealDecision(Base):
+    """Append-only: every decision on an appeal, with who, when, at which stage and why."""
+
+    __tablename__ = "dq_appeal_decision"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    appeal_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_appeal.id"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(20))
+    decision: Mapped[str] = mapped_column(sa.String(20))  # accept | reject | pass_up
+    decided_by: Mapped[str] = mapped_column(sa.String(20))
+    decided_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Exemption(Base):
+    """豁免: bound to the record's values when granted; lapses when they change or it expires."""
+
+    __tablename__ = "dq_exemption"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    todo_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_todo.id"), index=True)
+    appeal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("dq_appeal.id"))
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    granted_by: Mapped[str] = mapped_column(sa.String(20))
+    granted_on: Mapped[dt.date] = mapped_column(sa.Date)
+    expires_on: Mapped[dt.date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(20))  # active | lapsed | expired
+    ended_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+
+
+class OutboxMessage(Base):
+    """Transactional outbox: written with the change that causes it, delivered (and retried) later."""
+
+    __tablename__ = "dq_outbox"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)  # nothing is sent twice
+    channel: Mapped[str] = mapped_column(sa.String(20))  # email | wecom | inbox
+    recipient: Mapped[str] = mapped_column(sa.String(20))  # staff_id
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20))  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (sa.Index("ix_dq_outbox_status_next", "status", "next_attempt_at"),)
+
+
+class InboxMessage(Base):
+    """The portal inbox: what the outbox delivered on the `inbox` channel."""
+
+    __tablename__ = "dq_inbox"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    staff_id: Mapped[str] = mapped_column(sa.String(20), index=True)
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    read_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class Snapshot(Base):
+    """Daily counts per campaign × institution (its whole subtree) × rule × segment (stock | new)."""
+
+    __tablename__ = "dq_snapshot"
+    snapshot_date: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    segment: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    baseline: Mapped[int] = mapped_column(sa.Integer, default=0)
+    open: Mapped[int] = mapped_column(sa.Integer, default=0)
+    pending: Mapped[int] = mapped_column(sa.Integer, default=0)
+    fixed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    exempted: Mapped[int] = mapped_column(sa.Integer, default=0)
+    overdue: Mapped[int] = mapped_column(sa.Integer, default=0)
+    yellow: Mapped[int] = mapped_column(sa.Integer, default=0)
+    red: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new: Mapped[int] = mapped_column(sa.Integer, default=0)
+    frozen: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class SnapshotRecords(Base):
+    """Per snapshot and institution subtree: records in scope and new records, for new-record quality."""
+
+    __tablename__ = "dq_snapshot_records"
+    snapshot_date: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new_records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new_records_with_findings: Mapped[int] = mapped_column(sa.Integer, default=0)
+    routing_gaps: Mapped[int] = mapped_column(sa.Integer, default=0)  # to-dos routed to a head (G3)
+    frozen: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class RunRecords(Base):
+    """Per check run, campaign and institution: records in scope, and those created after the baseline."""
+
+    __tablename__ = "dq_run_records"
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new_records: Mapped[int] = mapped_column(sa.Integer, default=0)

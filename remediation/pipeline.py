@@ -17,13 +17,13 @@ from dataclasses import asdict, dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from expectations.contract import ORG_TABLES, PRIMARY_KEYS, RECORD_TABLES
+from expectations.contract import CREATED_COLUMNS, ORG_TABLES, PRIMARY_KEYS, RECORD_TABLES
 from expectations.kinds import CheckContext
 from expectations.reference import reference_versions
 from expectations.rulebook import Suite
 from expectations.runner import RuleOutcome, count_records, failing_records, validate_with_gx
 from remediation.errors import SourceError
-from remediation.masking import masked_summary
+from remediation.masking import masked_summary, value_hash
 from remediation.models import CheckRun, CheckRunRule, Finding, RecordState, RuleRecord, RunStatus
 from remediation.orgsync import OrgSummary, load_routing, sync_org
 from remediation.reconcile import ReconcileSummary, reconcile_run
@@ -106,6 +106,7 @@ def _stage_findings(
     source: sa.Engine, store: sa.Engine, suite: Suite, ctx: CheckContext, run_id: int, progress: Progress
 ) -> Counter[str]:
     extracted: Counter[str] = Counter()
+    created = CREATED_COLUMNS[suite.table]
     with store.connect() as conn:
         routing = load_routing(conn)
     batch: list[dict[str, object]] = []
@@ -133,6 +134,8 @@ def _stage_findings(
                     "assignee_staff_id": assignee,
                     "routed_to_head": to_head,
                     "masked_value": masked_summary(rule.columns, record.values),
+                    "record_created": record.values.get(created),
+                    "value_hash": value_hash(rule.columns, record.values),
                 }
             )
         if len(batch) >= STAGING_BATCH:

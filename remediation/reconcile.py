@@ -1,11 +1,13 @@
 """Reconcile a validated check run with the to-dos, set-wise and in one transaction.
 
 Keyed by (rule, table, record key):
-- failing, no to-do yet                → open a to-do
-- failing, to-do closed                → reopen it (a regression)
-- failing, to-do open                  → keep it (last seen moves; a transfer moves the assignee)
-- not failing, to-do open, record live → close as *verified fixed*        (only for rules that ran cleanly)
-- not failing, record closed or gone   → close as *out of scope* (G1)     (only for rules that ran cleanly)
+- failing, no to-do yet                  → open a to-do, due N working days later (policy, by severity)
+- failing, to-do fixed or out of scope   → reopen it (a regression), with a new due date
+- failing, to-do exempted, values changed or exemption expired → the exemption lapses, reopen
+- failing, to-do pending verification    → back to open: the check refutes "fixed"
+- failing, to-do open                    → keep it (last seen moves; a transfer moves the assignee)
+- not failing, record live               → close as *verified fixed*   (only for rules that ran cleanly)
+- not failing, record closed or gone     → close as *out of scope* (G1) (only for rules that ran cleanly)
 
 Every status or assignee change writes a `dq_todo_event` row in the same transaction. Re-running a date
 changes nothing: each statement only touches rows whose state differs from what the findings say.
@@ -23,8 +25,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from expectations.contract import RECORD_STATUSES
 from remediation.models import (
+    ACTIVE_STATUSES,
+    Card,
     CheckRun,
     CheckRunRule,
+    Exemption,
     Finding,
     RecordState,
     RuleRecord,
@@ -33,6 +38,8 @@ from remediation.models import (
     TodoEvent,
     TodoStatus,
 )
+from remediation.policy import current_policy
+from remediation.workdays import WorkdayCalendar
 
 CLOSED = (TodoStatus.FIXED.value, TodoStatus.OUT_OF_SCOPE.value)
 
@@ -107,94 +114,129 @@ def reconcile_run(store: sa.Engine, run_id: int) -> ReconcileSummary:
 
 def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> ReconcileSummary:
     at = sa.literal(dt.datetime.now(dt.UTC), sa.DateTime(timezone=True))
-    system = sa.literal("system")
     f = cast(sa.Table, Finding.__table__).alias("f")
     t = cast(sa.Table, Todo.__table__)
     this_run = f.c.run_id == run_id
     match = sa.and_(this_run, f.c.rule_id == t.c.rule_id, f.c.record_key == t.c.record_key)
     found = sa.exists().where(match)
+    of_table = t.c.table_name == table
+    active = t.c.status.in_(ACTIVE_STATUSES)
+    due = due_date_for_rules(conn, table, day)
+
+    def due_for(rule_col: ColumnElement[Any]) -> ColumnElement[Any]:
+        return sa.case(due, value=rule_col, else_=None) if due else sa.null()
 
     def from_finding(col: ColumnElement[Any]) -> sa.ScalarSelect[Any]:
         return sa.select(col).where(match).scalar_subquery()
 
-    # 1. reopen regressions
-    reopen_where = sa.and_(t.c.table_name == table, t.c.status.in_(CLOSED), found)
-    conn.execute(
-        _event_insert(
-            sa.select(
-                t.c.id,
-                sa.literal(run_id),
-                at,
-                system,
-                sa.literal("reopened"),
-                t.c.status,
-                sa.literal(TodoStatus.OPEN.value),
-                sa.literal(None, sa.Text),
-            ).where(reopen_where)
+    def transition(
+        where: ColumnElement[bool],
+        event: str,
+        to_status: str | None,
+        values: dict[str, Any],
+        detail: ColumnElement[Any] | None = None,
+    ) -> int:
+        """Log an event for every to-do matching `where`, then change them; returns how many."""
+        to = sa.literal(to_status, sa.String) if to_status else t.c.status
+        conn.execute(
+            _event_insert(
+                sa.select(
+                    t.c.id,
+                    sa.literal(run_id),
+                    at,
+                    sa.literal("system"),
+                    sa.literal(event),
+                    t.c.status,
+                    to,
+                    detail if detail is not None else sa.literal(None, sa.Text),
+                ).where(where)
+            )
         )
-    )
-    reopened = conn.execute(
-        sa.update(t)
-        .where(reopen_where)
-        .values(
-            status=TodoStatus.OPEN,
-            closed_on=None,
-            reopen_count=t.c.reopen_count + 1,
-            transition_run_id=run_id,
-            last_seen=day,
-            masked_value=from_finding(f.c.masked_value),
-        )
-    ).rowcount
+        return conn.execute(sa.update(t).where(where).values(**values)).rowcount
 
-    # 2. keep still-failing ones current; move them when the record changed hands (a transfer)
-    moved = sa.exists().where(match, f.c.assignee_staff_id.is_distinct_from(t.c.assignee_staff_id))
-    move_where = sa.and_(t.c.table_name == table, t.c.status == TodoStatus.OPEN, moved)
-    conn.execute(
-        _event_insert(
-            sa.select(
-                t.c.id,
-                sa.literal(run_id),
-                at,
-                system,
-                sa.literal("reassigned"),
-                t.c.status,
-                t.c.status,
-                sa.func.coalesce(t.c.assignee_staff_id, "-")
-                + " -> "
-                + sa.func.coalesce(from_finding(f.c.assignee_staff_id), "-"),
-            ).where(move_where)
+    # 1. exemptions that no longer hold: the values changed, or the exemption expired
+    e = cast(sa.Table, Exemption.__table__)
+    holds = (
+        sa.select(e.c.id)
+        .where(
+            e.c.todo_id == t.c.id,
+            e.c.status == "active",
+            e.c.expires_on >= day,
+            e.c.value_hash == from_finding(f.c.value_hash),
         )
+        .exists()
     )
-    reassigned = conn.execute(
-        sa.update(t)
-        .where(move_where)
-        .values(
-            assignee_staff_id=from_finding(f.c.assignee_staff_id),
-            routed_to_head=from_finding(f.c.routed_to_head),
-            mgr_staff_id=from_finding(f.c.mgr_staff_id),
-            inst_code=from_finding(f.c.inst_code),
-        )
-    ).rowcount
+    lapsing = sa.and_(of_table, t.c.status == TodoStatus.EXEMPTED, found, ~holds)
+    lapsing_ids = sa.select(t.c.id).where(lapsing)
+    conn.execute(
+        sa.update(e)
+        .where(e.c.status == "active", e.c.todo_id.in_(lapsing_ids))
+        .values(status=sa.case((e.c.expires_on < day, "expired"), else_="lapsed"), ended_on=day)
+    )
+    reopen_values = {
+        "status": TodoStatus.OPEN,
+        "closed_on": None,
+        "reopen_count": t.c.reopen_count + 1,
+        "transition_run_id": run_id,
+        "last_seen": day,
+        "masked_value": from_finding(f.c.masked_value),
+        "value_hash": from_finding(f.c.value_hash),
+        "due_date": due_for(t.c.rule_id),
+        "card": Card.NONE,
+    }
+    reopened = transition(lapsing, "exemption_lapsed", TodoStatus.OPEN, reopen_values)
+
+    # 2. reopen regressions
+    regressed = sa.and_(of_table, t.c.status.in_(CLOSED), found)
+    reopened += transition(regressed, "reopened", TodoStatus.OPEN, reopen_values)
+
+    # 3. "fixed" said the account manager, but the check still fails
+    refuted = sa.and_(of_table, t.c.status == TodoStatus.PENDING_VERIFICATION, found)
+    transition(
+        refuted,
+        "verification_failed",
+        TodoStatus.OPEN,
+        {"status": TodoStatus.OPEN, "transition_run_id": run_id},
+    )
+
+    # 4. keep still-failing ones current; move them when the record changed hands (a transfer)
+    moved = sa.exists().where(match, f.c.assignee_staff_id.is_distinct_from(t.c.assignee_staff_id))
+    reassigned = transition(
+        sa.and_(of_table, active, moved),
+        "reassigned",
+        None,
+        {
+            "assignee_staff_id": from_finding(f.c.assignee_staff_id),
+            "routed_to_head": from_finding(f.c.routed_to_head),
+            "mgr_staff_id": from_finding(f.c.mgr_staff_id),
+            "inst_code": from_finding(f.c.inst_code),
+        },
+        detail=sa.func.coalesce(t.c.assignee_staff_id, "-")
+        + " -> "
+        + sa.func.coalesce(from_finding(f.c.assignee_staff_id), "-"),
+    )
     stale = sa.exists().where(
         match,
         sa.or_(
             t.c.last_seen != day,
             f.c.masked_value.is_distinct_from(t.c.masked_value),
             f.c.inst_code.is_distinct_from(t.c.inst_code),
+            f.c.value_hash.is_distinct_from(t.c.value_hash),
         ),
     )
     conn.execute(
         sa.update(t)
-        .where(t.c.table_name == table, t.c.status == TodoStatus.OPEN, stale)
+        .where(of_table, t.c.status.in_([*ACTIVE_STATUSES, TodoStatus.EXEMPTED.value]), stale)
         .values(
             last_seen=day,
             masked_value=from_finding(f.c.masked_value),
+            value_hash=from_finding(f.c.value_hash),
             inst_code=from_finding(f.c.inst_code),
             mgr_staff_id=from_finding(f.c.mgr_staff_id),
         )
     )
 
-    # 3. open new to-dos
+    # 5. open new to-dos
     r = cast(sa.Table, RuleRecord.__table__)
     exists_todo = (
         sa.select(t.c.id)
@@ -220,6 +262,10 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
             sa.literal(0),
             sa.literal(run_id),
             sa.literal(run_id),
+            due_for(f.c.rule_id),
+            sa.literal(Card.NONE.value),
+            f.c.record_created,
+            f.c.value_hash,
         )
         .select_from(f.join(r, r.c.rule_id == f.c.rule_id))
         .where(this_run, ~exists_todo)
@@ -244,6 +290,10 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
                 "reopen_count",
                 "opened_run_id",
                 "transition_run_id",
+                "due_date",
+                "card",
+                "record_created",
+                "value_hash",
             ],
             new_rows,
         )
@@ -255,7 +305,7 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
                 t.c.id,
                 sa.literal(run_id),
                 at,
-                system,
+                sa.literal("system"),
                 sa.literal("opened"),
                 sa.literal(None, sa.String),
                 t.c.status,
@@ -264,7 +314,7 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
         )
     )
 
-    # 4. close what no longer fails, for rules that ran cleanly on this run
+    # 6. close what no longer fails, for rules that ran cleanly on this run
     closable = sa.select(CheckRunRule.rule_id).where(
         CheckRunRule.run_id == run_id, CheckRunRule.status == "ok"
     )
@@ -279,29 +329,24 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
         )
         .exists()
     )
-    base = sa.and_(t.c.table_name == table, t.c.status == TodoStatus.OPEN, t.c.rule_id.in_(closable), ~found)
+    closing = t.c.status.in_([*ACTIVE_STATUSES, TodoStatus.EXEMPTED.value])
+    base = sa.and_(of_table, closing, t.c.rule_id.in_(closable), ~found)
+    conn.execute(  # an exemption ends with its to-do
+        sa.update(e)
+        .where(e.c.status == "active", e.c.todo_id.in_(sa.select(t.c.id).where(base)))
+        .values(status="lapsed", ended_on=day)
+    )
     counts: dict[str, int] = {}
     for new_status, where in (
         (TodoStatus.OUT_OF_SCOPE, sa.and_(base, gone_or_closed)),
         (TodoStatus.FIXED, base),
     ):
-        conn.execute(
-            _event_insert(
-                sa.select(
-                    t.c.id,
-                    sa.literal(run_id),
-                    at,
-                    system,
-                    sa.literal(new_status.value),
-                    t.c.status,
-                    sa.literal(new_status.value),
-                    sa.literal(None, sa.Text),
-                ).where(where)
-            )
+        counts[new_status] = transition(
+            where,
+            new_status.value,
+            new_status.value,
+            {"status": new_status, "closed_on": day, "transition_run_id": run_id, "card": Card.NONE},
         )
-        counts[new_status] = conn.execute(
-            sa.update(t).where(where).values(status=new_status, closed_on=day, transition_run_id=run_id)
-        ).rowcount
 
     findings = conn.scalar(sa.select(sa.func.count()).select_from(f).where(this_run)) or 0
     return ReconcileSummary(
@@ -314,3 +359,13 @@ def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> Reconc
         out_of_scope=counts[TodoStatus.OUT_OF_SCOPE],
         reassigned=reassigned,
     )
+
+
+def due_date_for_rules(conn: sa.Connection, table: str, day: dt.date) -> dict[str, dt.date]:
+    """Rule id → the due date of a to-do opened (or reopened) on `day`, by the policy in force."""
+    policy = current_policy()
+    calendar = WorkdayCalendar()
+    rules = conn.execute(
+        sa.select(RuleRecord.rule_id, RuleRecord.severity).where(RuleRecord.table_name == table)
+    )
+    return {rule_id: calendar.add(day, policy.due_days(rule_id, severity)) for rule_id, severity in rules}

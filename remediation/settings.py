@@ -27,6 +27,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Source database the DAGs check (read-only; any SQLAlchemy URL following the contract).",
     ),
     Setting("DQGOV_PORTAL_PORT", "8000", "Port the portal listens on (127.0.0.1)."),
+    Setting("DQGOV_POLICY_FILE", "", "Remediation policy YAML (SLAs, cards, scoring); empty: the packaged policy.yml."),
     Setting(
         "DQGOV_RETRY_DELAY_SECONDS", "300", "Wait before Airflow retries a failed check task (2 retries)."
     ),

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dbenv import BACKENDS, Databases
+
+from tests.dbenv import BACKENDS, Databases
 
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 

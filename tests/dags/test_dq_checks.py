@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from factories import CHECK_DATE, build_source, customer_row, merchant_row
 
 from expectations.rulebook import load_suites
 from remediation.embedded_airflow import DAGS_FOLDER, airflow_env, ensure_metadata_db, run_dag
 from remediation.models import CheckRun, Todo
+from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 
 PARSE_PROBE = f"""
 import json, sys

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from factories import CHECK_DATE, STAFF, build_source, customer_row, merchant_row, resident_id, uscc
 
 from expectations.compiler import python_failures
 from expectations.kinds import CheckContext
 from expectations.rulebook import RuleFileError, Suite, clauses_covered, load_suite, load_suites
 from expectations.runner import failing_records
+from tests.factories import CHECK_DATE, STAFF, build_source, customer_row, merchant_row, resident_id, uscc
 
 SUITES = {s.table: s for s in load_suites()}
 CTX = CheckContext(CHECK_DATE, active_staff=frozenset(s[0] for s in STAFF if s[4]))

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import uvicorn
-from factories import CHECK_DATE, build_source, merchant_row
 
 from expectations.rulebook import load_suites
 from portal.app import create_app, get_store
 from remediation.pipeline import run_suite
 from remediation.store import open_store
+from tests.factories import CHECK_DATE, build_source, merchant_row
 
 
 def free_port() -> int:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from factories import CHECK_DATE, build_source, customer_row, merchant_row
 
 from remediation.models import CheckRun, Todo, TodoEvent
+from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 
 DQGOV = str(Path(sys.executable).with_name("dqgov"))
 

@@ -11,13 +11,13 @@ from typing import Any
 import iso18245
 import pytest
 import sqlalchemy as sa
-from dbenv import BACKENDS, Databases
 from stdnum import numdb
 
 from expectations.checks import ID_TYPES, is_valid_id, is_valid_phone, is_valid_uscc, luhn_ok
 from expectations.contract import customer_org, institution, merchant, staff
 from remediation import demobank
 from remediation.demobank import DemoBankSpec, InjectedDefect, generate_demo_bank, injected_defect, pools
+from tests.dbenv import BACKENDS, Databases
 
 SPEC = DemoBankSpec(merchants=2000, customers=1000, seed=7)
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from factories import CHECK_DATE, build_source, customer_row, merchant_row, update_record
 
 from expectations.rulebook import load_suites
 from remediation.models import CheckRunRule, Todo, TodoEvent
 from remediation.pipeline import RunSummary, run_suite, validate
 from remediation.reconcile import reconcile_run
 from remediation.store import open_store
+from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row, update_record
 
 SUITES = {s.table: s for s in load_suites()}
 
