@@ -29,7 +29,9 @@ class TodoStatus(enum.StrEnum):
     OPEN = "open"
     PENDING_VERIFICATION = "pending_verification"  # the account manager says fixed; a check must prove it
     FIXED = "fixed"  # closed because a re-check passed (verified fixed)
-    EXEMPTED = "exempted"  # an accepted appeal: the rule does not apply to these values (leaves the denominator)
+    EXEMPTED = (
+        "exempted"  # an accepted appeal: the rule does not apply to these values (leaves the denominator)
+    )
     OUT_OF_SCOPE = "out_of_scope"  # closed because the record is closed or gone (clause G1)
 
 
@@ -99,7 +101,8 @@ class CheckRun(Base):
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     table_name: Mapped[str] = mapped_column(sa.String(40))
     logical_date: Mapped[dt.date] = mapped_column(sa.Date)
-    trigger: Mapped[str] = mapped_column(sa.String(20))  # airflow | cli
+    trigger: Mapped[str] = mapped_column(sa.String(20))  # airflow | cli | recheck
+    record_key: Mapped[str | None] = mapped_column(sa.String(64))  # set on a targeted re-check of one record
     status: Mapped[str] = mapped_column(sa.String(20))
     source: Mapped[str] = mapped_column(sa.String(300))  # URL without password
     started_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
@@ -351,7 +354,9 @@ class RunRecords(Base):
     """Per check run, campaign and institution: records in scope, and those created after the baseline."""
 
     __tablename__ = "dq_run_records"
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
     campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     records: Mapped[int] = mapped_column(sa.Integer, default=0)

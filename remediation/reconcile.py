@@ -12,6 +12,7 @@ Keyed by (rule, table, record key):
 Every status or assignee change writes a `dq_todo_event` row in the same transaction. Re-running a date
 changes nothing: each statement only touches rows whose state differs from what the findings say.
 A run older than the newest reconciled run of its table is marked *superseded* and changes nothing.
+A targeted re-check (`dq_check_run.record_key` set) reconciles that one record's to-dos only.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def reconcile_run(store: sa.Engine, run_id: int) -> ReconcileSummary:
             raise ValueError(f"check run {run_id} is {run.status}, not validated: nothing to reconcile")
         newer = conn.scalar(
             sa.select(sa.func.max(CheckRun.logical_date)).where(
-                CheckRun.table_name == run.table_name, CheckRun.status == RunStatus.RECONCILED
+                CheckRun.table_name == run.table_name,
+                CheckRun.status == RunStatus.RECONCILED,
+                CheckRun.record_key.is_(None),
             )
         )
         if newer is not None and newer > run.logical_date:
@@ -90,7 +93,7 @@ def reconcile_run(store: sa.Engine, run_id: int) -> ReconcileSummary:
                 .values(status=RunStatus.SUPERSEDED, finished_at=dt.datetime.now(dt.UTC))
             )
             return ReconcileSummary(run_id, RunStatus.SUPERSEDED)
-        summary = _apply(conn, run_id, run.table_name, run.logical_date)
+        summary = _apply(conn, run_id, run.table_name, run.logical_date, run.record_key)
         conn.execute(
             sa.update(CheckRun)
             .where(CheckRun.id == run_id)
@@ -105,21 +108,30 @@ def reconcile_run(store: sa.Engine, run_id: int) -> ReconcileSummary:
                 reassigned=summary.reassigned,
             )
         )
-        # staging of earlier runs of this table is no longer needed
+        # staging of earlier runs of this table is no longer needed (a targeted re-check keeps its own only)
         older = sa.select(CheckRun.id).where(CheckRun.table_name == run.table_name, CheckRun.id < run_id)
+        if run.record_key is not None:
+            older = sa.select(sa.literal(-1))
         conn.execute(sa.delete(Finding).where(Finding.run_id.in_(older)))
         conn.execute(sa.delete(RecordState).where(RecordState.run_id.in_(older)))
         return summary
 
 
-def _apply(conn: sa.Connection, run_id: int, table: str, day: dt.date) -> ReconcileSummary:
+def _apply(
+    conn: sa.Connection, run_id: int, table: str, day: dt.date, record_key: str | None
+) -> ReconcileSummary:
     at = sa.literal(dt.datetime.now(dt.UTC), sa.DateTime(timezone=True))
     f = cast(sa.Table, Finding.__table__).alias("f")
     t = cast(sa.Table, Todo.__table__)
     this_run = f.c.run_id == run_id
     match = sa.and_(this_run, f.c.rule_id == t.c.rule_id, f.c.record_key == t.c.record_key)
     found = sa.exists().where(match)
-    of_table = t.c.table_name == table
+    # a targeted re-check (one record) may only touch that record's to-dos
+    of_table = (
+        t.c.table_name == table
+        if record_key is None
+        else sa.and_(t.c.table_name == table, t.c.record_key == record_key)
+    )
     active = t.c.status.in_(ACTIVE_STATUSES)
     due = due_date_for_rules(conn, table, day)
 
