@@ -22,9 +22,10 @@ from expectations.kinds import CheckContext
 from expectations.reference import reference_versions
 from expectations.rulebook import Suite
 from expectations.runner import RuleOutcome, count_records, failing_records, validate_with_gx
+from remediation.campaigns import ensure_default_campaign, stage_record_counts
 from remediation.errors import SourceError
 from remediation.masking import masked_summary, value_hash
-from remediation.models import CheckRun, CheckRunRule, Finding, RecordState, RuleRecord, RunStatus
+from remediation.models import CheckRun, CheckRunRule, Finding, RecordState, RuleRecord, RunRecords, RunStatus
 from remediation.orgsync import OrgSummary, load_routing, sync_org
 from remediation.reconcile import ReconcileSummary, reconcile_run
 from remediation.store import create_engine, ping, safe_url
@@ -218,10 +219,12 @@ def validate(
     """Run the suite and stage its findings under a new check run. Does not touch the to-dos."""
     source = source or open_source(source_url, [suite.table])
     sync_rules(store, suite)
+    ensure_default_campaign(store, check_date)
     run_id = _start_run(store, suite, check_date, trigger, source_url)
     ctx = CheckContext(check_date=check_date)
     try:
         total, in_scope = count_records(source, suite)
+        stage_record_counts(source, store, suite, run_id)
         progress(f"{suite.table}: validating {in_scope} in-scope records with Great Expectations")
         gx = validate_with_gx(source_url, suite, ctx)
         extracted = _stage_findings(source, store, suite, ctx, run_id, progress)
@@ -283,6 +286,7 @@ def _fail_run(store: sa.Engine, run_id: int, exc: BaseException) -> None:
         with store.begin() as conn:
             conn.execute(sa.delete(Finding).where(Finding.run_id == run_id))
             conn.execute(sa.delete(RecordState).where(RecordState.run_id == run_id))
+            conn.execute(sa.delete(RunRecords).where(RunRecords.run_id == run_id))
             conn.execute(
                 sa.update(CheckRun)
                 .where(CheckRun.id == run_id)
