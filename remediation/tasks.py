@@ -53,3 +53,11 @@ def reconcile_task(run_id: int) -> dict[str, Any]:
     from remediation.store import open_store
 
     return asdict(reconcile_run(open_store(), run_id))
+
+
+def snapshot_task(context: dict[str, Any]) -> dict[str, Any]:
+    from remediation.snapshots import take_snapshot
+    from remediation.store import open_store
+
+    summary = take_snapshot(open_store(), check_date_of(context))
+    return {"day": summary.day.isoformat(), "rows": summary.rows, "frozen": summary.frozen}

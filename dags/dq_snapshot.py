@@ -1,0 +1,39 @@
+"""Daily snapshot of the governance numbers (存量治理完成率, 增量, overdue, cards) per campaign and institution.
+
+Runs when every check DAG has updated the to-dos (their `dqgov://todos/<table>` assets) and snapshots
+the run's date (Asia/Shanghai), rolled up the institution tree. A month-end snapshot is frozen. The
+work lives in `remediation.snapshots`; this file is wiring only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pendulum
+from airflow.sdk import DAG, Asset, task
+
+from expectations.rulebook import suite_tables
+
+with DAG(
+    dag_id="dq_snapshot",
+    schedule=[Asset(f"dqgov://todos/{table}") for table, _ in suite_tables()],
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "data-office",
+        "retries": 2,
+        "retry_delay": dt.timedelta(seconds=int(os.environ.get("DQGOV_RETRY_DELAY_SECONDS", "300"))),
+    },
+    tags=["data-quality", "scoring"],
+    doc_md=__doc__,
+) as dq_snapshot:
+
+    @task(outlets=[Asset("dqgov://snapshots")])
+    def snapshot(**context: object) -> dict[str, object]:
+        from remediation.tasks import snapshot_task
+
+        return snapshot_task(context)
+
+    snapshot()
