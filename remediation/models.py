@@ -361,3 +361,54 @@ class RunRecords(Base):
     inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     records: Mapped[int] = mapped_column(sa.Integer, default=0)
     new_records: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class User(Base):
+    """A portal login for a member of staff (dq_staff); passwords are stored as argon2 hashes only."""
+
+    __tablename__ = "dq_user"
+    staff_id: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    failed_attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    password_changed_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A server-side portal session; the cookie carries a random token, the store only its hash."""
+
+    __tablename__ = "dq_session"
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(sa.String(20), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Append-only audit log: logins, unmasked views, corrections, decisions made in the portal."""
+
+    __tablename__ = "dq_audit"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    staff_id: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))  # login | login_failed | locked | unmasked_view | ...
+    table_name: Mapped[str | None] = mapped_column(sa.String(40))
+    record_key: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    client: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Correction(Base):
+    """A correction typed by an account manager: validated by the rules, written back, then re-checked."""
+
+    __tablename__ = "dq_correction"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    todo_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_todo.id"), index=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    record_key: Mapped[str] = mapped_column(sa.String(64))
+    changes: Mapped[str] = mapped_column(sa.Text)  # JSON {column: new value}
+    status: Mapped[str] = mapped_column(sa.String(20))  # written | write_failed | verified | still_failing
+    staff_id: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
