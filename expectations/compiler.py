@@ -1,8 +1,9 @@
 """Compile rules into SQL: the failing condition of each rule, in scope (clause G1) and under its `when`.
 
 The same condition feeds two consumers, so they cannot disagree:
-- a Great Expectations `UnexpectedRowsExpectation` whose query selects the failing keys from `{batch}`;
+- the rule's Great Expectations expectation (`expectations.gx_expectations`), which counts failing records;
 - the key extractor, which evaluates every rule of a table in **one scan** and streams the failing keys.
+`python_failures` gives the same answers in Python (GX on pandas, corrections typed into the portal).
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
-from expectations.contract import RECORD_TABLES
+from expectations.contract import CREATED_COLUMNS, RECORD_TABLES
 from expectations.kinds import KINDS, CheckContext
 from expectations.rulebook import Rule, Suite
 
-_BATCH_PLACEHOLDER = "dqgov_batch_placeholder"
 ROUTING_COLUMNS = ("inst_code", "mgr_staff_id")
 FLAG_PREFIX = "dq_fails_"
 
@@ -39,18 +38,6 @@ def failing_condition(suite: Suite, rule: Rule, ctx: CheckContext) -> ColumnElem
     return sa.and_(in_scope(suite, cols), *applies, KINDS[rule.kind].sql_fails(cols, rule, ctx))
 
 
-def render(stmt: sa.Select[Any], dialect: Dialect) -> str:
-    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-
-
-def gx_unexpected_rows_query(suite: Suite, rule: Rule, ctx: CheckContext, dialect: Dialect) -> str:
-    """SQL for GX's UnexpectedRowsExpectation: `{batch}` is GX's placeholder, other braces are doubled."""
-    cols = source_columns(suite.table)
-    stmt = sa.select(cols[suite.key]).select_from(sa.table(_BATCH_PLACEHOLDER))
-    sql = render(stmt.where(failing_condition(suite, rule, ctx)), dialect)
-    return sql.replace("{", "{{").replace("}", "}}").replace(_BATCH_PLACEHOLDER, "{batch}")
-
-
 def value_columns(suite: Suite) -> list[str]:
     """Every column some rule is about, in first-mention order."""
     seen: dict[str, None] = {}
@@ -65,7 +52,7 @@ def extraction_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
     cols = source_columns(suite.table)
     conditions = [failing_condition(suite, rule, ctx) for rule in suite.rules]
     flags = [sa.case((cond, 1), else_=0).label(f"{FLAG_PREFIX}{i}") for i, cond in enumerate(conditions)]
-    picked = [suite.key, *ROUTING_COLUMNS, *(c for c in value_columns(suite) if c not in ROUTING_COLUMNS)]
+    picked = [suite.key, *ROUTING_COLUMNS, CREATED_COLUMNS[suite.table], *value_columns(suite)]
     return (
         sa.select(*(cols[c] for c in dict.fromkeys(picked)), *flags)
         .select_from(sa.table(suite.table))

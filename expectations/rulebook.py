@@ -71,6 +71,8 @@ class Rule:
     description: str
     hint: str
     regulation: str
+    # the file's scope (clause G1), for kinds that compare a record with the others (E4)
+    out_of_scope_statuses: tuple[str, ...] = ("closed",)
 
     @property
     def clause_text(self) -> str:
@@ -86,6 +88,7 @@ class Rule:
             [self.kind, dict(self.params), {k: list(v) for k, v in self.when.items()}, list(self.columns)],
             sort_keys=True,
             ensure_ascii=False,
+            default=str,  # dates in params
         )
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
@@ -119,7 +122,7 @@ def _str_list(path: Path, where: str, value: Any, name: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _parse_rule(path: Path, table: str, index: int, raw: Any) -> Rule:
+def _parse_rule(path: Path, table: str, index: int, raw: Any, out_of_scope: tuple[str, ...]) -> Rule:
     from expectations.kinds import KINDS
 
     where = f"rule #{index + 1}"
@@ -189,6 +192,7 @@ def _parse_rule(path: Path, table: str, index: int, raw: Any) -> Rule:
         dimension=dimension,
         dimension_gbt=dimension_gbt,
         **texts,
+        out_of_scope_statuses=out_of_scope,
     )
 
 
@@ -209,7 +213,7 @@ def load_suite(path: Path) -> Suite:
     rules_raw = raw.get("rules")
     if not isinstance(rules_raw, list) or not rules_raw:
         raise _fail(path, "rules", "must be a non-empty list")
-    rules = tuple(_parse_rule(path, table, i, r) for i, r in enumerate(rules_raw))
+    rules = tuple(_parse_rule(path, table, i, r, out_of_scope) for i, r in enumerate(rules_raw))
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:

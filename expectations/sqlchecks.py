@@ -36,15 +36,25 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from expectations import checks
+from expectations.reference import PLACEHOLDERS, PROVINCE_NAMES, county_codes
 
 __all__ = [
     "char_index",
+    "contains",
+    "is_blank",
+    "is_current_county",
     "is_luhn",
+    "is_person_name",
+    "is_placeholder_text",
+    "is_text_defect",
     "is_valid_id",
     "is_valid_mod11_id",
     "is_valid_phone",
+    "is_valid_settle_account",
     "is_valid_uscc",
     "matches",
+    "starts_with_province",
+    "strip_blanks",
 ]
 
 DIGITS = "0123456789"
@@ -115,6 +125,62 @@ def matches(col: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
     # A capturing group, not `(?:`: `sa.text` would read `:1` in `(?:1[3-9]...` as a parameter.
     anchored = _FullMatch(col, sa.literal(f"^({pattern})$"), sa.literal(f"^({pattern})\\Z"))
     return sa.func.coalesce(anchored, sa.false(), type_=sa.Boolean)
+
+
+def contains(col: ColumnElement[Any], char_class: str) -> ColumnElement[bool]:
+    """`re.search(f"[{char_class}]", col)`: whether any character of the class occurs (never NULL)."""
+    found = col.regexp_match(f"[{char_class}]")  # both engines search: no anchors, no `.`
+    return sa.func.coalesce(found, sa.false(), type_=sa.Boolean)
+
+
+def _never_null(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return sa.case((condition, sa.true()), else_=sa.false())
+
+
+# --- text (clause G2) -----------------------------------------------------------------------------------
+
+
+def strip_blanks(col: ColumnElement[Any]) -> ColumnElement[str]:
+    """`checks.strip_blanks`: ltrim/rtrim with a character set exist alike in SQLite, PostgreSQL and Oracle."""
+    return sa.func.ltrim(sa.func.rtrim(col, checks.BLANKS, type_=sa.String), checks.BLANKS, type_=sa.String)
+
+
+def is_blank(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """NULL or nothing but blanks: the opposite of `checks.is_given`."""
+    return _never_null(sa.or_(col.is_(None), strip_blanks(col) == ""))
+
+
+def is_placeholder_text(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`checks.is_placeholder_text`: a placeholder, one repeated character, or full-width letters/digits."""
+    core = strip_blanks(col)
+    first = sa.func.substr(core, 1, 1, type_=sa.String)
+    repeated = sa.and_(sa.func.length(core) >= 2, sa.func.replace(core, first, "") == "")
+    return _never_null(sa.or_(core.in_(sorted(PLACEHOLDERS)), repeated, contains(core, checks.FULL_WIDTH)))
+
+
+def is_text_defect(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Clause G2 (`checks.is_text_defect`): leading/trailing blanks or placeholder text."""
+    return _never_null(sa.or_(col != strip_blanks(col), is_placeholder_text(col)))
+
+
+def starts_with_province(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Clauses E8/M2: begins with the full name of a province-level division."""
+    by_length: dict[int, list[str]] = {}
+    for name in PROVINCE_NAMES:
+        by_length.setdefault(len(name), []).append(name)
+    return _never_null(
+        sa.or_(*(sa.func.substr(col, 1, n).in_(names) for n, names in sorted(by_length.items())))
+    )
+
+
+def is_person_name(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Clause P1: 2-30 characters, only Chinese characters, `·`, Latin letters and spaces."""
+    return matches(col, checks.PERSON_NAME)
+
+
+def is_current_county(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Clause M3: a current GB/T 2260 county-level code (an `IN` list of python-stdnum's table)."""
+    return _never_null(col.in_(sorted(county_codes())))
 
 
 def _char(col: ColumnElement[Any], position: int | ColumnElement[int]) -> ColumnElement[str]:
@@ -205,6 +271,15 @@ def is_luhn(col: ColumnElement[Any]) -> ColumnElement[bool]:
         term = sa.case((d > 4, d * 2 - 9), else_=d * 2) if i % 2 else d
         total = total + sa.case((length > i, term), else_=0)
     return _when_shaped(matches(col, f"[0-9]{{0,{LUHN_MAX_DIGITS}}}"), _Mod(total, 10) == 0)
+
+
+def is_valid_settle_account(type_col: ColumnElement[Any], col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Clause M5: corporate 10-25 digits; personal 16-19 digits passing Luhn; false for other types."""
+    return sa.case(
+        (type_col == "corporate", matches(col, "[0-9]{10,25}")),
+        (type_col == "personal", sa.and_(matches(col, "[0-9]{16,19}"), is_luhn(col))),
+        else_=sa.false(),
+    )
 
 
 def is_valid_phone(col: ColumnElement[Any]) -> ColumnElement[bool]:

@@ -94,7 +94,7 @@ def customer_row(seq: int, **overrides: Any) -> dict[str, Any]:
         "cust_no": f"C{seq:011d}",
         "cust_name": "九江长江实业有限公司",
         "entity_type": "enterprise",
-        "uscc": uscc("91", f"36040{seq % 10}MA35L7XK0"),
+        "uscc": uscc("91", f"360402MA{seq:06d}0"),  # unique per customer (clause E4)
         "licence_end": LONG_TERM,
         "establishment_date": dt.date(2010, 5, 20),
         "reg_capital": 500,

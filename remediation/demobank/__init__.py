@@ -23,10 +23,13 @@ Defects are injected into `spec.defect_rate` of the non-closed records (one, som
 returned, and stored in `demo_injected_defect`, as the ground truth: one entry per failing clause, with the
 column made wrong. Each makes exactly its clause fail on `spec.check_date`:
 
+- E1 registered/customer name missing or one character (merchants with a personal settlement account only:
+  the corporate account carries the registered name)
 - E2 USCC missing, check character wrong, a lower-case letter, or 17 characters; E3 prefix against the type
+- E4 a customer given the USCC of an earlier in-scope customer of the same type: both records are recorded
 - E5 licence expiry missing or past; E6 establishment date missing, future or 1900-01-01; E7 capital missing/0
 - E8 registered address missing or without its province; E9 business scope missing
-- P1 digits or brackets in the legal rep's name; P3 ID number with a wrong check character, month 13, the
+- P1 digits or brackets in the legal rep's name; P2 ID type outside 01-06 (`1`, `身份证`, `07`, or missing); P3 ID number with a wrong check character, month 13, the
   wrong shape for its type (or missing); P4 ID expiry past (or missing); P5 beneficial owner incomplete/invalid
 - M1 MCC not matching `mer_id` or not in ISO 18245; M2 business address without province; M3 abolished or
   city-level division code; M4 micro merchant settling to a corporate account; M5 account failing Luhn,
@@ -34,6 +37,9 @@ column made wrong. Each makes exactly its clause fail on `spec.check_date`:
 - C1 phone with 10 digits, a letter, a 12 prefix, +86 or a blank inside (or missing)
 - G2 placeholder or padded trading name (`mer_biz_name`: no other clause covers it)
 - G3 manager missing, unknown or no longer active (the routing gap is the defect)
+
+Closed records (clause G1) get such values too, at the same rate, but they are not defects: nothing about
+a closed record may raise a to-do, so none of them is in the ground truth.
 """
 
 from remediation.demobank.generate import (

@@ -3,7 +3,7 @@
 `generate_demo_bank` drops and recreates the four source tables (plus the sidecar `demo_injected_defect`)
 and fills them in one transaction. Every record that is not named in the returned ground truth is valid
 under every clause of the data standard on `spec.check_date`; every injected defect makes exactly its
-clause fail. Closed records never carry defects (clause G1 puts them out of scope).
+clause fail. Closed records carry no defects (clause G1 puts them out of scope), whatever values they hold.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from expectations.checks import (
     ID_CHECK_CHARS,
     LONG_TERM,
     USCC_ALPHABET,
+    is_placeholder_text,
     is_valid_id,
     is_valid_phone,
     is_valid_uscc,
     luhn_check_digit,
     luhn_ok,
     mod11_2_check_char,
+    org_code_check_char,
     uscc_check_char,
 )
 from expectations.contract import (
@@ -51,16 +53,22 @@ FIRST_OPEN = dt.date(2005, 1, 1)
 
 DEFAULT_CLAUSE_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("E2", 14), ("E5", 10), ("P3", 14), ("P4", 10), ("M1", 10), ("C1", 10), ("G3", 6),
-    ("E3", 3), ("E6", 3), ("E7", 3), ("E8", 3), ("E9", 2), ("P1", 3), ("P5", 3),
-    ("M2", 2), ("M3", 2), ("M4", 1), ("M5", 3), ("M6", 2), ("G2", 3),
+    ("E1", 2), ("E3", 3), ("E4", 2), ("E6", 3), ("E7", 3), ("E8", 3), ("E9", 2), ("P1", 3), ("P2", 2),
+    ("P5", 3), ("M2", 2), ("M3", 2), ("M4", 1), ("M5", 3), ("M6", 2), ("G2", 3),
 )  # fmt: skip
-_BOTH_TABLES = ("E2", "E3", "E5", "E8", "E9", "P1", "P3", "P4", "P5", "C1", "G3")
+_BOTH_TABLES = ("E1", "E2", "E3", "E5", "E8", "E9", "P1", "P2", "P3", "P4", "P5", "C1", "G3")
 CLAUSES_BY_TABLE: dict[str, frozenset[str]] = {
     "merchant": frozenset((*_BOTH_TABLES, "M1", "M2", "M3", "M4", "M5", "M6", "G2")),
-    "customer_org": frozenset((*_BOTH_TABLES, "E6", "E7")),
+    "customer_org": frozenset((*_BOTH_TABLES, "E4", "E6", "E7")),
 }
-# Pairs that must not hit the same record: the second would undo or mask the first.
-_EXCLUSIVE = {"E2": "E3", "E3": "E2", "M4": "M5", "M5": "M4", "M6": "G2", "G2": "M6"}
+# Clauses that must not hit the same record: the second would undo or mask the first. (A number judged
+# against a wrong ID type is clause P2's finding alone; a duplicate USCC must stay a valid one.)
+_EXCLUSIVE: dict[str, tuple[str, ...]] = {
+    "E2": ("E3", "E4"), "E3": ("E2", "E4"), "E4": ("E2", "E3"), "M4": ("M5",), "M5": ("M4",),
+    "M6": ("G2",), "G2": ("M6",), "P2": ("P3",), "P3": ("P2",),
+}  # fmt: skip
+# Clauses whose injector also marks another record (E4: the twin): never used on closed records.
+_TOUCHES_OTHERS = frozenset({"E4"})
 
 
 @dataclass(frozen=True)
@@ -277,7 +285,6 @@ _ID_KIND_CUM = tuple(accumulate((0.925, 0.015, 0.01, 0.015, 0.01, 0.01, 0.015)))
 _REGION_CODES = tuple(d.code for city, _ in pools.BRANCH_CITIES for d in city.districts) + tuple(
     d.code for city in pools.OTHER_CITIES for d in city.districts
 )
-_ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _CHAIN_MCCS = frozenset(("5912", "5411", "5499", "5812", "5814", "5462", "5651", "7230"))
 
 
@@ -299,9 +306,7 @@ def _org_code(rng: random.Random) -> str:
         body = "MA" + "".join(rng.choice(USCC_ALPHABET) for _ in range(6))
     else:
         body = "7" + _digits(rng, 7)
-    total = sum(int(ch, 36) * w for ch, w in zip(body, _ORG_CODE_WEIGHTS, strict=True))
-    check = 11 - total % 11
-    return body + ("X" if check == 10 else "0" if check == 11 else str(check))
+    return body + org_code_check_char(body)
 
 
 def _province_short(province: str) -> str:
@@ -323,6 +328,7 @@ class _Builder:
         self.used_uscc: set[str] = set()
         self.mer_seq: dict[tuple[str, str], int] = {}
         self.defects: list[InjectedDefect] = []
+        self.unique_holders: list[Row] = []  # in-scope records whose valid USCC no other record holds
         weights = dict(spec.clause_weights)
         self.clauses = [c for c in weights if c in CLAUSES_BY_TABLE[table] and weights[c] > 0]
         self.clause_weights = [weights[c] for c in self.clauses]
@@ -670,21 +676,37 @@ class _Builder:
     # defects
 
     def finish(self, row: Row, key_column: str) -> None:
-        if row["status"] == "closed" or self.rng.random() >= self.spec.defect_rate:
+        if row["status"] == "closed":
+            self.closed_noise(row)
+            return
+        if self.rng.random() >= self.spec.defect_rate:
+            self.note_unique_holder(row)
             return
         wanted = 2 if self.rng.random() < 0.2 else 1
         clauses, weights = list(self.clauses), list(self.clause_weights)
-        injected = 0
-        while clauses and injected < wanted:
+        injected: list[str] = []
+        while clauses and len(injected) < wanted:
             clause = self.rng.choices(clauses, weights=weights)[0]
-            for drop in (clause, _EXCLUSIVE.get(clause)):
+            for drop in (clause, *_EXCLUSIVE.get(clause, ())):
                 if drop in clauses:
                     i = clauses.index(drop)
                     del clauses[i], weights[i]
             column = _INJECTORS[clause](self, row)
             if column is not None:
                 self.defects.append(InjectedDefect(self.table, row[key_column], clause, column))
-                injected += 1
+                injected.append(clause)
+        if not {"E2", "E3", "E4"} & set(injected):
+            self.note_unique_holder(row)
+
+    def closed_noise(self, row: Row) -> None:
+        """Clause G1: a closed record may hold anything; nothing about it is a defect any more."""
+        clauses = [c for c in self.clauses if c not in _TOUCHES_OTHERS]
+        if clauses and self.rng.random() < self.spec.defect_rate:
+            _INJECTORS[self.rng.choice(clauses)](self, row)
+
+    def note_unique_holder(self, row: Row) -> None:
+        if self.table == "customer_org" and row["uscc"] is not None:
+            self.unique_holders.append(row)
 
     def missing(self, column: str, share: float) -> bool:
         """Whether to blank `column` as the defect: only where the source table lets it be null."""
@@ -729,6 +751,15 @@ _TRADES_BY_TYPE = _trades_by_type()
 # --- one generator per clause: make exactly that clause fail, return the column (None: not applicable) ---
 
 
+def _e1(b: _Builder, row: Row) -> str | None:
+    column = "mer_reg_name" if b.table == "merchant" else "cust_name"
+    # A corporate settlement account carries the registered name (M6): leave those records alone.
+    if b.table == "merchant" and row["settle_acct_type"] != "personal":
+        return None
+    row[column] = None if b.missing(column, 0.3) else row[column][0]
+    return column
+
+
 def _e2(b: _Builder, row: Row) -> str | None:
     uscc = row["uscc"]
     if uscc is None:
@@ -759,6 +790,18 @@ def _e3(b: _Builder, row: Row) -> str | None:
     if new is None:
         return None
     row["uscc"] = new
+    return "uscc"
+
+
+def _e4(b: _Builder, row: Row) -> str | None:
+    """The USCC of an earlier in-scope customer of the same type: both records now break E4."""
+    twins = [r for r in b.unique_holders if r["entity_type"] == row["entity_type"]]
+    if row["uscc"] is None or not twins:
+        return None
+    twin = b.rng.choice(twins)
+    b.unique_holders.remove(twin)
+    row["uscc"] = twin["uscc"]
+    b.defects.append(InjectedDefect(b.table, twin["cust_no"], "E4", "uscc"))
     return "uscc"
 
 
@@ -815,10 +858,18 @@ def _p1(b: _Builder, row: Row) -> str | None:
     return "legal_rep_name"
 
 
+def _p2(b: _Builder, row: Row) -> str | None:
+    # An ID type outside 01-06: `1` for `01` (the code stored as a number), a name, an unknown code.
+    wrong = b.rng.choice(("1", "4", "身份证", "07", "10"))
+    row["legal_rep_id_type"] = None if b.missing("legal_rep_id_type", 0.3) else wrong
+    return "legal_rep_id_type"
+
+
 def _broken_id(rng: random.Random, id_type: str, id_no: str) -> str:
     for _ in range(20):
         candidate = _id_breaker(rng, id_type, id_no)
-        if not is_valid_id(id_type, candidate, dt.date.max):
+        # placeholder text (`1111`) would be clause G2's finding, not P3's
+        if not is_valid_id(id_type, candidate, dt.date.max) and not is_placeholder_text(candidate):
             return candidate
     raise AssertionError(f"could not break {id_type} {id_no}")
 
@@ -957,8 +1008,8 @@ def _g3(b: _Builder, row: Row) -> str | None:
 
 
 _INJECTORS: dict[str, Callable[[_Builder, Row], str | None]] = {
-    "E2": _e2, "E3": _e3, "E5": _e5, "E6": _e6, "E7": _e7, "E8": _e8, "E9": _e9,
-    "P1": _p1, "P3": _p3, "P4": _p4, "P5": _p5,
+    "E1": _e1, "E2": _e2, "E3": _e3, "E4": _e4, "E5": _e5, "E6": _e6, "E7": _e7, "E8": _e8, "E9": _e9,
+    "P1": _p1, "P2": _p2, "P3": _p3, "P4": _p4, "P5": _p5,
     "M1": _m1, "M2": _m2, "M3": _m3, "M4": _m4, "M5": _m5, "M6": _m6,
     "C1": _c1, "G2": _g2, "G3": _g3,
 }  # fmt: skip

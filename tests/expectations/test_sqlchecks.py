@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from dbenv import PG_ADMIN_URL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from expectations import checks, sqlchecks
+from tests.dbenv import PG_ADMIN_URL
 
 URLS = {"sqlite": "sqlite://", "postgresql": PG_ADMIN_URL}
 CHECK_DATE = dt.date(2025, 6, 30)
@@ -406,3 +406,220 @@ def test_luhn_agrees_with_python(conn: sa.Connection, values: list[str]) -> None
 @given(values=st.lists(phone_like, min_size=20, max_size=60))
 def test_phone_agrees_with_python(conn: sa.Connection, values: list[str]) -> None:
     assert_agrees(conn, sqlchecks.is_valid_phone(v), checks.is_valid_phone, values)
+
+
+# Text, names, addresses, division codes, settlement accounts --------------------------------------------
+
+TEXT_CASES = [
+    "九江长江实业有限公司",
+    "九江长江（集团）实业有限公司",
+    " 九江",
+    "九江\u3000",
+    "\u200b九江",
+    "\ufeff九江\xa0",
+    "九江\n",
+    "无",
+    " 无 ",
+    "Test",
+    "nULl",
+    "？",
+    "***",
+    "00",
+    "0",
+    "哈哈哈",
+    "ＡＢＣ超市",
+    "张　三",
+    "张 三",
+    "\u3000",
+    "",
+]
+PERSON_NAME_CASES = [
+    "张三",
+    "阿卜杜拉·买买提",
+    "JOHN SMITH",
+    "José García",
+    "刘䶮",
+    "𠀾李",
+    "张",
+    "张三1",
+    "A" * 31,
+]
+ADDRESS_CASES = [
+    "江西省九江市",
+    "广西壮族自治区南宁市",
+    "香港特别行政区",
+    "江西九江",
+    "中国江西省",
+    "北京",
+    "",
+]
+COUNTY_CASES = [
+    "360403",
+    "360113",
+    "441900",
+    "360421",
+    "360400",
+    "360101",
+    "36040",
+    "3604031",
+    "",
+    "３６０４０３",
+]
+SETTLE_CASES: list[Row] = [
+    ("corporate", "1234567890"),
+    ("corporate", "1" * 25),
+    ("corporate", "123456789"),
+    ("corporate", "1" * 26),
+    ("corporate", "1502-2080093"),
+    ("personal", "6222021234567890128"),
+    ("personal", "6222021234567894"),
+    ("personal", "6222021234567890127"),
+    ("personal", "622202123456789"),
+    ("personal", "6222 021234567890128"),
+    ("other", "6222021234567890128"),
+    (None, "1234567890"),
+    ("corporate", None),
+]
+
+
+def strings(conn: sa.Connection, expression: ColumnElement[Any], values: Sequence[str]) -> list[Any]:
+    conn.execute(sa.delete(sample))
+    conn.execute(sa.insert(sample), [{"i": n, "id_type": None, "v": x} for n, x in enumerate(values)])
+    derived = sa.select(sample).subquery("src")
+    query = sa.select(expression.label("out")).select_from(derived).order_by(sa.column("i"))
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    return list(conn.execute(sa.text(sql)).scalars())
+
+
+def test_strip_blanks_and_blank_agree_with_python(conn: sa.Connection) -> None:
+    assert strings(conn, sqlchecks.strip_blanks(v), TEXT_CASES) == [
+        checks.strip_blanks(x) for x in TEXT_CASES
+    ]
+    got = evaluate(conn, sqlchecks.is_blank(v), [(None, x) for x in TEXT_CASES])
+    assert got == [not checks.is_given(x) for x in TEXT_CASES]
+
+
+def test_text_vectors(conn: sa.Connection) -> None:
+    assert_agrees(conn, sqlchecks.is_text_defect(v), checks.is_text_defect, TEXT_CASES)
+    assert_agrees(conn, sqlchecks.is_placeholder_text(v), checks.is_placeholder_text, TEXT_CASES)
+
+
+def test_name_address_and_county_vectors(conn: sa.Connection) -> None:
+    assert_agrees(conn, sqlchecks.is_person_name(v), checks.is_person_name, PERSON_NAME_CASES)
+    assert_agrees(conn, sqlchecks.starts_with_province(v), checks.starts_with_province, ADDRESS_CASES)
+    assert_agrees(conn, sqlchecks.is_current_county(v), checks.is_current_county, COUNTY_CASES)
+    assert (
+        evaluate(conn, sqlchecks.is_current_county(v), [(None, x) for x in COUNTY_CASES])
+        == [
+            True,
+            True,
+            True,
+        ]
+        + [False] * 7
+    )
+
+
+def test_settle_account_vectors(conn: sa.Connection) -> None:
+    got = evaluate(conn, sqlchecks.is_valid_settle_account(id_type, v), SETTLE_CASES)
+    expected = [
+        t is not None and x is not None and checks.is_valid_settle_account(t, x) for t, x in SETTLE_CASES
+    ]
+    assert (
+        got
+        == expected
+        == [True, True, False, False, False, True, True, False, False, False, False, False, False]
+    )
+
+
+def test_new_predicates_are_never_null(conn: sa.Connection) -> None:
+    rows: list[Row] = [(None, None), ("corporate", None), (None, "x")]
+    for predicate in (
+        sqlchecks.is_text_defect(v),
+        sqlchecks.is_placeholder_text(v),
+        sqlchecks.is_person_name(v),
+        sqlchecks.starts_with_province(v),
+        sqlchecks.is_current_county(v),
+        sqlchecks.is_valid_settle_account(id_type, v),
+        sqlchecks.contains(v, checks.FULL_WIDTH),
+    ):
+        assert None not in evaluate(conn, predicate, rows)
+    assert evaluate(conn, sqlchecks.is_blank(v), rows) == [True, True, False]
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "postgresql"])
+def test_new_predicates_compile_without_casts_colons_or_percents(dialect: sa.Dialect) -> None:
+    col = sa.column("v", sa.String(40))
+    for predicate in (
+        sqlchecks.is_text_defect(col),
+        sqlchecks.is_person_name(col),
+        sqlchecks.starts_with_province(col),
+        sqlchecks.is_valid_settle_account(sa.column("t", sa.String(20)), col),
+    ):
+        sql = str(predicate.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        assert "CAST" not in sql.upper() and ":" not in sql
+        if dialect.name == "postgresql":
+            assert "%" not in sql and "\\" not in sql
+
+
+TEXT_ALPHABET = "九江无详测试tesTNUL0aA*?-/ \u3000\u200b\ufeff\xa0\t\nＡ０？（）；·"
+text_like = st.one_of(
+    st.text(alphabet=TEXT_ALPHABET, max_size=8),
+    st.builds(
+        lambda pad1, word, pad2: pad1 + word + pad2,
+        st.sampled_from(["", " ", "\u3000", "\u200b"]),
+        st.sampled_from([*sorted(checks.PLACEHOLDERS), "九江", "好运来餐厅", "哈哈", "1111"]),
+        st.sampled_from(["", " ", "\u3000", "\t"]),
+    ),
+)
+name_like = st.text(alphabet="张三李四·•A zÉé1(（䶮𠀾 \u3000ＪＯ", max_size=32)
+address_like = st.builds(
+    str.__add__,
+    st.one_of(
+        st.sampled_from(checks.PROVINCE_NAMES), st.sampled_from(["江西", "广西", "中国", "", " 江西省"])
+    ),
+    st.text(alphabet="九江市浔阳区路1号 ", max_size=6),
+)
+county_like = st.one_of(
+    st.sampled_from(sorted(checks.county_codes())),
+    st.builds(lambda p, s: p + s, st.sampled_from(["36", "44", "11", "81"]), digit_string(4)),
+    st.builds(lambda p: p + "00", digit_string(4)),
+    st.text(alphabet="0123456789０", min_size=5, max_size=7),
+)
+settle_like = st.tuples(
+    st.sampled_from(["corporate", "personal", "other", ""]),
+    st.one_of(card_like, st.text(alphabet="0123456789 -", min_size=8, max_size=27)),
+)
+
+
+@EXAMPLES
+@given(values=st.lists(text_like, min_size=20, max_size=60))
+def test_text_defect_agrees_with_python(conn: sa.Connection, values: list[str]) -> None:
+    assert_agrees(conn, sqlchecks.is_text_defect(v), checks.is_text_defect, values)
+    assert_agrees(conn, sqlchecks.is_placeholder_text(v), checks.is_placeholder_text, values)
+    assert strings(conn, sqlchecks.strip_blanks(v), values) == [checks.strip_blanks(x) for x in values]
+
+
+@EXAMPLES
+@given(values=st.lists(name_like, min_size=20, max_size=60))
+def test_person_name_agrees_with_python(conn: sa.Connection, values: list[str]) -> None:
+    assert_agrees(conn, sqlchecks.is_person_name(v), checks.is_person_name, values)
+
+
+@EXAMPLES
+@given(values=st.lists(address_like, min_size=20, max_size=60))
+def test_province_address_agrees_with_python(conn: sa.Connection, values: list[str]) -> None:
+    assert_agrees(conn, sqlchecks.starts_with_province(v), checks.starts_with_province, values)
+
+
+@EXAMPLES
+@given(values=st.lists(county_like, min_size=20, max_size=60))
+def test_county_code_agrees_with_python(conn: sa.Connection, values: list[str]) -> None:
+    assert_agrees(conn, sqlchecks.is_current_county(v), checks.is_current_county, values)
+
+
+@EXAMPLES
+@given(rows=st.lists(settle_like, min_size=20, max_size=60))
+def test_settle_account_agrees_with_python(conn: sa.Connection, rows: list[tuple[str, str]]) -> None:
+    got = evaluate(conn, sqlchecks.is_valid_settle_account(id_type, v), rows)
+    expected = [checks.is_valid_settle_account(t, x) for t, x in rows]
+    assert {row: g for row, g, e in zip(rows, got, expected, strict=True) if g != e} == {}

@@ -55,7 +55,8 @@ def bank(engine: sa.Engine) -> Bank:
 MCCS = frozenset(m.mcc for m in iso18245.get_all_mccs())
 LOC = numdb.get("cn/loc")
 PERSON_NAME = re.compile(r"[\u4e00-\u9fff·A-Za-z ]{2,30}")
-FULL_WIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
+# Full-width letters, digits and space (docs/decisions.md: full-width punctuation is Chinese typography).
+FULL_WIDTH = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]")
 EARLIEST_ESTABLISHMENT = dt.date(1949, 10, 1)
 E3_PREFIXES = {
     ("merchant", "enterprise"): ("91", "93"),
@@ -69,6 +70,8 @@ E3_PREFIXES = {
 
 
 def is_current_county(code: str) -> bool:
+    if code in ("441900", "442000", "460400", "620200"):  # prefecture cities without counties
+        return True
     if not re.fullmatch(r"[0-9]{6}", code) or code.endswith("00"):
         return False
     info = LOC.info(code)
@@ -125,7 +128,8 @@ def check_record(table: str, row: Row, active_staff: set[str], today: dt.date) -
     fail("G3", "mgr_staff_id", row["mgr_staff_id"] not in active_staff)
 
     name_column = "mer_reg_name" if is_merchant else "cust_name"
-    fail("E1", name_column, len(row[name_column]) < 2 or g2_bad(row[name_column]))
+    name = row[name_column]
+    fail("E1", name_column, name is None or len(name) < 2 or g2_bad(name))
     uscc = row["uscc"]
     fail("E2", "uscc", (uscc is None and needs_uscc) or (uscc is not None and not is_valid_uscc(uscc)))
     if uscc is not None:
@@ -148,14 +152,19 @@ def check_record(table: str, row: Row, active_staff: set[str], today: dt.date) -
     fail("P1", "legal_rep_name", not person_name_ok(row["legal_rep_name"]))
     fail("P2", "legal_rep_id_type", row["legal_rep_id_type"] not in ID_TYPES)
     id_no = row["legal_rep_id_no"]
-    fail("P3", "legal_rep_id_no", id_no is None or not is_valid_id(row["legal_rep_id_type"], id_no, today))
+    id_type = row["legal_rep_id_type"]  # a number is judged against a known type only: else it is P2's
+    fail(
+        "P3",
+        "legal_rep_id_no",
+        id_no is None or (id_type in ID_TYPES and not is_valid_id(id_type, id_no, today)),
+    )
     fail("P4", "legal_rep_id_end", row["legal_rep_id_end"] is None or row["legal_rep_id_end"] < today)
     bo_columns = ("bo_name", "bo_id_type", "bo_id_no", "bo_id_end")
     if bo_required or any(row[c] is not None for c in bo_columns):
         for column in bo_columns:
             fail("P5", column, row[column] is None)
         fail("P5", "bo_name", not person_name_ok(row["bo_name"]))
-        if row["bo_id_type"] is not None and row["bo_id_no"] is not None:
+        if row["bo_id_type"] in ID_TYPES and row["bo_id_no"] is not None:
             fail("P5", "bo_id_no", not is_valid_id(row["bo_id_type"], row["bo_id_no"], today))
         fail("P5", "bo_id_end", row["bo_id_end"] is not None and row["bo_id_end"] < today)
 

@@ -1,0 +1,315 @@
+"""Custom Great Expectations expectations for the rules: one expectation checks one rule, in SQL or on pandas.
+
+`ExpectRecordsToPassDqgovRule` is a multicolumn map expectation. Its parameters name a rule (`rule_id`,
+`rule_table`) and the check date (`check_date`, ISO); the rule itself comes from the rule book
+(`expectations.rulebook.load_suites()`, cached) or from the suite `expectations_for` last registered for
+that table, so a suite read from another folder works too.
+Its metric, `dqgov.rule_passes`, is written for both engines GX runs here:
+
+- SqlAlchemyExecutionEngine: the row passes unless `compiler.failing_condition` holds (scope G1, the rule's
+  `when`, then the kind's `sql_fails`), so the data never leaves the database and the condition is the very
+  one the key extractor streams;
+- PandasExecutionEngine: the rows go through `compiler.python_failures` (the kind's `python_fails` on the
+  in-scope rows its `when` selects) after pandas' NaN/NaT/NA become None and Timestamps become dates.
+
+Rows are never dropped for missing values (`ignore_row_if="never"`), so GX's `unexpected_count` is exactly
+the number of failing records. The `active_staff` kind reads the source's staff table in SQL; on pandas
+there is no staff table, so `expectations_for` registers the context's active staff ids in this process
+and the expectations name that list by its digest (`active_staff_digest`).
+
+Every check kind gets a subclass named for it (`ExpectColumnValuesToBeValidUscc` for `uscc`, …) so Data Docs
+read well; kinds without a name in `EXPECTATION_NAMES` get `ExpectRecordsToPass<Kind>Check`.
+
+On GX's SQL engine a multicolumn map metric's `unexpected_count` is one query per expectation (only
+single-column map metrics are bundled into one aggregate query), so a suite costs one scan per rule, as
+`UnexpectedRowsExpectation` did; the key extractor stays the single scan that reads every failing key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Literal
+
+import pandas as pd
+import sqlalchemy as sa
+from great_expectations.compatibility import pydantic
+from great_expectations.exceptions import ExpectationNotFoundError
+from great_expectations.execution_engine import PandasExecutionEngine, SqlAlchemyExecutionEngine
+from great_expectations.expectations.expectation import MulticolumnMapExpectation
+from great_expectations.expectations.metrics.map_metric_provider import MulticolumnMapMetricProvider
+from great_expectations.expectations.metrics.map_metric_provider.multicolumn_condition_partial import (
+    multicolumn_condition_partial,
+)
+from great_expectations.expectations.registry import get_expectation_impl
+from great_expectations.util import camel_to_snake
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+
+from expectations.compiler import failing_condition, python_failures, source_columns
+from expectations.contract import RECORD_TABLES
+from expectations.kinds import KINDS, CheckContext
+from expectations.rulebook import Rule, Suite, load_suites
+
+METRIC = "dqgov.rule_passes"
+_KEPT_STAFF_LISTS = 8
+
+_registered: dict[str, Suite] = {}
+_staff_lists: OrderedDict[str, frozenset[str]] = OrderedDict()
+
+
+@functools.cache
+def _rulebook() -> Mapping[str, Suite]:
+    return {suite.table: suite for suite in load_suites()}
+
+
+def register_suite(suite: Suite) -> None:
+    """Make the expectations find this suite's rules (one not loaded from the rule book, say, in a test)."""
+    _registered[suite.table] = suite
+
+
+def lookup_rule(table: str, rule_id: str) -> tuple[Suite, Rule]:
+    """The suite and rule an expectation names: a registered suite first, then the rule book."""
+    for suites in (_registered, _rulebook()):
+        suite = suites.get(table)
+        if suite is not None and any(rule.id == rule_id for rule in suite.rules):
+            return suite, suite.rule(rule_id)
+    raise KeyError(f"no rule {rule_id} for table {table} in the rule book")
+
+
+def register_active_staff(staff_ids: Iterable[str]) -> str:
+    """Hold a list of active staff ids for the pandas metric; returns the digest expectations name it by."""
+    ids = frozenset(staff_ids)
+    digest = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+    _staff_lists[digest] = ids
+    _staff_lists.move_to_end(digest)
+    while len(_staff_lists) > _KEPT_STAFF_LISTS:
+        _staff_lists.popitem(last=False)
+    return digest
+
+
+def check_context(check_date: str, active_staff_digest: str | None = None) -> CheckContext:
+    """The CheckContext an expectation's parameters describe."""
+    staff = None
+    if active_staff_digest is not None:
+        staff = _staff_lists.get(active_staff_digest)
+        if staff is None:
+            raise KeyError(f"no active staff list {active_staff_digest} was registered in this process")
+    return CheckContext(check_date=dt.date.fromisoformat(check_date), active_staff=staff)
+
+
+def rule_columns(suite: Suite, rule: Rule, ctx: CheckContext) -> list[str]:
+    """The record's columns the rule reads: the key, then every column its failing condition refers to.
+
+    Read off the compiled condition, so a new kind needs no list of its own; columns the rule names
+    (its `columns`, `when` and column parameters) are added in case only its Python side reads them.
+    GX hands the pandas metric only these columns, and wants at least two: the key is always one.
+    """
+    cols = source_columns(suite.table)
+    referenced = {
+        element.name
+        for element in visitors.iterate(failing_condition(suite, rule, ctx))
+        # unqualified columns are the batch's; a subquery's columns belong to its own table
+        if isinstance(element, ColumnClause) and element.table is None
+    }
+    named = {*rule.columns, *rule.when, *(v for v in rule.params.values() if isinstance(v, str))}
+    wanted = (referenced | named) & set(cols)
+    ordered = [suite.key, *rule.columns, *(name for name in cols if name in wanted)]
+    return list(dict.fromkeys(ordered))
+
+
+def _python_value(value: Any, is_date: bool) -> Any:
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    elif hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()  # numpy scalars
+    if is_date and isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def frame_records(frame: pd.DataFrame, table: str) -> list[dict[str, Any]]:
+    """The frame's rows as the Python checks expect them: None for missing, dates for DATE columns."""
+    contract = RECORD_TABLES[table].c
+    is_date = {name: name in contract and isinstance(contract[name].type, sa.Date) for name in frame.columns}
+    return [
+        {name: _python_value(value, is_date[name]) for name, value in zip(frame.columns, row, strict=True)}
+        for row in frame.itertuples(index=False, name=None)
+    ]
+
+
+class RulePasses(MulticolumnMapMetricProvider):
+    """Per row: does the record pass the rule (out of scope and `when`-excluded rows always pass)."""
+
+    condition_metric_name = METRIC
+    condition_value_keys = ("rule_id", "rule_table", "check_date", "active_staff_digest")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(
+        cls,
+        column_list: pd.DataFrame,
+        rule_id: str,
+        rule_table: str,
+        check_date: str,
+        active_staff_digest: str | None = None,
+        **kwargs: Any,
+    ) -> pd.Series:
+        suite, rule = lookup_rule(rule_table, rule_id)
+        ctx = check_context(check_date, active_staff_digest)
+        rows = frame_records(column_list, rule_table)
+        failed = python_failures(dataclasses.replace(suite, rules=(rule,)), rows, ctx)
+        return pd.Series([not f for f in failed], index=column_list.index, dtype=bool)
+
+    @multicolumn_condition_partial(engine=SqlAlchemyExecutionEngine)
+    def _sqlalchemy(
+        cls,
+        column_list: list[ColumnElement[Any]],
+        rule_id: str,
+        rule_table: str,
+        check_date: str,
+        active_staff_digest: str | None = None,
+        **kwargs: Any,
+    ) -> ColumnElement[bool]:
+        suite, rule = lookup_rule(rule_table, rule_id)
+        # The condition's columns are unqualified, like GX's own `column_list`, so they bind to the
+        # batch's selectable (a table or a subquery).
+        return sa.not_(failing_condition(suite, rule, check_context(check_date)))
+
+
+class ExpectRecordsToPassDqgovRule(MulticolumnMapExpectation):
+    """Expect every in-scope record of the batch to pass one rule of the dqgov rule book."""
+
+    rule_id: str
+    # Not `table`: GX takes a `table` domain kwarg as the name of the table to read
+    # (SqlAlchemyExecutionEngine.get_domain_records).
+    rule_table: str
+    check_date: str
+    # The staff list itself would be copied each of the thousands of times GX reads the configuration
+    # (`Expectation.configuration` is a pydantic `.dict()`), and would show in Data Docs: name it instead.
+    active_staff_digest: str | None = None
+    # GX's default, "all_values_are_missing", would drop rows before the check sees them.
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
+
+    check_kind: ClassVar[str | None] = None
+    map_metric = METRIC
+    # GX reads a metric's value kwargs from the expectation's success keys.
+    success_keys = ("mostly", "rule_id", "rule_table", "check_date", "active_staff_digest")
+    args_keys = ("column_list", "rule_id", "rule_table", "check_date")
+    library_metadata: ClassVar[dict[str, str | list[str] | bool]] = {
+        "maturity": "experimental",
+        "tags": ["dqgov"],
+        "contributors": [],
+    }
+
+    @pydantic.validator("ignore_row_if")
+    def _never_ignore_rows(cls, value: str) -> str:
+        if value != "never":
+            raise ValueError(
+                "dqgov rules judge records with missing values too: ignore_row_if must be 'never'"
+            )
+        return value
+
+    @pydantic.validator("check_date")
+    def _iso_date(cls, value: str) -> str:
+        dt.date.fromisoformat(value)
+        return value
+
+
+EXPECTATION_NAMES: Mapping[str, str] = {
+    "required": "ExpectColumnValuesToBePresent",
+    "in_set": "ExpectColumnValuesToBeInCodeList",
+    "uscc": "ExpectColumnValuesToBeValidUscc",
+    "phone": "ExpectColumnValuesToBeValidPhoneNumber",
+    "not_expired": "ExpectColumnValuesToBeUnexpiredOnCheckDate",
+    "id_number": "ExpectColumnValuesToBeValidIdNumberForIdType",
+    "mcc_known": "ExpectColumnValuesToBeIso18245Mcc",
+    "equals_part": "ExpectColumnValuesToEqualPartOfColumn",
+    "active_staff": "ExpectColumnValuesToBeActiveStaff",
+    "uscc_prefix": "ExpectUsccPrefixToMatchEntityType",
+    "county_code": "ExpectColumnValuesToBeCurrentCountyCode",
+    "settle_acct_no": "ExpectColumnValuesToBeValidSettlementAccount",
+    "text_quality": "ExpectColumnValuesToBeCleanText",
+    "province_address": "ExpectColumnValuesToStartWithProvince",
+    "equals_column": "ExpectColumnValuesToEqualOtherColumn",
+    "unique_among_in_scope": "ExpectColumnValuesToBeUniqueAmongOpenRecords",
+    "all_or_none": "ExpectColumnsToBeFilledAllOrNone",
+    "allowed_for_type": "ExpectColumnValuesToBeAllowedForType",
+    "min_length": "ExpectColumnValuesToHaveMinimumLength",
+    "person_name": "ExpectColumnValuesToBeValidPersonName",
+    "date_range": "ExpectColumnValuesToBeWithinDateRange",
+    "positive": "ExpectColumnValuesToBePositive",
+}
+
+
+def _class_name(kind: str) -> str:
+    return EXPECTATION_NAMES.get(kind) or "ExpectRecordsToPass{}Check".format(
+        "".join(part.capitalize() for part in kind.split("_"))
+    )
+
+
+def _build_classes() -> dict[str, type[ExpectRecordsToPassDqgovRule]]:
+    classes: dict[str, type[ExpectRecordsToPassDqgovRule]] = {}
+    taken: dict[str, str] = {camel_to_snake(ExpectRecordsToPassDqgovRule.__name__): "(base)"}
+    for kind in KINDS:
+        name = _class_name(kind)
+        snake = camel_to_snake(name)
+        if snake in taken:
+            raise ValueError(f"check kinds {taken[snake]} and {kind} map to one GX expectation {snake}")
+        try:
+            existing: type | None = get_expectation_impl(snake)
+        except ExpectationNotFoundError:
+            existing = None
+        if existing is not None and existing.__module__ != __name__:
+            raise ValueError(f"GX already has an expectation {snake}: rename the class for kind {kind}")
+        taken[snake] = kind
+        classes[kind] = type(
+            name,
+            (ExpectRecordsToPassDqgovRule,),
+            {
+                "__module__": __name__,
+                "__qualname__": name,
+                "__doc__": f"Expect every in-scope record to pass the `{kind}` check: {KINDS[kind].description}.",
+                "check_kind": kind,
+            },
+        )
+    return classes
+
+
+EXPECTATION_CLASSES: Mapping[str, type[ExpectRecordsToPassDqgovRule]] = _build_classes()
+globals().update({cls.__name__: cls for cls in EXPECTATION_CLASSES.values()})
+
+
+def expectation_for(
+    suite: Suite, rule: Rule, ctx: CheckContext, active_staff_digest: str | None = None
+) -> ExpectRecordsToPassDqgovRule:
+    """The expectation for one rule of a suite (`expectations_for` also registers what it refers to)."""
+    cls = EXPECTATION_CLASSES.get(rule.kind, ExpectRecordsToPassDqgovRule)
+    return cls(
+        column_list=rule_columns(suite, rule, ctx),
+        rule_id=rule.id,
+        rule_table=suite.table,
+        check_date=ctx.check_date.isoformat(),
+        active_staff_digest=active_staff_digest,
+        description=f"{rule.id} [{rule.clause_text}] {rule.description}",
+        meta={"rule_id": rule.id, "clauses": list(rule.clauses), "severity": rule.severity},
+    )
+
+
+def expectations_for(
+    suite: Suite, ctx: CheckContext, *, with_active_staff: bool = False
+) -> list[ExpectRecordsToPassDqgovRule]:
+    """One expectation per rule of the suite, for this check date.
+
+    `with_active_staff=True` (pandas batches: no staff table to read) hands the metric `ctx.active_staff`.
+    """
+    register_suite(suite)
+    digest = None
+    if with_active_staff and ctx.active_staff is not None:
+        digest = register_active_staff(ctx.active_staff)
+    return [expectation_for(suite, rule, ctx, digest) for rule in suite.rules]

@@ -1,0 +1,91 @@
+"""Kinds that look beyond the record: the manager is active staff (G3), a value is unique in scope (E4)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from expectations import checks
+from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
+from expectations.contract import staff as staff_table
+from expectations.kinds.base import CheckContext, Columns, Kind, Row, first, sql_judged, sql_missing
+
+if TYPE_CHECKING:
+    from expectations.rulebook import Rule
+
+
+def _sql_active_staff(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
+    col = first(cols, rule)
+    active = sa.select(staff_table.c.staff_id).where(staff_table.c.active == sa.true())
+    return sa.or_(sql_missing(col), col.not_in(active.scalar_subquery()))
+
+
+def _py_active_staff(row: Row, rule: Rule, ctx: CheckContext) -> bool:
+    value = row.get(rule.columns[0])
+    if ctx.active_staff is None:
+        raise ValueError("the active_staff check needs the list of active staff")
+    return not checks.is_given(value) or value not in ctx.active_staff
+
+
+def _sql_unique(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
+    """The value (as judged) is held by another in-scope record of the real table, not just the batch."""
+    peers = RECORD_TABLES[rule.table].alias("dq_peer")
+    peer_judged, peer_text = sql_judged(peers.c[rule.columns[0]])
+    status = peers.c.status
+    in_scope = sa.or_(status.is_(None), status.not_in(list(rule.out_of_scope_statuses)))
+    duplicated = (
+        sa.select(peer_text).where(in_scope, peer_judged).group_by(peer_text).having(sa.func.count() > 1)
+    )
+    judged, text = sql_judged(first(cols, rule))
+    return sa.and_(judged, text.in_(duplicated))
+
+
+def _py_unique_batch(rows: Sequence[Row], rule: Rule, ctx: CheckContext) -> list[bool]:
+    """`rows` are in-scope records (`compiler.python_failures` passes only those); `ctx.peers` adds the rest."""
+    column, key = rule.columns[0], PRIMARY_KEYS[rule.table]
+    known = (ctx.peers or {}).get((rule.table, column), {})
+    texts = [checks.judged_text(row.get(column)) for row in rows]
+    keys = [str(row.get(key, f"#{i}")) for i, row in enumerate(rows)]
+    holders: dict[str, set[str]] = defaultdict(set)
+    for text, record_key in zip(texts, keys, strict=True):
+        if text is not None:
+            holders[text].add(record_key)
+    return [
+        text is not None and bool((holders[text] | known.get(text, frozenset())) - {record_key})
+        for text, record_key in zip(texts, keys, strict=True)
+    ]
+
+
+def _py_unique(row: Row, rule: Rule, ctx: CheckContext) -> bool:
+    return _py_unique_batch([row], rule, ctx)[0]
+
+
+def load_peers(conn: sa.Connection, rule: Rule) -> dict[str, frozenset[str]]:
+    """Who holds each value of the rule's column among the in-scope records: for `CheckContext.peers`."""
+    table = RECORD_TABLES[rule.table]
+    column, key = table.c[rule.columns[0]], table.c[PRIMARY_KEYS[rule.table]]
+    status = table.c.status
+    in_scope = sa.or_(status.is_(None), status.not_in(list(rule.out_of_scope_statuses)))
+    holders: dict[str, set[str]] = defaultdict(set)
+    for record_key, value in conn.execute(sa.select(key, column).where(in_scope)):
+        text = checks.judged_text(value)
+        if text is not None:
+            holders[text].add(str(record_key))
+    return {text: frozenset(keys) for text, keys in holders.items()}
+
+
+RECORD_KINDS: Mapping[str, Kind] = {
+    "active_staff": Kind("管户人为在岗员工", _sql_active_staff, _py_active_staff),
+    "unique_among_in_scope": Kind(
+        "在治理范围内（未销户）的记录中唯一",
+        _sql_unique,
+        _py_unique,
+        text_only=True,
+        py_fails_batch=_py_unique_batch,
+        judges_text=True,
+    ),
+}
