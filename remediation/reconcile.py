@@ -168,14 +168,20 @@ def _apply(
 
     # 1. exemptions that no longer hold: the values changed, or the exemption expired
     e = cast(sa.Table, Exemption.__table__)
+    held = e.alias("held")  # its own alias: inside UPDATE dq_exemption it must not correlate to the target
+    seen = cast(sa.Table, Finding.__table__).alias("seen")
     holds = (
-        sa.select(e.c.id)
+        sa.select(held.c.id)
         .where(
-            e.c.todo_id == t.c.id,
-            e.c.status == "active",
-            e.c.expires_on >= day,
-            e.c.value_hash == from_finding(f.c.value_hash),
+            held.c.todo_id == t.c.id,
+            held.c.status == "active",
+            held.c.expires_on >= day,
+            seen.c.run_id == run_id,
+            seen.c.rule_id == t.c.rule_id,
+            seen.c.record_key == t.c.record_key,
+            held.c.value_hash == seen.c.value_hash,
         )
+        .correlate(t)
         .exists()
     )
     lapsing = sa.and_(of_table, t.c.status == TodoStatus.EXEMPTED, found, ~holds)
