@@ -84,7 +84,9 @@ def load_policy(path: Path) -> Policy:
         raise PolicyError(f"{path}: 'sla.rule_due_working_days' must map rule ids to whole numbers ≥ 0")
     weights = _numbers(raw, "scoring.weights", path, ("completion", "new_record_quality", "overdue"))
     if abs(sum(weights.values()) - 1.0) > 1e-9:
-        raise PolicyError(f"{path}: 'scoring.weights' must add up to 1, they add up to {sum(weights.values())}")
+        raise PolicyError(
+            f"{path}: 'scoring.weights' must add up to 1, they add up to {sum(weights.values())}"
+        )
     channels = _get(raw, "notifications.channels", path)
     if not isinstance(channels, list) or not set(channels) <= set(CHANNELS):
         raise PolicyError(f"{path}: 'notifications.channels' must be a list drawn from {', '.join(CHANNELS)}")

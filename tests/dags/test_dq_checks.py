@@ -1,20 +1,22 @@
-"""The DAGs: wiring only, and they really run the checks through Airflow (`dag.test()`)."""
+"""The DAGs: wiring only, and they really run the checks and notifications through Airflow (`dag.test()`)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from expectations.rulebook import load_suites
 from remediation.embedded_airflow import DAGS_FOLDER, airflow_env, ensure_metadata_db, run_dag
-from remediation.models import CheckRun, Todo
+from remediation.models import CheckRun, InboxMessage, OutboxMessage, Todo
+from tests.dbenv import BACKENDS, Databases
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
+from tests.servers import SmtpSink
 
 PARSE_PROBE = f"""
 import json, sys
@@ -47,27 +49,39 @@ def test_dag_files_parse_as_wiring_only(airflow_home: dict[str, str]) -> None:
     parsed = json.loads(done.stdout.strip().splitlines()[-1])
     assert parsed["errors"] == {}
     assert parsed["heavy"] == []  # GX, pandas and the pipeline load inside tasks, not when the file is parsed
-    assert set(parsed["dags"]) == {f"dq_{s.table}" for s in load_suites()}
-    for dag in parsed["dags"].values():
+    checks = {f"dq_{s.table}" for s in load_suites()}
+    assert set(parsed["dags"]) == checks | {"dq_notify", "dq_outbox", "dq_snapshot"}
+    for dag_id, dag in parsed["dags"].items():
         assert "data-quality" in dag["tags"]
         assert min(dag["retries"]) >= 1
-        assert dag["tasks"] == ["reconcile", "sync_org", "validate"]
         assert dag["doc"] and dag["tz"] == "Asia/Shanghai"
+        if dag_id in checks:
+            assert dag["tasks"] == ["reconcile", "sync_org", "validate"]
+    assert parsed["dags"]["dq_notify"]["tasks"] == ["deliver", "remind"]
+    assert parsed["dags"]["dq_outbox"]["tasks"] == ["deliver"]
 
 
-def test_dags_run_the_checks_through_airflow(
-    databases: Any, airflow_home: dict[str, str], tmp_path: Path
-) -> None:
-    source_url = databases.new("source")
+@pytest.fixture(scope="module", params=BACKENDS)
+def checked_by_airflow(
+    request: pytest.FixtureRequest, airflow_home: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[dict[str, str], Path]]:
+    """A tiny bank checked by both check DAGs through Airflow: (environment with the store URL, log)."""
+    dbs = Databases(request.param, tmp_path_factory.mktemp(request.param))
+    source_url = dbs.new("source")
     build_source(
         source_url, [merchant_row(1), merchant_row(2, contact_phone="")], [customer_row(1, uscc=None)]
     )
-    store_url = databases.new("store")
-    env = {**airflow_home, "DQGOV_STORE_URL": store_url}
-    log = tmp_path / "dag.log"
+    env = {**airflow_home, "DQGOV_STORE_URL": dbs.new("store")}
+    log = dbs.tmp_path / "dag.log"
     for table in ("merchant", "customer_org"):
         run_dag(f"dq_{table}", CHECK_DATE, {"source_url": source_url}, env, log)
-    engine = sa.create_engine(store_url)
+    yield env, log
+    dbs.drop_all()
+
+
+def test_dags_run_the_checks_through_airflow(checked_by_airflow: tuple[dict[str, str], Path]) -> None:
+    env, _ = checked_by_airflow
+    engine = sa.create_engine(env["DQGOV_STORE_URL"])
     with engine.connect() as conn:
         todos = {
             tuple(r) for r in conn.execute(sa.select(Todo.record_key, Todo.rule_id, Todo.assignee_staff_id))
@@ -83,3 +97,27 @@ def test_dags_run_the_checks_through_airflow(
         ("customer_org", "airflow", "reconciled", CHECK_DATE),
         ("merchant", "airflow", "reconciled", CHECK_DATE),
     ]
+
+
+def test_dq_notify_sends_the_digests_after_the_checks(
+    checked_by_airflow: tuple[dict[str, str], Path],
+) -> None:
+    env, log = checked_by_airflow
+    smtp = SmtpSink()
+    smtp.start()
+    try:
+        run_dag("dq_notify", CHECK_DATE, {}, {**env, **smtp.env()}, log)
+        run_dag("dq_notify", CHECK_DATE, {}, {**env, **smtp.env()}, log)  # a rerun sends nothing twice
+    finally:
+        smtp.stop()
+    engine = sa.create_engine(env["DQGOV_STORE_URL"])
+    with engine.connect() as conn:
+        inbox = sorted(conn.execute(sa.select(InboxMessage.staff_id, InboxMessage.subject)).all())
+        outbox = {tuple(r) for r in conn.execute(sa.select(OutboxMessage.channel, OutboxMessage.status))}
+    engine.dispose()
+    assert inbox == [
+        ("M101", "【数据质量问题待办提醒】张经理：新增 1 项，临期 0 项，超时 0 项"),
+        ("M201", "【数据质量问题待办提醒】吴经理：新增 1 项，临期 0 项，超时 0 项"),
+    ]
+    assert outbox == {("email", "sent"), ("inbox", "sent")}  # no WeCom webhook set: none queued
+    assert sorted(smtp.recipients) == ["m101@bank.example", "m201@bank.example"]

@@ -1,0 +1,65 @@
+"""Reminders and notifications (数据质量问题待办提醒).
+
+`dq_notify` runs when the check DAGs have updated the to-dos (their `dqgov://todos/<table>` assets):
+**remind** sets due-soon marks and yellow/red cards for the run's date (Asia/Shanghai) and queues one
+digest per person and channel in the outbox, in one transaction; **deliver** then sends what is due
+(e-mail, WeCom, portal inbox). `dq_outbox` delivers every 15 minutes, so messages that failed go out
+once their back-off has passed. The work lives in `remediation.notify_tasks`; this file is wiring only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pendulum
+from airflow.sdk import DAG, Asset, task
+
+from expectations.rulebook import suite_tables
+
+DEFAULT_ARGS = {
+    "owner": "data-office",
+    "retries": 2,
+    "retry_delay": dt.timedelta(seconds=int(os.environ.get("DQGOV_RETRY_DELAY_SECONDS", "300"))),
+}
+START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
+
+
+@task
+def deliver() -> dict[str, object]:
+    from remediation.notify_tasks import deliver_task
+
+    return deliver_task()
+
+
+with DAG(
+    dag_id="dq_notify",
+    schedule=[Asset(f"dqgov://todos/{table}") for table, _ in suite_tables()],
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["data-quality", "notifications"],
+    doc_md=__doc__,
+) as dq_notify:
+
+    @task
+    def remind(**context: object) -> dict[str, object]:
+        from remediation.notify_tasks import remind_task
+
+        return remind_task(context)
+
+    remind() >> deliver()
+
+
+with DAG(
+    dag_id="dq_outbox",
+    schedule="*/15 * * * *",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["data-quality", "notifications"],
+    doc_md=__doc__,
+) as dq_outbox:
+    deliver()

@@ -1,0 +1,78 @@
+"""`dqgov remind` and `dqgov notify`: reminders and cards for a date, and delivery of the outbox.
+
+Registered in `remediation.cli`; errors raise `DqgovError`, which the CLI prints as one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from remediation.errors import DqgovError
+
+app = typer.Typer()
+
+StoreOpt = Annotated[
+    str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")
+]
+
+
+def _day(value: str | None) -> dt.date:
+    if value is None:
+        import pendulum
+
+        return pendulum.now("Asia/Shanghai").date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise DqgovError(f"--date {value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+@app.command()
+def remind(
+    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD; default today.")] = None,
+    store_url: StoreOpt = None,
+) -> None:
+    """Set due-soon marks and yellow/red cards for a date and queue that date's digests (临期/超时提醒)."""
+    from remediation import settings
+    from remediation.notify import remind as run_remind
+    from remediation.policy import current_policy
+    from remediation.store import open_store
+    from remediation.transports import transports_from_settings, usable_channels
+    from remediation.workdays import WorkdayCalendar
+
+    day = _day(date)
+    policy = current_policy()
+    channels = usable_channels(policy.channels, transports_from_settings())
+    store = open_store(store_url)
+    s = run_remind(store, day, policy, WorkdayCalendar(_warn), channels, settings.get("DQGOV_PORTAL_URL"))
+    queued = ", ".join(f"{c} {n}" for c, n in sorted(s.messages.items())) or "none"
+    typer.echo(
+        f"{day}: due soon {s.due_soon}, yellow cards {s.cards.yellow}, red cards {s.cards.red}; "
+        f"digests {s.digests} (escalations {s.escalations}); queued: {queued} "
+        f"[channels: {', '.join(channels) or 'none'}]"
+    )
+
+
+@app.command()
+def notify(store_url: StoreOpt = None) -> None:
+    """Deliver the outbox now: e-mail, WeCom and the portal inbox, with retries and back-off."""
+    from remediation.outbox import deliver
+    from remediation.policy import current_policy
+    from remediation.store import open_store
+    from remediation.transports import transports_from_settings
+
+    transports = transports_from_settings()
+    store = open_store(store_url)
+    s = deliver(store, transports, dt.datetime.now(dt.UTC), current_policy())
+    sent = ", ".join(f"{c} {n}" for c, n in sorted(s.sent.items())) or "none"
+    typer.echo(
+        f"sent {s.total_sent} ({sent}); retrying later {s.retrying}; dead {s.dead}; "
+        f"skipped {s.skipped} (channel not configured)"
+    )
