@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from expectations.compiler import FLAG_PREFIX, extraction_query
+from expectations.compiler import FLAG_PREFIX, extraction_query, source_columns
 from expectations.kinds import CheckContext
 from expectations.rulebook import Rule, Suite
 
@@ -163,10 +163,15 @@ def _gx_error(info: Mapping[str, Any]) -> str | None:
 
 
 def failing_records(
-    engine: sa.Engine, suite: Suite, ctx: CheckContext, batch_size: int = 2000
+    engine: sa.Engine, suite: Suite, ctx: CheckContext, batch_size: int = 2000, record_key: str | None = None
 ) -> Iterator[FailingRecord]:
-    """Stream every in-scope record that fails at least one rule, with the rules it fails."""
+    """Stream every in-scope record that fails at least one rule, with the rules it fails.
+
+    With `record_key`, only that record (a targeted re-check).
+    """
     stmt = extraction_query(suite, ctx)
+    if record_key is not None:
+        stmt = stmt.where(source_columns(suite.table)[suite.key] == record_key)
     n_rules = len(suite.rules)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(stmt)

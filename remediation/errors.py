@@ -11,3 +11,19 @@ class SourceError(DqgovError):
 
 class StoreError(DqgovError):
     """The governance store cannot be reached or upgraded."""
+
+
+class NotFound(DqgovError):
+    """A to-do, appeal, member of staff or source record that does not exist."""
+
+
+class NotAllowed(DqgovError):
+    """This person may not do this: not the assignee, not a head of the to-do's institution, …"""
+
+
+class InvalidState(DqgovError):
+    """Not in the current state: the to-do is closed, the appeal was decided already, …"""
+
+
+class InvalidInput(DqgovError):
+    """A reason, note or choice that is blank, too long or not one of the choices."""

@@ -11,19 +11,27 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from expectations.compiler import source_columns
 from expectations.contract import CREATED_COLUMNS, ORG_TABLES, PRIMARY_KEYS, RECORD_TABLES
 from expectations.kinds import CheckContext
 from expectations.reference import reference_versions
 from expectations.rulebook import Suite
-from expectations.runner import RuleOutcome, count_records, failing_records, validate_with_gx
+from expectations.runner import (
+    FailingRecord,
+    RuleOutcome,
+    count_records,
+    failing_records,
+    validate_with_gx,
+)
 from remediation.campaigns import ensure_default_campaign, stage_record_counts
-from remediation.errors import SourceError
+from remediation.errors import NotFound, SourceError
 from remediation.masking import masked_summary, value_hash
 from remediation.models import CheckRun, CheckRunRule, Finding, RecordState, RuleRecord, RunRecords, RunStatus
 from remediation.orgsync import OrgSummary, load_routing, sync_org
@@ -85,7 +93,14 @@ def sync_rules(store: sa.Engine, suite: Suite) -> None:
         )
 
 
-def _start_run(store: sa.Engine, suite: Suite, check_date: dt.date, trigger: str, source_url: str) -> int:
+def _start_run(
+    store: sa.Engine,
+    suite: Suite,
+    check_date: dt.date,
+    trigger: str,
+    source_url: str,
+    record_key: str | None = None,
+) -> int:
     with store.begin() as conn:
         return int(
             conn.execute(
@@ -94,6 +109,7 @@ def _start_run(store: sa.Engine, suite: Suite, check_date: dt.date, trigger: str
                     table_name=suite.table,
                     logical_date=check_date,
                     trigger=trigger,
+                    record_key=record_key,
                     status=RunStatus.VALIDATING,
                     source=safe_url(source_url),
                     started_at=now(),
@@ -106,6 +122,13 @@ def _start_run(store: sa.Engine, suite: Suite, check_date: dt.date, trigger: str
 def _stage_findings(
     source: sa.Engine, store: sa.Engine, suite: Suite, ctx: CheckContext, run_id: int, progress: Progress
 ) -> Counter[str]:
+    return _stage_failing(store, suite, failing_records(source, suite, ctx), run_id, progress)
+
+
+def _stage_failing(
+    store: sa.Engine, suite: Suite, failing: Iterable[FailingRecord], run_id: int, progress: Progress
+) -> Counter[str]:
+    """Route and stage every (rule, record) of `failing` as findings of the run; counts per rule id."""
     extracted: Counter[str] = Counter()
     created = CREATED_COLUMNS[suite.table]
     with store.connect() as conn:
@@ -119,7 +142,7 @@ def _stage_findings(
                 conn.execute(sa.insert(Finding), batch)
             batch.clear()
 
-    for record in failing_records(source, suite, ctx):
+    for record in failing:
         records += 1
         assignee, to_head = routing.route(record.mgr_staff_id, record.inst_code)
         for rule in record.rules:
@@ -148,10 +171,22 @@ def _stage_findings(
 
 
 def _stage_record_states(
-    source: sa.Engine, store: sa.Engine, suite: Suite, run_id: int, closable_rules: Sequence[str]
+    source: sa.Engine,
+    store: sa.Engine,
+    suite: Suite,
+    run_id: int,
+    closable_rules: Sequence[str],
+    record_key: str | None = None,
 ) -> None:
-    """Look up, in the source, the status of records whose open to-dos no longer fail."""
-    from remediation.models import Todo
+    """Look up, in the source, the status of records whose to-dos reconcile may close (they no longer fail).
+
+    Those are the to-dos reconcile closes: open, pending verification and exempted ones; with `record_key`,
+    only that record's.
+    """
+    from remediation.models import ACTIVE_STATUSES, Todo, TodoStatus
+
+    closing = [*ACTIVE_STATUSES, TodoStatus.EXEMPTED.value]
+    of_record = Todo.record_key == record_key if record_key is not None else sa.true()
 
     if not closable_rules:
         return
@@ -173,7 +208,8 @@ def _stage_record_states(
                     .distinct()
                     .where(
                         Todo.table_name == suite.table,
-                        Todo.status == "open",
+                        Todo.status.in_(closing),
+                        of_record,
                         Todo.rule_id.in_(list(closable_rules)),
                         Todo.record_key > last,
                         ~found,
@@ -236,35 +272,28 @@ def validate(
         closable = [o.rule_id for o in outcomes if o.status == "ok"]
         _stage_record_states(source, store, suite, run_id, closable)
         findings = sum(o.extracted for o in outcomes)
-        with store.begin() as conn:
-            conn.execute(
-                sa.insert(CheckRunRule),
-                [
-                    {
-                        "run_id": run_id,
-                        "rule_id": o.rule_id,
-                        "unexpected": o.unexpected,
-                        "extracted": o.extracted,
-                        "status": o.status,
-                        "error": o.error,
-                    }
-                    for o in outcomes
-                ],
-            )
-            conn.execute(
-                sa.update(CheckRun)
-                .where(CheckRun.id == run_id)
-                .values(
-                    status=RunStatus.VALIDATED,
-                    records_total=total,
-                    records_in_scope=in_scope,
-                    failing_records=extracted["__records__"],
-                    findings=findings,
-                    gx_success=gx.success,
-                    gx_seconds=round(gx.seconds, 3),
-                    versions=json.dumps({"great_expectations": gx.gx_version, **reference_versions()}),
-                )
-            )
+        _mark_validated(
+            store,
+            run_id,
+            [
+                {
+                    "run_id": run_id,
+                    "rule_id": o.rule_id,
+                    "unexpected": o.unexpected,
+                    "extracted": o.extracted,
+                    "status": o.status,
+                    "error": o.error,
+                }
+                for o in outcomes
+            ],
+            records_total=total,
+            records_in_scope=in_scope,
+            failing_records=extracted["__records__"],
+            findings=findings,
+            gx_success=gx.success,
+            gx_seconds=round(gx.seconds, 3),
+            versions=json.dumps({"great_expectations": gx.gx_version, **reference_versions()}),
+        )
     except BaseException as exc:
         _fail_run(store, run_id, exc)
         raise
@@ -278,6 +307,87 @@ def validate(
         findings=findings,
         rules_not_closable=tuple(o.rule_id for o in outcomes if o.status != "ok"),
     )
+
+
+def validate_record(
+    source_url: str,
+    store: sa.Engine,
+    suite: Suite,
+    record_key: str,
+    check_date: dt.date,
+    trigger: str = "recheck",
+    source: sa.Engine | None = None,
+) -> ValidateSummary:
+    """Check one record now, staging the result under a new check run that targets it (`record_key`).
+
+    The rules are the same compiled SQL as `validate`'s extraction, narrowed to the record's key. GX is
+    skipped: on one record its count would only repeat the extractor's, so every rule may close (its
+    `dq_check_run_rule.unexpected` stays NULL). Org and staff are not synced; routing uses the store's
+    mirror. Reconcile then touches only this record's to-dos. A key the source does not have is an error,
+    raised before anything is written.
+    """
+    source = source or open_source(source_url, [suite.table])
+    key_col = source_columns(suite.table)[suite.key]
+    with source.connect() as conn:
+        record: sa.Row[Any] | None = conn.execute(
+            sa.select(sa.column("status")).select_from(sa.table(suite.table)).where(key_col == record_key)
+        ).first()
+    if record is None:
+        raise NotFound(f"{suite.table} {record_key!r} does not exist in the source {safe_url(source_url)}")
+    sync_rules(store, suite)
+    run_id = _start_run(store, suite, check_date, trigger, source_url, record_key)
+    try:
+        failing = list(
+            failing_records(source, suite, CheckContext(check_date=check_date), record_key=record_key)
+        )
+        extracted = _stage_failing(store, suite, failing, run_id, _quiet)
+        every_rule = [r.id for r in suite.rules]
+        _stage_record_states(source, store, suite, run_id, every_rule, record_key)
+        findings = sum(extracted[r] for r in every_rule)
+        in_scope = int(record.status not in suite.out_of_scope_statuses)
+        _mark_validated(
+            store,
+            run_id,
+            [
+                {
+                    "run_id": run_id,
+                    "rule_id": r,
+                    "unexpected": None,
+                    "extracted": extracted[r],
+                    "status": "ok",
+                }
+                for r in every_rule
+            ],
+            records_total=1,
+            records_in_scope=in_scope,
+            failing_records=len(failing),
+            findings=findings,
+            versions=json.dumps(reference_versions()),
+        )
+    except BaseException as exc:
+        _fail_run(store, run_id, exc)
+        raise
+    return ValidateSummary(
+        run_id=run_id,
+        table=suite.table,
+        check_date=check_date,
+        records_total=1,
+        records_in_scope=in_scope,
+        failing_records=len(failing),
+        findings=findings,
+        rules_not_closable=(),
+    )
+
+
+def _mark_validated(
+    store: sa.Engine, run_id: int, rule_rows: Sequence[Mapping[str, object]], **run_values: object
+) -> None:
+    """Record each rule's outcome and mark the run validated, in one transaction."""
+    with store.begin() as conn:
+        conn.execute(sa.insert(CheckRunRule), list(rule_rows))
+        conn.execute(
+            sa.update(CheckRun).where(CheckRun.id == run_id).values(status=RunStatus.VALIDATED, **run_values)
+        )
 
 
 def _fail_run(store: sa.Engine, run_id: int, exc: BaseException) -> None:

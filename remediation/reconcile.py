@@ -139,7 +139,7 @@ def _apply(
         return sa.case(due, value=rule_col, else_=None) if due else sa.null()
 
     def from_finding(col: ColumnElement[Any]) -> sa.ScalarSelect[Any]:
-        return sa.select(col).where(match).scalar_subquery()
+        return sa.select(col).where(match).correlate(t).scalar_subquery()
 
     def transition(
         where: ColumnElement[bool],
