@@ -7,29 +7,20 @@ account managers' to-dos. The work lives in `remediation.tasks`; this file is wi
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-
-import pendulum
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
-
-DEFAULT_ARGS = {
-    "owner": "data-office",
-    "retries": 2,
-    "retry_delay": dt.timedelta(seconds=int(os.environ.get("DQGOV_RETRY_DELAY_SECONDS", "300"))),
-}
+from remediation.dag_defaults import START_DATE, default_args
 
 
 def build(table: str, schedule: str) -> DAG:
     with DAG(
         dag_id=f"dq_{table}",
         schedule=schedule,
-        start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+        start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(),
         tags=["data-quality", table],
         doc_md=__doc__,
     ) as dag:

@@ -9,20 +9,10 @@ once their back-off has passed. The work lives in `remediation.notify_tasks`; th
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-
-import pendulum
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
-
-DEFAULT_ARGS = {
-    "owner": "data-office",
-    "retries": 2,
-    "retry_delay": dt.timedelta(seconds=int(os.environ.get("DQGOV_RETRY_DELAY_SECONDS", "300"))),
-}
-START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
+from remediation.dag_defaults import START_DATE, default_args
 
 
 @task
@@ -35,10 +25,10 @@ def deliver() -> dict[str, object]:
 with DAG(
     dag_id="dq_notify",
     schedule=[Asset(f"dqgov://todos/{table}") for table, _ in suite_tables()],
-    start_date=START,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["data-quality", "notifications"],
     doc_md=__doc__,
 ) as dq_notify:
@@ -55,10 +45,10 @@ with DAG(
 with DAG(
     dag_id="dq_outbox",
     schedule="*/15 * * * *",
-    start_date=START,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["data-quality", "notifications"],
     doc_md=__doc__,
 ) as dq_outbox:

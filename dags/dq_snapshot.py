@@ -7,25 +7,18 @@ work lives in `remediation.snapshots`; this file is wiring only.
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-
-import pendulum
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
+from remediation.dag_defaults import START_DATE, default_args
 
 with DAG(
     dag_id="dq_snapshot",
     schedule=[Asset(f"dqgov://todos/{table}") for table, _ in suite_tables()],
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "data-office",
-        "retries": 2,
-        "retry_delay": dt.timedelta(seconds=int(os.environ.get("DQGOV_RETRY_DELAY_SECONDS", "300"))),
-    },
+    default_args=default_args(),
     tags=["data-quality", "scoring"],
     doc_md=__doc__,
 ) as dq_snapshot:
