@@ -4,16 +4,28 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dqgov-installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup browser demo test lint bench bench-portal clean
 
 ## setup: create or update .venv with the project and its test tools (idempotent, no prompts)
-setup: $(STAMP)
+setup: $(STAMP) browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	@touch $(STAMP)
+
+## browser: Debian's Chromium and CJK fonts for the browser tests, when missing and we are root
+## (Playwright drives /usr/bin/chromium; it never downloads a browser of its own)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk; \
+	  else \
+	    echo "note: /usr/bin/chromium is missing: as root, apt-get install chromium fonts-noto-cjk (browser tests need it)"; \
+	  fi; \
+	fi
 
 ## demo: build the demo bank, run the checks through Airflow, print a summary, serve the portal on :8000
 demo: setup
@@ -31,6 +43,10 @@ lint: setup
 ## bench: measure the check pipeline (results go to docs/benchmarks.md by hand)
 bench: setup
 	$(BIN)/python bench/bench_check.py
+
+## bench-portal: server time of the portal's pages with 100,000 to-dos (appends to docs/benchmarks.md)
+bench-portal: setup
+	$(BIN)/python bench/bench_portal.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,87 +1,131 @@
-"""The portal (FastAPI). For now one overview page: open to-dos per institution, zh-CN with an English switch."""
+"""The portal: a FastAPI app with Jinja2 pages for account managers, heads and the data office.
+
+`create_app(store, source_url, ...)` builds it from what it is given (tests pass their own engines);
+`create_app()` with no arguments reads the settings, so `uvicorn --factory portal.app:create_app` and
+`dqgov serve` work as they are. Every label comes from `portal.i18n`; static assets (CSS, ECharts) are
+served by the app itself, and the Content-Security-Policy allows nothing from elsewhere.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from html import escape
-from typing import Annotated
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, Query
-from fastapi.responses import HTMLResponse
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from remediation.models import Institution, Todo, TodoStatus
+from portal import routes_auth, routes_head, routes_office, routes_todos
+from portal.auth import csrf_protect
+from portal.deps import Forbidden, LoginRequired, PageNotFound, PortalConfig, render
+from portal.i18n import LANG_COOKIE, resolve_lang
+from portal.jobs import DocsJobs
+from remediation import settings
+from remediation.datadocs import docs_root
+from remediation.runnow import Trigger, runner_from_settings
 from remediation.store import open_store
+from remediation.writeback import WriteBack, writeback_for
 
-TEXT = {
-    "zh": {
-        "title": "数据质量治理平台",
-        "subtitle": "各机构未完成的数据质量问题待办",
-        "inst": "机构",
-        "level": "层级",
-        "open": "未完成待办",
-        "closed": "已关闭",
-        "switch": "English",
-        "empty": "暂无检查结果，请先运行检查（dqgov check 或 make demo）。",
-    },
-    "en": {
-        "title": "Data-quality governance",
-        "subtitle": "Open data-quality to-dos per institution",
-        "inst": "Institution",
-        "level": "Level",
-        "open": "Open to-dos",
-        "closed": "Closed",
-        "switch": "中文",
-        "empty": "No check results yet: run the checks first (dqgov check or make demo).",
-    },
-}
+STATIC = Path(__file__).resolve().parent / "static"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    "sandbox; default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+)
 
 
-def get_store() -> Iterator[sa.Engine]:
-    yield open_store()
+def create_app(
+    store: sa.Engine | None = None,
+    source_url: str | None = None,
+    *,
+    writeback: WriteBack | None = None,
+    trigger: Trigger | None = None,
+    datadocs_root: Path | None = None,
+    today: Callable[[], dt.date] | None = None,
+    secure_cookies: bool | None = None,
+    session_hours: float | None = None,
+) -> FastAPI:
+    """The portal app. Anything not given comes from the settings (remediation/settings.py)."""
+    store = store if store is not None else open_store()
+    source = source_url or settings.get("DQGOV_SOURCE_URL")
+    root = datadocs_root or docs_root()
+    made: list[WriteBack] = [writeback] if writeback is not None else []
 
+    def get_writeback() -> WriteBack:
+        if not made:
+            made.append(writeback_for(source))
+        return made[0]
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="dqgov portal")
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/", response_class=HTMLResponse)
-    def overview(
-        store: Annotated[sa.Engine, Depends(get_store)],
-        lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
-    ) -> str:
-        t = TEXT[lang]
-        open_ = sa.func.sum(sa.case((Todo.status == TodoStatus.OPEN, 1), else_=0))
-        closed = sa.func.sum(sa.case((Todo.status != TodoStatus.OPEN, 1), else_=0))
-        with store.connect() as conn:
-            rows = conn.execute(
-                sa.select(Todo.inst_code, Institution.inst_name, Institution.inst_level, open_, closed)
-                .join(Institution, Institution.inst_code == Todo.inst_code, isouter=True)
-                .group_by(Todo.inst_code, Institution.inst_name, Institution.inst_level)
-                .order_by(open_.desc())
-            ).all()
-        body = "".join(
-            f"<tr><td>{escape(name or code or '')}</td><td>{escape(level or '')}</td>"
-            f"<td class=num>{o}</td><td class=num>{c}</td></tr>"
-            for code, name, level, o, c in rows
-        )
-        other = "en" if lang == "zh" else "zh"
-        table = (
-            f"<table><thead><tr><th>{t['inst']}</th><th>{t['level']}</th><th>{t['open']}</th>"
-            f"<th>{t['closed']}</th></tr></thead><tbody>{body}</tbody></table>"
-            if rows
-            else f"<p>{t['empty']}</p>"
-        )
-        return (
-            f"<!doctype html><html lang={'zh-CN' if lang == 'zh' else 'en'}><head><meta charset=utf-8>"
-            f"<title>{t['title']}</title><style>body{{font-family:sans-serif;margin:2rem}}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem}"
-            ".num{text-align:right}</style></head>"
-            f"<body><nav><a href='?lang={other}'>{t['switch']}</a></nav><h1>{t['title']}</h1>"
-            f"<p>{t['subtitle']}</p>{table}</body></html>"
-        )
-
+    cfg = PortalConfig(
+        store=store,
+        source_url=source,
+        writeback=get_writeback,
+        trigger=trigger or Trigger(runner_from_settings(source)),
+        datadocs_root=root,
+        docs_jobs=DocsJobs(store, source, root),
+        session_lifetime=dt.timedelta(hours=session_hours or float(settings.get("DQGOV_SESSION_HOURS"))),
+        secure_cookies=secure_cookies
+        if secure_cookies is not None
+        else settings.get("DQGOV_COOKIE_SECURE").lower() == "true",
+    )
+    if today is not None:
+        cfg.today = today
+    app = FastAPI(title="dqgov portal", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(csrf_protect)])  # fmt: skip
+    app.state.portal = cfg
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (routes_auth, routes_todos, routes_head, routes_office):
+        app.include_router(module.router)
+    _middleware(app)
+    _error_pages(app)
     return app
+
+
+def _middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def frame(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        asked = request.query_params.get("lang")
+        lang = resolve_lang(asked, request.cookies.get(LANG_COOKIE))
+        if lang is None:
+            return PlainTextResponse("lang must be zh or en", status_code=422)
+        request.state.lang = lang
+        response = await call_next(request)
+        if asked is not None:
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
+        docs = "/docs/" in request.url.path and request.url.path.startswith("/office/runs/")
+        response.headers["Content-Security-Policy"] = DOCS_CSP if docs else CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
+
+
+def _error_pages(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target if target.startswith('/') else '/'}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return render(request, "error.html", {"code": 403}, status_code=403)
+
+    @app.exception_handler(PageNotFound)
+    async def not_found(request: Request, exc: PageNotFound) -> Response:
+        return render(request, "error.html", {"code": 404}, status_code=404)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return render(request, "error.html", {"code": 404}, status_code=404)
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)

@@ -18,6 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from expectations.rulebook import RuleFileError
 from remediation import settings
+from remediation.cli_appeals import register as register_appeal_commands
+from remediation.cli_campaigns import register as register_campaign_commands
+from remediation.cli_notify import app as notify_app
+from remediation.cli_users import print_demo_logins
+from remediation.cli_users import register as register_user_commands
 from remediation.errors import DqgovError
 
 app = typer.Typer(
@@ -30,6 +35,10 @@ findings_app = typer.Typer(help="Findings (open to-dos) of the store.", no_args_
 rules_app = typer.Typer(help="The rule catalogue (expectations/*.yml).", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
 app.add_typer(rules_app, name="rules")
+register_campaign_commands(app)
+app.add_typer(notify_app)  # remind, notify
+register_appeal_commands(app)
+register_user_commands(app)  # user set-password
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")
@@ -113,6 +122,34 @@ def rules_list() -> None:
             )
 
 
+@rules_app.command("docs")
+def rules_docs(
+    out: Annotated[Path, typer.Option("--out", help="Markdown file to write.")] = Path("docs/rules.md"),
+) -> None:
+    """Write the rule catalogue (per table, and which rules cover each clause) as Markdown."""
+    from expectations.catalogue import rules_markdown, uncovered_clauses
+    from expectations.rulebook import load_suites
+
+    if not out.parent.exists():
+        raise DqgovError(f"--out {out}: folder {out.parent} does not exist")
+    suites = load_suites()
+    out.write_text(rules_markdown(suites), encoding="utf-8")
+    rules = sum(len(s.rules) for s in suites)
+    typer.echo(f"wrote {rules} rules to {out}")
+    uncovered = uncovered_clauses(suites)
+    if uncovered:
+        echo(f"warning: no rule cites clause(s) {', '.join(uncovered)}")
+
+
+@app.command()
+def reference() -> None:
+    """Print the versions of the reference data the checks use (MCC list, division codes, placeholders)."""
+    from expectations.reference import reference_versions
+
+    for name, version in reference_versions().items():
+        typer.echo(f"{name:15} {version}")
+
+
 @app.command("demo-data")
 def demo_data(
     out: Annotated[str, typer.Option("--out", help="Source database URL to (re)create.")] = "",
@@ -175,12 +212,14 @@ def demo(
     env = airflow_env()
     echo(f"preparing Airflow metadata database (log: {log})")
     ensure_metadata_db(env, log)
-    for suite in load_suites():
+    # the check DAGs, then what their assets trigger in production: the snapshot and the reminders
+    for dag_id in [*(f"dq_{suite.table}" for suite in load_suites()), "dq_snapshot", "dq_notify"]:
         started = time.perf_counter()
-        echo(f"running DAG dq_{suite.table} through Airflow for {day} …")
-        run_dag(f"dq_{suite.table}", day, {"source_url": source_url}, env, log)
+        echo(f"running DAG {dag_id} through Airflow for {day} …")
+        run_dag(dag_id, day, {"source_url": source_url}, env, log)
         echo(f"  done in {time.perf_counter() - started:.1f}s")
     _print_summary(store, day)
+    print_demo_logins(store)
     if serve:
         serve_portal()
 

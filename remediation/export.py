@@ -36,7 +36,7 @@ def _text(value: object) -> object:
 
 def findings_rows(store: sa.Engine, include_closed: bool = False) -> Iterator[list[object]]:
     names = FINDINGS_COLUMNS + EXTRA_COLUMNS
-    stmt = sa.select(*(_SOURCE.get(n, getattr(Todo, n)) for n in names)).order_by(
+    stmt = sa.select(*(_SOURCE[n] if n in _SOURCE else getattr(Todo, n) for n in names)).order_by(
         Todo.table_name, Todo.record_key, Todo.rule_id
     )
     if not include_closed:

@@ -27,9 +27,47 @@ SETTINGS: tuple[Setting, ...] = (
         "Source database the DAGs check (read-only; any SQLAlchemy URL following the contract).",
     ),
     Setting("DQGOV_PORTAL_PORT", "8000", "Port the portal listens on (127.0.0.1)."),
-    Setting("DQGOV_POLICY_FILE", "", "Remediation policy YAML (SLAs, cards, scoring); empty: the packaged policy.yml."),
+    Setting(
+        "DQGOV_POLICY_FILE",
+        "",
+        "Remediation policy YAML (SLAs, cards, scoring); empty: the packaged policy.yml.",
+    ),
     Setting(
         "DQGOV_RETRY_DELAY_SECONDS", "300", "Wait before Airflow retries a failed check task (2 retries)."
+    ),
+    Setting(
+        "DQGOV_PORTAL_URL",
+        "http://127.0.0.1:8000",
+        "Address of the portal as people reach it; digests link to it.",
+    ),
+    Setting("DQGOV_SMTP_HOST", "", "SMTP server for e-mail digests; empty: no e-mail is queued or sent."),
+    Setting("DQGOV_SMTP_PORT", "25", "Port of the SMTP server."),
+    Setting("DQGOV_SMTP_FROM", "dqgov@localhost", "Sender address of e-mail digests."),
+    Setting("DQGOV_SMTP_USER", "", "SMTP login user; empty: no login."),
+    Setting("DQGOV_SMTP_PASSWORD", "", "SMTP login password."),
+    Setting("DQGOV_SMTP_STARTTLS", "false", "true: upgrade the SMTP connection with STARTTLS before login."),
+    Setting(
+        "DQGOV_WECOM_WEBHOOK_URL",
+        "",
+        "WeCom (企业微信) group-bot webhook for digests; empty: no WeCom message is queued or sent.",
+    ),
+    # the portal
+    Setting(
+        "DQGOV_WRITEBACK",
+        "update",
+        "How an accepted correction reaches the source: `update` (UPDATE the source row: the demo) or "
+        "`outbox` (INSERT into `dq_correction_request` in the source database, which the bank's system consumes).",
+    ),
+    Setting("DQGOV_SESSION_HOURS", "8", "A portal login lasts this many hours."),
+    Setting("DQGOV_COOKIE_SECURE", "false", "true: the session cookie is sent over HTTPS only (behind TLS)."),
+    Setting(
+        "DQGOV_AIRFLOW_API_URL",
+        "",
+        "Airflow API server (e.g. http://airflow:8080) for the portal's 'run now'; empty: run the DAGs embedded.",
+    ),
+    Setting("DQGOV_AIRFLOW_API_TOKEN", "", "Bearer token for DQGOV_AIRFLOW_API_URL."),
+    Setting(
+        "DQGOV_DEMO_PASSWORD", "", "Password of the demo logins `dqgov demo` creates; empty: a random one."
     ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}

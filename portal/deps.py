@@ -1,0 +1,163 @@
+"""What every route shares: the app's configuration (engines passed in, never module singletons), the
+errors routes raise, and page rendering with the message catalogue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from expectations.rulebook import Suite, load_suites
+from portal.i18n import DEFAULT_LANG, MESSAGES, label, translate
+from remediation.actions import SHANGHAI, today_shanghai
+from remediation.inbox import unread_count
+from remediation.runnow import Trigger
+from remediation.store import create_engine
+from remediation.writeback import WriteBack
+
+if TYPE_CHECKING:
+    from portal.jobs import DocsJobs
+    from portal.scoping import Viewer
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class LoginRequired(Exception):
+    """No live session: the page redirects to the login form."""
+
+
+class Forbidden(Exception):
+    """A POST without a valid CSRF token, or a page not for the viewer's role (403)."""
+
+
+class PageNotFound(Exception):
+    """Missing, or outside the viewer's scope: both are 404, so ids cannot be probed."""
+
+
+@dataclass
+class PortalConfig:
+    store: sa.Engine
+    source_url: str
+    writeback: Callable[[], WriteBack]
+    trigger: Trigger
+    datadocs_root: Path
+    docs_jobs: DocsJobs
+    session_lifetime: dt.timedelta
+    secure_cookies: bool
+    today: Callable[[], dt.date] = today_shanghai
+    templates: Jinja2Templates = field(default_factory=lambda: make_templates())
+    _source: sa.Engine | None = None
+    _suites: list[Suite] | None = None
+
+    def suites(self) -> list[Suite]:
+        """The rule files, read once (changing a rule means restarting the portal, as for the DAGs' parse)."""
+        if self._suites is None:
+            self._suites = load_suites()
+        return self._suites
+
+    def source(self) -> sa.Engine:
+        """An engine on the source, made on first use (the record page reads records through it)."""
+        if self._source is None:
+            self._source = create_engine(self.source_url, "source")
+        return self._source
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    env = templates.env
+    env.autoescape = True
+    env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
+    env.filters["local"] = lambda v: "" if v is None else _local(v)
+    return templates
+
+
+def _local(value: dt.datetime | dt.date) -> str:
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def config(request: Request) -> PortalConfig:
+    cfg: PortalConfig = request.app.state.portal
+    return cfg
+
+
+def lang_of(request: Request) -> str:
+    return str(getattr(request.state, "lang", DEFAULT_LANG))
+
+
+def viewer(request: Request) -> Viewer:
+    """The logged-in person, or a redirect to the login form."""
+    from portal.auth import current_viewer
+
+    found = current_viewer(request)
+    if found is None:
+        raise LoginRequired()
+    return found
+
+
+def overseer(request: Request) -> Viewer:
+    """A head or the data office (dashboards, the summary table, appeals)."""
+    person = viewer(request)
+    if not person.oversees:
+        raise Forbidden("role")
+    return person
+
+
+def data_office(request: Request) -> Viewer:
+    person = viewer(request)
+    if not person.is_office:
+        raise Forbidden("role")
+    return person
+
+
+def url_with(request: Request, **changes: Any) -> str:
+    """The current URL with some query parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    params.pop("msg", None)
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    query = urlencode(params)
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _flash(lang: str, key: str | None) -> str | None:
+    """A message named in `?msg=` (only catalogue messages: the query never injects text)."""
+    if key and f"msg.{key}" in MESSAGES:
+        return translate(lang, f"msg.{key}")
+    return None
+
+
+def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    cfg = config(request)
+    lang = lang_of(request)
+    from portal.auth import current_viewer
+
+    person = current_viewer(request)
+    page = {
+        "request": request,
+        "lang": lang,
+        "t": lambda key, **kw: translate(lang, key, **kw),
+        "label": lambda prefix, value: label(lang, prefix, value),
+        "viewer": person,
+        "csrf": person.csrf_token if person else "",
+        "unread": unread_count(cfg.store, person.staff_id) if person else 0,
+        "url_with": lambda **kw: url_with(request, **kw),
+        "switch_url": url_with(request, lang="en" if lang == "zh" else "zh"),
+        "msg": _flash(lang, request.query_params.get("msg")),
+        "current_path": request.url.path,
+        **context,
+    }
+    return cfg.templates.TemplateResponse(request, template, page, status_code=status_code)

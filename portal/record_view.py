@@ -1,0 +1,107 @@
+"""The record page's content: what is wrong, the values involved (masked, except on the owner's own edit
+form, which is audited), the actions the viewer may take, and the to-do's history."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from expectations.rulebook import Rule, Suite
+from portal.auth import client_of
+from portal.deps import PageNotFound, config
+from portal.scoping import Viewer
+from remediation.appeals import AppealStatus, appeal_history
+from remediation.audit import audit
+from remediation.corrections import (
+    FieldError,
+    editable_columns,
+    form_value,
+    masked,
+    read_record,
+    shown_columns,
+    suite_and_rule,
+)
+from remediation.errors import DqgovError
+from remediation.models import ACTIVE_STATUSES, TodoStatus
+from remediation.queries import todo_corrections, todo_detail, todo_history
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    column: str
+    shown: str | None  # masked
+    editable: bool
+    raw: str  # the value in clear: only for editable rows on the owner's form, else ""
+    input_type: str  # text | date | number
+
+
+def _input_type(column: str, value: Any) -> str:
+    if column.endswith(("_end", "_date")):
+        return "date"
+    return "number" if column == "reg_capital" else "text"
+
+
+def record_context(
+    request: Request,
+    person: Viewer,
+    todo_id: int,
+    typed: Mapping[str, str] | None = None,
+    errors: Mapping[str, list[FieldError]] | None = None,
+) -> dict[str, Any]:
+    cfg = config(request)
+    detail = todo_detail(cfg.store, person.scope, todo_id)
+    if detail is None:
+        raise PageNotFound()
+    row = detail.row
+    owner = row.assignee_staff_id == person.staff_id
+    active = row.status in ACTIVE_STATUSES
+    suite: Suite | None = None
+    rule: Rule | None = None
+    with contextlib.suppress(KeyError, DqgovError):  # a rule gone from the YAML: still show the to-do
+        suite, rule = suite_and_rule(row.table_name, row.rule_id, cfg.suites())
+    editable = editable_columns(suite, rule) if suite and rule and owner and active else ()
+    columns = shown_columns(suite, rule) if suite and rule else tuple(row.columns.split(";"))
+    record: dict[str, Any] | None = None
+    source_error = False
+    try:
+        record = read_record(cfg.source(), row.table_name, row.record_key)
+    except Exception:  # the source is down or unreachable: show the stored masked values instead
+        source_error = True
+    values: list[ValueRow] = []
+    if record is not None:
+        for column in columns:
+            raw = form_value(record.get(column)) if column in editable else ""
+            if typed is not None and column in typed and column in editable:
+                raw = typed[column]
+            shown = masked(column, record.get(column), record)
+            values.append(
+                ValueRow(column, shown, column in editable, raw, _input_type(column, record.get(column)))
+            )
+        if editable:
+            audit(cfg.store, person.staff_id, "unmasked_view", table_name=row.table_name, record_key=row.record_key,
+                  detail=f"to-do {todo_id}: edit form shows {', '.join(editable)}", client=client_of(request))  # fmt: skip
+    appeals = appeal_history(cfg.store, todo_id)
+    pending_appeal = any(a.status == AppealStatus.PENDING for a in appeals)
+    return {
+        "detail": detail,
+        "row": row,
+        "rule": rule,
+        "owner": owner,
+        "active": active,
+        "values": values,
+        "editable": editable,
+        "can_correct": bool(editable) and record is not None,
+        "not_editable": owner and active and not editable,
+        "can_claim": owner and row.status == TodoStatus.OPEN,
+        "can_appeal": owner and active and not pending_appeal,
+        "record_gone": record is None and not source_error,
+        "source_error": source_error,
+        "errors": errors or {},
+        "history": todo_history(cfg.store, todo_id),
+        "appeals": appeals,
+        "corrections": todo_corrections(cfg.store, todo_id),
+    }

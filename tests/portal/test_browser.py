@@ -1,0 +1,351 @@
+"""Each role's main path in headless Chromium (Playwright driving /usr/bin/chromium), at 1366×768.
+
+Screenshots of every page go to test-artifacts/screenshots/<test>/, with the server time of each page
+(`Server-Timing`) in timings.json next to them. Console errors (a CSP violation, a script error) fail the test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+from remediation.appeals import coordinate, file_appeal
+from tests.dbenv import Databases
+from tests.portal.conftest import PASSWORD, Bank, key, make_app, pg_bank, serve
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+VIEWPORT = {"width": 1366, "height": 768}
+PHONE = "MER-C1-PHONE-FORMAT"
+BAD_ID_RULE = "MER-P3-LEGAL-REP-ID-VALID"
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing at /usr/bin/chromium: `make setup` installs it (as root)")
+    chromium = playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+    yield chromium
+    chromium.close()
+
+
+class Shots:
+    """Numbered full-page screenshots and the server time of each page, per test."""
+
+    def __init__(self, name: str) -> None:
+        self.folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", name)
+        if self.folder.exists():
+            for old in self.folder.iterdir():
+                old.unlink()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+        self.timings: list[dict[str, Any]] = []
+
+    def __call__(self, page: Page, label: str) -> None:
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{label}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{label}: {overflow}px wider than 1366"
+
+    def watch(self, page: Page, who: str) -> list[str]:
+        errors: list[str] = []
+        # failed responses are judged below by URL (a refused correction answers 422 on purpose)
+        page.on(
+            "console",
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and "Failed to load resource" not in m.text
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        def timed(response: Any) -> None:
+            if response.status >= 400 and not (response.status == 422 and response.url.endswith("/correct")):
+                errors.append(f"{response.status} {response.url}")
+            if response.request.resource_type == "document":
+                server = response.headers.get("server-timing", "")
+                self.timings.append(
+                    {"who": who, "url": response.url, "status": response.status, "server": server}
+                )
+
+        page.on("response", timed)
+        return errors
+
+    def save(self) -> None:
+        (self.folder / "timings.json").write_text(json.dumps(self.timings, indent=1), encoding="utf-8")
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Iterator[Shots]:
+    found = Shots(request.node.name)
+    yield found
+    found.save()
+
+
+def open_page(browser: Browser, shots: Shots, who: str, lang: str = "zh-CN") -> tuple[Page, list[str]]:
+    context = browser.new_context(viewport=VIEWPORT, locale=lang, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page, shots.watch(page, who)
+
+
+def log_in(page: Page, url: str, staff_id: str) -> None:
+    page.goto(url + "/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.get_by_label("工号").fill(staff_id)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def correct_phone(page: Page, url: str, todo_id: int, shots: Shots | None = None) -> None:
+    """Open the to-do, type a wrong phone, see it refused, type the right one, see the to-do close."""
+    page.goto(f"{url}/todos/{todo_id}")
+    field = page.locator("#field-contact_phone")
+    expect(field).to_have_value("12345678901")  # the owner's own form shows the value to correct
+    if shots:
+        shots(page, "record-page")
+    field.fill("1380013800")
+    page.get_by_role("button", name="校验并提交更正").click()
+    expect(page.locator("#correction-errors")).to_contain_text("联系电话")
+    expect(page.locator("#err-contact_phone")).to_contain_text(PHONE)
+    expect(page.locator("#field-contact_phone")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#todo-status")).to_have_text("待整改")
+    if shots:
+        shots(page, "correction-refused")
+    page.locator("#field-contact_phone").fill("13800138000")
+    page.get_by_role("button", name="校验并提交更正").click()
+    expect(page.locator("#todo-status")).to_have_text("已整改（已验证）")
+    expect(page.locator(".flash")).to_contain_text("复核通过")
+    expect(page.locator("#history")).to_contain_text("在平台更正并写回")
+    if shots:
+        shots(page, "verified-closed")
+
+
+def test_account_manager_sees_todos_corrects_a_record_and_sees_it_close(
+    browser: Browser, bank: Bank, shots: Shots
+) -> None:
+    with serve(make_app(bank)) as url:
+        page, errors = open_page(browser, shots, "M101")
+        page.goto(url + "/")
+        shots(page, "login")
+        log_in(page, url, "M101")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("我的待办")
+        expect(page.locator("#todo-table")).to_contain_text(key(1))
+        expect(page.locator(".tabs")).to_contain_text("未完成 4")
+        shots(page, "my-todos")
+        page.get_by_label("规则", exact=True).select_option(PHONE)
+        page.get_by_role("button", name="应用").click()
+        expect(page.locator("#todo-table tbody tr")).to_have_count(2)
+        shots(page, "my-todos-filtered")
+        page.get_by_role("link", name=re.compile(key(1))).click()
+        correct_phone(page, url, bank.todo_id(1, PHONE), shots)
+        assert bank.source_value(1, "contact_phone") == "13800138000"
+        page.get_by_role("link", name="我的待办").first.click()
+        expect(page.locator("#todo-table")).not_to_contain_text(key(1))
+        # "already fixed in the source system" and an appeal
+        page.goto(f"{url}/todos/{bank.todo_id(7, PHONE)}")
+        page.get_by_role("button", name="已在源系统修复").click()
+        expect(page.locator("#todo-status")).to_have_text("待验证")
+        shots(page, "claimed-pending-verification")
+        page.goto(f"{url}/todos/{bank.todo_id(2, BAD_ID_RULE)}")
+        page.get_by_label("申诉理由").fill("客户为港澳居民，证件类型录错，已联系客户核实")
+        page.get_by_role("button", name="提交申诉").click()
+        expect(page.locator(".flash")).to_contain_text("申诉已提交")
+        shots(page, "appealed")
+        page.get_by_role("link", name="English").click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        page.goto(url + "/todos")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("My to-dos")
+        shots(page, "my-todos-english")
+        assert errors == []
+
+
+def test_head_sees_the_rate_move_drills_down_and_coordinates(
+    browser: Browser, bank: Bank, shots: Shots
+) -> None:
+    with serve(make_app(bank)) as url:
+        head, head_errors = open_page(browser, shots, "S101")
+        log_in(head, url, "S101")
+        expect(head).to_have_url(re.compile(r"/dashboard"))
+        expect(head.locator("#completion-rate")).to_have_text("0.0%")
+        expect(head.locator("#trend canvas")).to_have_count(1)  # ECharts drew the trend
+        shots(head, "dashboard-before")
+        manager, manager_errors = open_page(browser, shots, "M101")
+        log_in(manager, url, "M101")
+        correct_phone(manager, url, bank.todo_id(1, PHONE))
+        head.reload()
+        expect(head.locator("#completion-rate")).to_have_text("20.0%")  # 1 of the 5 baseline to-dos fixed
+        expect(head.locator("#done-count")).to_have_text("1")
+        shots(head, "dashboard-after-correction")
+        # the branch head drills down: branch → sub-branch → account manager → to-do
+        branch, branch_errors = open_page(browser, shots, "B001")
+        log_in(branch, url, "B001")
+        expect(branch.locator("#children")).to_contain_text("赣江银行濂溪支行")
+        shots(branch, "branch-dashboard")
+        branch.locator("#children").get_by_role("link", name="赣江银行浔阳支行").click()
+        expect(branch.get_by_role("heading", level=1)).to_contain_text("赣江银行浔阳支行")
+        shots(branch, "sub-branch-dashboard")
+        branch.locator("#people").get_by_role("link", name="王经理").click()
+        expect(branch.locator("#todo-table")).to_contain_text(key(4))
+        shots(branch, "manager-todos")
+        branch.get_by_role("link", name=re.compile(key(4))).click()
+        expect(branch.locator("#values")).to_be_visible()
+        expect(branch.get_by_text("123****8901")).to_be_visible()
+        assert branch.locator("input[name^=field_]").count() == 0  # a head sees values masked, no edit form
+        assert "12345678901" not in branch.content()
+        shots(branch, "record-masked")
+        # the summary table, on screen and as Excel
+        head.get_by_role("link", name="机构问题汇总表").click()
+        expect(head.locator("#summary")).to_contain_text("赣江银行浔阳支行")
+        shots(head, "summary")
+        with head.expect_download() as download:
+            head.locator("#xlsx-link").click()
+        target = shots.folder / "summary.xlsx"
+        download.value.save_as(target)
+        sheet = load_workbook(io.BytesIO(target.read_bytes())).active
+        assert sheet is not None and sheet.title == "机构问题汇总表"
+        # coordination of an appeal waiting for the head
+        file_appeal(
+            bank.store, bank.todo_id(2, BAD_ID_RULE), "M101", "证件类型录错，应为港澳居民来往内地通行证"
+        )
+        head.get_by_role("link", name="申诉协调").click()
+        expect(head.locator(".appeal")).to_contain_text("港澳居民")
+        shots(head, "appeals-to-coordinate")
+        head.get_by_label("提交数据管理部门仲裁").check()
+        head.get_by_role("button", name="提交决定").click()
+        expect(head.locator(".flash")).to_contain_text("已记录")
+        expect(head.get_by_text("没有待处理的申诉。")).to_be_visible()
+        assert head_errors == manager_errors == branch_errors == []
+
+
+def test_data_office_arbitrates_an_appeal_and_reviews_rules_runs_and_docs(
+    browser: Browser, bank: Bank, shots: Shots
+) -> None:
+    todo = bank.todo_id(2, BAD_ID_RULE)
+    appeal = file_appeal(bank.store, todo, "M101", "客户证件为有效的旧版证件，已核实原件")
+    coordinate(bank.store, appeal, "S101", "pass_up", "请数据管理部门认定")
+    with serve(make_app(bank)) as url:
+        page, errors = open_page(browser, shots, "D001")
+        log_in(page, url, "D001")
+        expect(page.locator("#children")).to_contain_text("赣江银行九江分行")
+        shots(page, "bank-dashboard")
+        page.get_by_role("link", name="申诉仲裁").click()
+        expect(page.locator(".appeal")).to_contain_text("已核实原件")
+        shots(page, "arbitration-queue")
+        page.get_by_label("同意（豁免）").check()
+        page.get_by_role("button", name="提交决定").click()
+        expect(page.locator(".flash")).to_contain_text("已记录")
+        assert bank.todo_status(todo) == "exempted"
+        page.goto(f"{url}/todos/{todo}")
+        expect(page.locator("#todo-status")).to_have_text("已豁免")
+        shots(page, "exempted-record")
+        page.get_by_role("link", name="规则目录").click()
+        expect(page.locator("#MER-C1-PHONE-FORMAT")).to_be_visible()
+        shots(page, "rule-catalogue")
+        page.get_by_role("link", name="专项治理").click()
+        page.get_by_label("名称", exact=True).fill("受益所有人专项治理")
+        page.get_by_label("基准日").fill("2026-11-20")
+        page.get_by_label("截止日").fill("2027-06-30")
+        page.get_by_label("收单商户").check()
+        page.get_by_role("button", name="创建").click()
+        expect(page.locator("#campaigns")).to_contain_text("受益所有人专项治理")
+        shots(page, "campaigns")
+        page.get_by_role("link", name="检查运行").click()
+        page.get_by_role("button", name="立即运行").click()
+        expect(page.locator(".flash")).to_contain_text("已开始运行检查")
+        for _ in range(50):
+            if "已完成" in page.locator("#trigger-state").inner_text():
+                break
+            page.wait_for_timeout(100)
+            page.reload()
+        expect(page.locator("#trigger-state")).to_contain_text("已完成")
+        shots(page, "runs")
+        page.locator("#runs").get_by_role("link", name=re.compile(r"^\d+$")).last.click()
+        page.get_by_role("button", name="生成").click()
+        expect(page.locator(".flash")).to_contain_text("Data Docs")
+        for _ in range(120):
+            if page.locator("#docs-link").count():
+                break
+            page.wait_for_timeout(500)
+            page.reload()
+        shots(page, "run-detail")
+        page.locator("#docs-link").click()
+        expect(page.get_by_text("Expectation Suite").first).to_be_visible()
+        assert "12345678901" not in page.content()
+        shots(page, "data-docs")
+        page.go_back()
+        page.get_by_role("link", name="导出").click()
+        shots(page, "exports")
+        page.get_by_role("link", name="审计日志").click()
+        expect(page.locator("#audit")).to_contain_text("appeal_accept")
+        shots(page, "audit-log")
+        # the Data Docs page runs no script by design (CSP sandbox); nothing else may log an error
+        assert [e for e in errors if "sandbox" not in e.lower()] == []
+
+
+def test_forms_work_with_the_keyboard_and_focus_is_visible(
+    browser: Browser, bank: Bank, shots: Shots
+) -> None:
+    with serve(make_app(bank)) as url:
+        page, errors = open_page(browser, shots, "M101")
+        page.goto(url + "/login")
+        page.locator("#staff_id").focus()
+        page.keyboard.type("M101")
+        page.keyboard.press("Tab")
+        expect(page.locator("#password")).to_be_focused()
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("none", "")  # visible focus
+        page.keyboard.type(PASSWORD)
+        shots(page, "login-focus")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"/todos"))
+        page.keyboard.press("Tab")
+        expect(page.locator(".skip")).to_be_focused()  # the skip link comes first, and shows itself
+        assert page.locator(".skip").bounding_box()["x"] >= 0  # type: ignore[index]
+        page.keyboard.press("Enter")
+        expect(page.locator("#main")).to_be_focused()
+        page.goto(f"{url}/todos/{bank.todo_id(1, PHONE)}")
+        page.locator("#field-contact_phone").focus()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("13800138000")
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name="校验并提交更正")).to_be_focused()
+        shots(page, "submit-focused")
+        page.keyboard.press("Enter")
+        expect(page.locator("#todo-status")).to_have_text("已整改（已验证）")
+        assert errors == []
+
+
+def test_account_manager_path_on_postgresql(browser: Browser, tmp_path: Path, shots: Shots) -> None:
+    databases = Databases("postgresql", tmp_path)
+    try:
+        bank = pg_bank(databases, tmp_path)
+        with serve(make_app(bank)) as url:
+            page, errors = open_page(browser, shots, "M101")
+            log_in(page, url, "M101")
+            expect(page.locator("#todo-table")).to_contain_text(key(1))
+            correct_phone(page, url, bank.todo_id(1, PHONE), shots)
+            assert bank.todo_status(bank.todo_id(1, PHONE)) == "fixed"
+            assert errors == []
+        bank.store.dispose()
+    finally:
+        databases.drop_all()

@@ -1,0 +1,196 @@
+"""The portal's pages over HTTP: languages, the message catalogue, local assets, masking and its audit."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from portal.i18n import MESSAGES
+from remediation.models import AuditEntry
+from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
+PAGES = {
+    "M101": ["/todos", "/todos?status=all&sort=-due&severity=low", "/inbox"],
+    "S101": ["/dashboard", "/todos", "/summary", "/appeals"],
+    "D001": ["/dashboard", "/dashboard?inst=110200", "/todos?due=soon", "/summary", "/appeals",
+             "/office/campaigns", "/office/rules", "/office/runs", "/office/runs?rechecks=true",
+             "/office/exports", "/office/audit"],
+}  # fmt: skip
+
+
+def test_every_page_renders_in_chinese_and_in_english(portal: Portal) -> None:
+    for staff_id, paths in PAGES.items():
+        client = portal.client()
+        client.login(staff_id)
+        for path in paths:
+            zh = client.get(path)
+            assert zh.status == 200, path
+            assert 'lang="zh-CN"' in zh.text and "数据质量治理平台" in zh.text
+            joiner = "&" if "?" in path else "?"
+            en = client.get(path + joiner + "lang=en")
+            assert en.status == 200 and 'lang="en"' in en.text and "Data-quality governance" in en.text, path
+            assert "中文" in en.text
+            client.get(path + joiner + "lang=zh")
+
+
+def test_the_language_is_remembered_and_an_unknown_one_refused(portal: Portal) -> None:
+    client = portal.client()
+    client.login("D001")
+    client.get("/dashboard?lang=en")
+    assert "Stock completion rate" in client.get("/dashboard").text
+    assert client.get("/dashboard?lang=fr").status == 422
+
+
+def test_every_label_in_the_templates_is_in_the_catalogue_in_both_languages() -> None:
+    used: set[str] = set()
+    for template in TEMPLATES.glob("*.html"):
+        used |= set(re.findall(r"\bt\('([a-z_]+\.[a-z0-9_]+)'", template.read_text(encoding="utf-8")))
+    dynamic = {k for k in used if k.endswith("_")}  # t('todo.field_error_' ~ code)
+    used = (used - dynamic) | {"todo.field_error_date", "todo.field_error_number"}
+    assert used and sorted(used - set(MESSAGES)) == []
+    assert all(zh and en for zh, en in MESSAGES.values())
+
+
+def test_assets_are_served_by_the_portal_itself(portal: Portal) -> None:
+    client = portal.client()
+    for path in (
+        "/static/app.css",
+        "/static/app.js",
+        "/static/vendor/echarts.min.js",
+        "/static/datadocs.css",
+    ):
+        assert client.get(path).status == 200, path
+    client.login("D001")
+    page = client.get("/dashboard")
+    assert "/static/vendor/echarts.min.js" in page.text
+    assert not re.search(r"(src|href)=\"(https?:)?//", page.text)
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    for template in TEMPLATES.glob("*.html"):
+        assert "http" not in template.read_text(encoding="utf-8").replace("http-equiv", ""), template.name
+
+
+def test_masked_everywhere_except_the_owners_edit_form_which_is_audited(portal: Portal) -> None:
+    bank = portal.bank
+    phone_todo = bank.todo_id(1, "MER-C1-PHONE-FORMAT")
+    id_todo = bank.todo_id(2, "MER-P3-LEGAL-REP-ID-VALID")
+    head = portal.client()
+    head.login("S101")
+    for path in ("/todos?status=all", f"/todos/{phone_todo}", f"/todos/{id_todo}"):
+        text = head.get(path).text
+        assert BAD_PHONE not in text and BAD_ID not in text, path
+    assert "123****8901" in head.get(f"/todos/{phone_todo}").text
+    assert "360***********1230" in head.get(f"/todos/{id_todo}").text
+    owner = portal.client()
+    owner.login("M101")
+    assert BAD_PHONE not in owner.get("/todos").text
+    form = owner.get(f"/todos/{id_todo}").text
+    assert f'value="{BAD_ID}"' in form  # the owner's own edit form
+    assert 'name="field_' not in head.get(f"/todos/{id_todo}").text  # no edit form for the head
+    with bank.store.connect() as conn:
+        views = conn.execute(
+            sa.select(AuditEntry.staff_id, AuditEntry.record_key).where(AuditEntry.action == "unmasked_view")
+        ).all()
+    assert [tuple(v) for v in views] == [("M101", key(2))]
+
+
+def test_exports_are_masked_and_audited(portal: Portal) -> None:
+    office = portal.client()
+    office.login("D001")
+    csv_text = office.get("/office/exports/findings.csv?all=true").text
+    assert csv_text.startswith("\ufefftable,record_key,rule_id,clause")
+    assert key(1) in csv_text and BAD_PHONE not in csv_text and "123****8901" in csv_text
+    workbook = office.get("/summary.xlsx")
+    assert workbook.status == 200
+    sheet = load_workbook(io.BytesIO(workbook.body)).active
+    assert sheet is not None and sheet["A2"].value == "机构代码"
+    assert {row[0] for row in sheet.iter_rows(min_row=3, values_only=True)} >= {"110000", "110100", "110200"}
+    with portal.bank.store.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).where(AuditEntry.action == "export")) == 2
+
+
+def test_a_correction_is_refused_field_by_field_then_accepted_and_verified(portal: Portal) -> None:
+    bank = portal.bank
+    todo = bank.todo_id(1, "MER-C1-PHONE-FORMAT")
+    client = portal.client()
+    client.login("M101")
+    client.get(f"/todos/{todo}")
+    refused = client.post(f"/todos/{todo}/correct", {"field_contact_phone": "1380013800"})
+    assert refused.status == 422
+    assert 'aria-invalid="true"' in refused.text and "MER-C1-PHONE-FORMAT" in refused.text
+    assert bank.source_value(1, "contact_phone") == BAD_PHONE  # nothing written
+    accepted = client.post(f"/todos/{todo}/correct", {"field_contact_phone": "13800138000"})
+    assert accepted.status == 303 and accepted.headers["location"] == f"/todos/{todo}?msg=verified"
+    assert bank.source_value(1, "contact_phone") == "13800138000"
+    assert bank.todo_status(todo) == "fixed"
+    page = client.get(accepted.headers["location"]).text
+    assert "已整改（已验证）" in page and "在平台更正并写回" in page
+
+
+def test_already_fixed_and_appeal_actions(portal: Portal) -> None:
+    bank = portal.bank
+    client = portal.client()
+    client.login("M101")
+    claimed = bank.todo_id(7, "MER-C1-PHONE-FORMAT")
+    client.get(f"/todos/{claimed}")
+    assert client.post(f"/todos/{claimed}/claim", {"note": "已在收单系统改好"}).status == 303
+    assert bank.todo_status(claimed) == "pending_verification"
+    appealed = bank.todo_id(6, "MER-E5-LICENCE-EXPIRED")
+    assert client.post(f"/todos/{appealed}/appeal", {"reason": "执照已换新，系统未同步"}).status == 303
+    assert "执照已换新" in client.get(f"/todos/{appealed}").text
+    again = client.post(f"/todos/{appealed}/appeal", {"reason": "再次申诉"})
+    assert again.status == 409 and "pending" in again.text  # the form is gone; a replayed post is refused
+
+
+def test_the_inbox_shows_a_persons_messages_only_and_marks_them_read(portal: Portal) -> None:
+    import datetime as dt
+
+    from remediation.models import InboxMessage
+
+    with portal.bank.store.begin() as conn:
+        conn.execute(
+            sa.insert(InboxMessage),
+            [{"staff_id": s, "subject": f"{s} 的数据质量待办提醒", "body": "新增 2 条", "created_at": dt.datetime.now(dt.UTC)}
+             for s in ("M101", "M102")],
+        )  # fmt: skip
+    client = portal.client()
+    client.login("M101")
+    page = client.get("/inbox").text
+    assert "M101 的数据质量待办提醒" in page and "M102" not in page and "消息 (1)" in page
+    assert client.post("/inbox/read").status == 303
+    assert "消息 (1)" not in client.get("/inbox").text
+
+
+def test_outbox_write_back_queues_the_correction_for_the_source_system(bank: Bank) -> None:
+    from remediation.store import create_engine
+    from remediation.writeback import CorrectionsOutbox
+
+    todo = bank.todo_id(1, "MER-C1-PHONE-FORMAT")
+    with serve(make_app(bank, writeback=CorrectionsOutbox(create_engine(bank.source_url, "source")))) as url:
+        client = Client(url)
+        client.login("M101")
+        client.get(f"/todos/{todo}")
+        answer = client.post(f"/todos/{todo}/correct", {"field_contact_phone": "13800138000"})
+        assert answer.headers["location"] == f"/todos/{todo}?msg=queued"
+        assert "待下一次检查验证" in client.get(answer.headers["location"]).text
+    assert bank.todo_status(todo) == "pending_verification"
+    assert bank.source_value(1, "contact_phone") == BAD_PHONE
+
+
+def test_create_app_without_arguments_reads_the_settings(bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    from portal.app import create_app
+
+    monkeypatch.setenv("DQGOV_STORE_URL", str(bank.store.url))
+    monkeypatch.setenv("DQGOV_SOURCE_URL", bank.source_url)
+    monkeypatch.setenv("DQGOV_HOME", str(bank.folder))
+    with serve(create_app()) as url:
+        client = Client(url)
+        assert client.get("/healthz").status == 200
+        assert client.login("D001").status == 303
+        assert client.get("/dashboard").status == 200

@@ -1,0 +1,101 @@
+""" "Run now" from the runs page: the check DAGs run in the background (embedded) or through Airflow's API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from remediation.runnow import Trigger, check_dag_ids, rest_runner
+from tests.factories import CHECK_DATE
+from tests.portal.conftest import Bank, FakeRunner, make_app, serve
+
+
+def test_run_now_triggers_each_check_dag_and_shows_progress(bank: Bank) -> None:
+    runner = FakeRunner()
+    trigger = Trigger(runner)
+    with serve(make_app(bank, trigger=trigger)) as url:
+        from tests.portal.conftest import Client
+
+        office = Client(url)
+        office.login("D001")
+        office.get("/office/runs")
+        answer = office.post("/office/runs/now", {"day": "2026-11-21"})
+        assert answer.status == 303 and answer.headers["location"] == "/office/runs?msg=run_started"
+        assert trigger.wait(10).status == "succeeded"
+        page = office.get("/office/runs").text
+        assert "已完成" in page and "dq_merchant</code> 成功" in page and "已开始运行检查" not in page
+        assert runner.calls == [(dag, dt.date(2026, 11, 21)) for dag in check_dag_ids()]
+        manager = Client(url)
+        manager.login("M101")
+        assert manager.post("/office/runs/now").status == 403
+
+
+def test_a_failed_dag_is_reported_and_the_others_still_run() -> None:
+    ran: list[str] = []
+
+    def runner(dag_id: str, day: dt.date) -> None:
+        ran.append(dag_id)
+        if dag_id == "dq_customer_org":
+            raise RuntimeError(
+                "DAG dq_customer_org failed for 2026-11-20; see var/airflow/portal-run-now.log"
+            )
+
+    trigger = Trigger(runner, lambda: ["dq_customer_org", "dq_merchant"])
+    assert trigger.start(CHECK_DATE, "D001")
+    state = trigger.wait(10)
+    assert state.status == "failed" and "portal-run-now.log" in state.message
+    assert state.dags == (("dq_customer_org", "failed"), ("dq_merchant", "success")) and ran == [
+        "dq_customer_org",
+        "dq_merchant",
+    ]
+
+
+def test_one_trigger_at_a_time() -> None:
+    release = threading.Event()
+    trigger = Trigger(lambda dag, day: release.wait(10), lambda: ["dq_merchant"])
+    assert trigger.start(CHECK_DATE, "D001")
+    assert not trigger.start(CHECK_DATE, "D001")
+    release.set()
+    assert trigger.wait(10).status == "succeeded"
+
+
+def test_the_rest_runner_posts_a_dag_run_and_polls_it_until_it_ends() -> None:
+    seen: list[tuple[str, str, Any]] = []
+    states = iter(["queued", "running", "success"])
+
+    class Airflow(BaseHTTPRequestHandler):
+        def _answer(self, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            seen.append(("POST", self.path, json.loads(self.rfile.read(length))))
+            assert self.headers["Authorization"] == "Bearer t0ken"
+            self._answer({"dag_run_id": "manual__1", "state": "queued"})
+
+        def do_GET(self) -> None:
+            seen.append(("GET", self.path, None))
+            self._answer({"dag_run_id": "manual__1", "state": next(states)})
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Airflow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run = rest_runner(f"http://127.0.0.1:{server.server_address[1]}/", "t0ken", poll=0.01)
+        run("dq_merchant", CHECK_DATE)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen[0] == ("POST", "/api/v2/dags/dq_merchant/dagRuns",
+                       {"logical_date": "2026-11-20T06:00:00+08:00", "conf": {}})  # fmt: skip
+    assert [s[1] for s in seen[1:]] == ["/api/v2/dags/dq_merchant/dagRuns/manual__1"] * 3
