@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from expectations.rulebook import load_suites
 from remediation.embedded_airflow import DAGS_FOLDER, airflow_env, ensure_metadata_db, run_dag
-from remediation.models import CheckRun, InboxMessage, OutboxMessage, Todo
+from remediation.models import CheckRun, InboxMessage, OutboxMessage, Snapshot, Todo
 from tests.dbenv import BACKENDS, Databases
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 from tests.servers import SmtpSink
@@ -121,3 +121,27 @@ def test_dq_notify_sends_the_digests_after_the_checks(
     ]
     assert outbox == {("email", "sent"), ("inbox", "sent")}  # no WeCom webhook set: none queued
     assert sorted(smtp.recipients) == ["m101@bank.example", "m201@bank.example"]
+
+
+def test_dq_snapshot_takes_the_days_snapshot_after_the_checks(
+    checked_by_airflow: tuple[dict[str, str], Path],
+) -> None:
+    env, log = checked_by_airflow
+    run_dag("dq_snapshot", CHECK_DATE, {}, env, log)
+    engine = sa.create_engine(env["DQGOV_STORE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(Snapshot.inst_code, Snapshot.rule_id, Snapshot.baseline, Snapshot.open)
+            .where(Snapshot.snapshot_date == CHECK_DATE, Snapshot.segment == "stock")
+            .order_by(Snapshot.inst_code, Snapshot.rule_id)
+        ).all()
+    engine.dispose()
+    # one failing merchant in 浔阳 (110100) and one customer in 濂溪 (110200), rolled up to 110000 and 100000
+    assert [tuple(r) for r in rows] == [
+        ("100000", "CUS-E2-USCC-REQUIRED", 1, 1),
+        ("100000", "MER-C1-PHONE-REQUIRED", 1, 1),
+        ("110000", "CUS-E2-USCC-REQUIRED", 1, 1),
+        ("110000", "MER-C1-PHONE-REQUIRED", 1, 1),
+        ("110100", "MER-C1-PHONE-REQUIRED", 1, 1),
+        ("110200", "CUS-E2-USCC-REQUIRED", 1, 1),
+    ]
