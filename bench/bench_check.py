@@ -13,17 +13,16 @@ import datetime as dt
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
+from benchdb import fresh_urls
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 T = TypeVar("T")
-PG_ADMIN = os.environ.get("DQGOV_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def timed(label: str, fn: Callable[[], T], results: dict[str, float]) -> T:
@@ -31,25 +30,6 @@ def timed(label: str, fn: Callable[[], T], results: dict[str, float]) -> T:
     value = fn()
     results[label] = time.perf_counter() - started
     return value
-
-
-def fresh_urls(backend: str, folder: Path) -> tuple[str, str, Callable[[], None]]:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / 'source.sqlite'}", f"sqlite:///{folder / 'store.sqlite'}", lambda: None
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    names = [f"dqgov_bench_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("source", "store")]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    base = sa.make_url(PG_ADMIN)
-    src, store = (base.set(database=n).render_as_string(hide_password=False) for n in names)
-    return src, store, drop
 
 
 def main() -> None:
