@@ -13,7 +13,7 @@ from portal.auth import client_of
 from portal.deps import PageNotFound, config, render, viewer
 from portal.record_view import record_context
 from portal.scoping import Viewer
-from remediation.appeals import file_appeal
+from remediation.appeals import appeal_history, escalate, file_appeal, withdraw
 from remediation.corrections import submit_correction
 from remediation.errors import DqgovError, NotAllowed, NotFound
 from remediation.inbox import inbox_messages, mark_read
@@ -145,6 +145,23 @@ def appeal(
     except DqgovError as exc:
         return _action_failed(request, exc)
     return RedirectResponse(f"/todos/{todo_id}?msg=appealed", status_code=303)
+
+
+@router.post("/todos/{todo_id}/appeals/{appeal_id}/{action}")
+def appeal_action(request: Request, person: Person, todo_id: int, appeal_id: int, action: str) -> Response:
+    """The appellant withdraws a pending appeal, or takes a head's rejection to the data office."""
+    act, done = {"withdraw": (withdraw, "withdrawn"), "escalate": (escalate, "escalated")}.get(
+        action, (None, "")
+    )
+    store = config(request).store
+    _own_todo(request, person, todo_id)
+    if act is None or appeal_id not in {a.id for a in appeal_history(store, todo_id)}:
+        raise PageNotFound()
+    try:
+        act(store, appeal_id, person.staff_id)
+    except DqgovError as exc:
+        return _action_failed(request, exc)
+    return RedirectResponse(f"/todos/{todo_id}?msg={done}", status_code=303)
 
 
 @router.get("/inbox")

@@ -194,3 +194,31 @@ def test_create_app_without_arguments_reads_the_settings(bank: Bank, monkeypatch
         assert client.get("/healthz").status == 200
         assert client.login("D001").status == 303
         assert client.get("/dashboard").status == 200
+
+
+def test_the_appellant_withdraws_and_escalates_from_the_record_page(portal: Portal) -> None:
+    from remediation.appeals import appeal_history, coordinate
+
+    bank = portal.bank
+    client = portal.client()
+    client.login("M101")
+    todo = bank.todo_id(6, "MER-E5-LICENCE-EXPIRED")
+    assert client.post(f"/todos/{todo}/appeal", {"reason": "执照已换新，系统未同步"}).status == 303
+    first = appeal_history(bank.store, todo)[0]
+    assert f"/appeals/{first.id}/withdraw" in client.get(f"/todos/{todo}").text
+    withdrawn = client.post(f"/todos/{todo}/appeals/{first.id}/withdraw")
+    assert withdrawn.status == 303 and "申诉已撤回" in client.get(withdrawn.headers["location"]).text
+    assert appeal_history(bank.store, todo)[0].status == "withdrawn"
+
+    assert client.post(f"/todos/{todo}/appeal", {"reason": "已提供新执照照片"}).status == 303
+    second = next(a for a in appeal_history(bank.store, todo) if a.status == "pending")
+    coordinate(bank.store, second.id, "S101", "reject", "照片不清晰")
+    assert f"/appeals/{second.id}/escalate" in client.get(f"/todos/{todo}").text
+    assert client.post(f"/todos/{todo}/appeals/{second.id}/escalate").status == 303
+    escalated = next(a for a in appeal_history(bank.store, todo) if a.id == second.id)
+    assert (escalated.stage, escalated.status) == ("arbitration", "pending")
+
+    other = bank.todo_id(7, "MER-C1-PHONE-FORMAT")  # an appeal id under another to-do's URL is not found
+    assert client.post(f"/todos/{other}/appeals/{second.id}/withdraw").status == 404
+    assert client.post(f"/todos/{todo}/appeals/{second.id}/delete").status == 404
+    assert client.post(f"/todos/{todo}/appeals/{second.id}/withdraw", csrf=False).status == 403
