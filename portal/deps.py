@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from expectations.rulebook import Suite, load_suites
 from portal.i18n import DEFAULT_LANG, MESSAGES, label, translate
-from remediation.actions import SHANGHAI, today_shanghai
+from remediation.clock import SHANGHAI, today_shanghai
 from remediation.inbox import unread_count
 from remediation.runnow import Trigger
 from remediation.store import create_engine

@@ -19,7 +19,7 @@ from portal.deps import PageNotFound, config, overseer, render
 from portal.scoping import Viewer, root_institution
 from remediation.appeals import appeals_waiting_for, arbitrate, coordinate
 from remediation.audit import audit
-from remediation.campaigns import CampaignScope, list_campaigns
+from remediation.campaigns import CampaignError, CampaignScope, choose_campaign, list_campaigns
 from remediation.dashboard import (
     completion_trend,
     latest_record_quality,
@@ -39,12 +39,10 @@ Overseer = Annotated[Viewer, Depends(overseer)]
 
 
 def _campaign(campaigns: list[CampaignScope], campaign_id: int | None) -> CampaignScope | None:
-    if campaign_id is not None:
-        found = next((c for c in campaigns if c.id == campaign_id), None)
-        if found is None:
-            raise PageNotFound()
-        return found
-    return next((c for c in campaigns if c.is_default), campaigns[0] if campaigns else None)
+    try:
+        return choose_campaign(campaigns, campaign_id)
+    except CampaignError:
+        raise PageNotFound() from None
 
 
 @router.get("/dashboard")

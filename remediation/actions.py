@@ -12,23 +12,13 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from remediation.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from remediation.models import Institution, Staff, Todo, TodoEvent
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 Store = sa.Engine | sa.Connection
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def today_shanghai() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date()
 
 
 @contextmanager
@@ -79,6 +69,15 @@ def lock_todo(conn: sa.Connection, todo_id: int) -> Any:
     if todo is None:
         raise NotFound(f"there is no to-do {todo_id}")
     return todo
+
+
+def require_assignee(todo: Any, staff_id: str, doing: str) -> None:
+    """Only the person a to-do is assigned to may act on it (`doing`: "appeal it", "correct it", …)."""
+    if todo.assignee_staff_id != staff_id:
+        raise NotAllowed(
+            f"to-do {todo.id} is assigned to {todo.assignee_staff_id or 'nobody'}, not {staff_id}: "
+            f"only its assignee may {doing}"
+        )
 
 
 def ancestors(conn: sa.Connection, inst_code: str | None) -> list[str]:

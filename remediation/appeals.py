@@ -36,12 +36,12 @@ from remediation.actions import (
     ancestors,
     guarded_update,
     lock_todo,
-    now,
     reading,
+    require_assignee,
     text,
-    today_shanghai,
     transaction,
 )
+from remediation.clock import now, today_shanghai
 from remediation.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from remediation.models import (
     ACTIVE_STATUSES,
@@ -140,11 +140,7 @@ def file_appeal(store: Store, todo_id: int, staff_id: str, reason: str, evidence
     with transaction(store) as conn:
         active_staff(conn, staff_id)
         todo = lock_todo(conn, todo_id)
-        if todo.assignee_staff_id != staff_id:
-            raise NotAllowed(
-                f"to-do {todo_id} is assigned to {todo.assignee_staff_id or 'nobody'}, not {staff_id}: "
-                "only its assignee may appeal it"
-            )
+        require_assignee(todo, staff_id, "appeal it")
         if todo.status not in ACTIVE_STATUSES:
             raise InvalidState(
                 f"to-do {todo_id} is {todo.status}: only an open to-do (or one waiting for verification) "

@@ -70,6 +70,16 @@ def list_campaigns(store: sa.Engine | sa.Connection) -> list[CampaignScope]:
     return [_scope(r) for r in store.execute(stmt)]
 
 
+def choose_campaign(campaigns: Sequence[CampaignScope], campaign_id: int | None) -> CampaignScope | None:
+    """The campaign with this id, or (no id) the default one; None when there is no campaign at all."""
+    if campaign_id is None:
+        return next((c for c in campaigns if c.is_default), campaigns[0] if campaigns else None)
+    for campaign in campaigns:
+        if campaign.id == campaign_id:
+            return campaign
+    raise CampaignError(f"no campaign with id {campaign_id} (see dqgov campaign list)")
+
+
 def ensure_default_campaign(store: sa.Engine, first_day: dt.date) -> None:
     """Create the default campaign (baseline = the first check date) if there is no campaign yet."""
     with store.begin() as conn:

@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
-import pendulum
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,6 +22,7 @@ from remediation.cli_campaigns import register as register_campaign_commands
 from remediation.cli_notify import app as notify_app
 from remediation.cli_users import print_demo_logins
 from remediation.cli_users import register as register_user_commands
+from remediation.clock import parse_date, today_shanghai
 from remediation.errors import DqgovError
 
 app = typer.Typer(
@@ -47,19 +47,6 @@ StoreOpt = Annotated[
 
 def echo(message: str) -> None:
     typer.echo(message, err=True)
-
-
-def today_shanghai() -> dt.date:
-    return pendulum.now("Asia/Shanghai").date()
-
-
-def parse_date(value: str | None, option: str) -> dt.date:
-    if value is None:
-        return today_shanghai()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise DqgovError(f"{option} {value!r} is not a date in the form YYYY-MM-DD") from None
 
 
 @app.command()

@@ -55,7 +55,7 @@ def appeal_coordinate(
 ) -> None:
     """A sub-branch or branch head decides an appeal at coordination."""
     from remediation.appeals import coordinate
-    from remediation.cli import parse_date
+    from remediation.clock import parse_date
     from remediation.store import open_store
 
     coordinate(open_store(store_url), appeal_id, staff, decision, note, today=parse_date(date, "--date"))
@@ -73,7 +73,7 @@ def appeal_arbitrate(
 ) -> None:
     """The data office decides an appeal at arbitration."""
     from remediation.appeals import arbitrate
-    from remediation.cli import parse_date
+    from remediation.clock import parse_date
     from remediation.store import open_store
 
     arbitrate(open_store(store_url), appeal_id, staff, decision, note, today=parse_date(date, "--date"))
@@ -171,7 +171,7 @@ def recheck(
     store_url: StoreOpt = None,
 ) -> None:
     """Re-check one record now and reconcile its to-dos (and nothing else)."""
-    from remediation.cli import parse_date
+    from remediation.clock import parse_date
     from remediation.store import open_store
     from remediation.verification import recheck_record
 

@@ -35,7 +35,7 @@ def campaign_create(
 ) -> None:
     """Create a campaign."""
     from remediation.campaigns import create_campaign
-    from remediation.cli import parse_date
+    from remediation.clock import parse_date
     from remediation.store import open_store
 
     campaign = create_campaign(
@@ -68,7 +68,7 @@ def snapshot(
     store_url: StoreOpt = None,
 ) -> None:
     """Take the daily snapshot (per campaign × institution × rule); a month-end snapshot is frozen."""
-    from remediation.cli import parse_date
+    from remediation.clock import parse_date
     from remediation.snapshots import take_snapshot
     from remediation.store import open_store
 
@@ -88,7 +88,7 @@ def report(
 ) -> None:
     """The institution issue summary table (机构问题汇总表)."""
     from remediation import report as rep
-    from remediation.cli import parse_date
+    from remediation.clock import parse_date
     from remediation.snapshots import institution_scores
     from remediation.store import open_store
 

@@ -10,24 +10,13 @@ from typing import Annotated
 
 import typer
 
-from remediation.errors import DqgovError
+from remediation.clock import parse_date
 
 app = typer.Typer()
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")
 ]
-
-
-def _day(value: str | None) -> dt.date:
-    if value is None:
-        import pendulum
-
-        return pendulum.now("Asia/Shanghai").date()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise DqgovError(f"--date {value!r} is not a date in the form YYYY-MM-DD") from None
 
 
 def _warn(message: str) -> None:
@@ -47,7 +36,7 @@ def remind(
     from remediation.transports import transports_from_settings, usable_channels
     from remediation.workdays import WorkdayCalendar
 
-    day = _day(date)
+    day = parse_date(date, "--date")
     policy = current_policy()
     channels = usable_channels(policy.channels, transports_from_settings())
     store = open_store(store_url)

@@ -30,9 +30,10 @@ from expectations.compiler import python_failures
 from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
 from expectations.kinds import CheckContext, load_peers
 from expectations.rulebook import Rule, Suite, load_suites
-from remediation.actions import add_event, lock_todo, now, today_shanghai, transaction
+from remediation.actions import add_event, lock_todo, require_assignee, transaction
 from remediation.audit import audit
-from remediation.errors import InvalidState, NotAllowed, NotFound
+from remediation.clock import now, today_shanghai
+from remediation.errors import InvalidState, NotFound
 from remediation.masking import mask_account, mask_value
 from remediation.models import ACTIVE_STATUSES, Correction, Staff, Todo, TodoStatus
 from remediation.pipeline import open_source
@@ -188,8 +189,7 @@ def submit_correction(
         todo = conn.execute(sa.select(Todo).where(Todo.id == todo_id)).first()
     if todo is None:
         raise NotFound(f"there is no to-do {todo_id}")
-    if todo.assignee_staff_id != staff_id:
-        raise NotAllowed(f"to-do {todo_id} is not assigned to {staff_id}: only its assignee may correct it")
+    require_assignee(todo, staff_id, "correct it")
     if todo.status not in ACTIVE_STATUSES:
         raise InvalidState(f"to-do {todo_id} is {todo.status}: there is nothing left to correct")
     suite, rule = suite_and_rule(todo.table_name, todo.rule_id, suites)

@@ -31,6 +31,7 @@ from expectations.runner import (
     validate_with_gx,
 )
 from remediation.campaigns import ensure_default_campaign, stage_record_counts
+from remediation.clock import now
 from remediation.errors import NotFound, SourceError
 from remediation.masking import masked_summary, value_hash
 from remediation.models import CheckRun, CheckRunRule, Finding, RecordState, RuleRecord, RunRecords, RunStatus
@@ -45,10 +46,6 @@ LOOKUP_BATCH = 500
 
 def _quiet(_: str) -> None:
     pass
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def open_source(url: str, tables: Iterable[str] | None = None) -> sa.Engine:

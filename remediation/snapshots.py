@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from remediation.campaigns import CampaignScope, list_campaigns
+from remediation.campaigns import CampaignScope, choose_campaign, list_campaigns
 from remediation.errors import DqgovError
 from remediation.models import (
     ACTIVE_STATUSES,
@@ -244,15 +244,10 @@ class InstitutionScore:
 
 
 def _campaign(store: sa.Engine, campaign_id: int | None) -> CampaignScope:
-    campaigns = list_campaigns(store)
-    if not campaigns:
+    campaign = choose_campaign(list_campaigns(store), campaign_id)
+    if campaign is None:
         raise DqgovError("no campaign yet: run the checks first (dqgov check or the DAGs)")
-    if campaign_id is None:
-        return next((c for c in campaigns if c.is_default), campaigns[0])
-    for campaign in campaigns:
-        if campaign.id == campaign_id:
-            return campaign
-    raise DqgovError(f"no campaign with id {campaign_id} (see dqgov campaign list)")
+    return campaign
 
 
 def _scores_for(

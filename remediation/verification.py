@@ -20,12 +20,12 @@ from remediation.actions import (
     add_event,
     guarded_update,
     lock_todo,
-    now,
+    require_assignee,
     text,
-    today_shanghai,
     transaction,
 )
-from remediation.errors import InvalidState, NotAllowed, NotFound
+from remediation.clock import now, today_shanghai
+from remediation.errors import InvalidState, NotFound
 from remediation.models import Finding, Todo, TodoStatus
 from remediation.pipeline import open_source, validate_record
 from remediation.reconcile import ReconcileSummary, reconcile_run
@@ -39,11 +39,7 @@ def claim_fixed(store: Store, todo_id: int, staff_id: str, note: str | None = No
     with transaction(store) as conn:
         active_staff(conn, staff_id)
         todo = lock_todo(conn, todo_id)
-        if todo.assignee_staff_id != staff_id:
-            raise NotAllowed(
-                f"to-do {todo_id} is assigned to {todo.assignee_staff_id or 'nobody'}, not {staff_id}: "
-                "only its assignee may say it is fixed"
-            )
+        require_assignee(todo, staff_id, "say it is fixed")
         if todo.status == TodoStatus.PENDING_VERIFICATION:
             raise InvalidState(f"to-do {todo_id} is already waiting for a check to verify the fix")
         if todo.status != TodoStatus.OPEN:
