@@ -51,7 +51,7 @@ class RuleOutcome:
 
 @dataclass(frozen=True)
 class FailingRecord:
-    record_key: str
+    record_key: str | None  # None: a defective source row without a key
     inst_code: str | None
     mgr_staff_id: str | None
     values: Mapping[str, Any]
@@ -181,7 +181,7 @@ def failing_records(
             failed = tuple(rule for rule, flag in zip(suite.rules, flags, strict=True) if flag)
             values = {k: v for k, v in mapping.items() if not k.startswith(FLAG_PREFIX)}
             yield FailingRecord(
-                record_key=str(mapping[suite.key]),
+                record_key=None if mapping[suite.key] is None else str(mapping[suite.key]),
                 inst_code=mapping["inst_code"],
                 mgr_staff_id=mapping["mgr_staff_id"],
                 values=values,

@@ -18,11 +18,27 @@ def today_shanghai() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
-def parse_date(value: str | None, option: str) -> dt.date:
-    """`value` as YYYY-MM-DD (today in Asia/Shanghai when None); a bad one names `option`."""
+def parse_date(value: str | None, option: str, *, not_after_today: bool = False) -> dt.date:
+    """`value` as YYYY-MM-DD (today in Asia/Shanghai when None); a bad one names `option`.
+
+    With `not_after_today`, a date after today is refused too (the day of a check, a reminder, a snapshot).
+    """
     if value is None:
         return today_shanghai()
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise DqgovError(f"{option} {value!r} is not a date in the form YYYY-MM-DD") from None
+    if not_after_today:
+        refuse_future(day, option)
+    return day
+
+
+def refuse_future(day: dt.date, what: str, today: dt.date | None = None) -> None:
+    """A day after today (Asia/Shanghai) would stamp the data as it is now with a date to come."""
+    limit = today or today_shanghai()
+    if day > limit:
+        raise DqgovError(
+            f"{what} {day.isoformat()} is after today ({limit.isoformat()}, Asia/Shanghai): "
+            "only today or an earlier day can be used"
+        )

@@ -17,7 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from remediation.campaigns import CampaignScope
-from remediation.models import ACTIVE_STATUSES, Snapshot, SnapshotRecords, Todo, TodoStatus
+from remediation.models import (
+    ACTIVE_STATUSES,
+    UNCOUNTED_STATUSES,
+    Snapshot,
+    SnapshotRecords,
+    Todo,
+    TodoStatus,
+)
 from remediation.orgtree import InstitutionNode, subtree_codes
 from remediation.queries import TodoScope
 
@@ -82,7 +89,7 @@ def live_breakdown(
             _n(sa.not_(in_baseline)),
             _n(t.status == TodoStatus.FIXED),
         )
-        .where(scope.clause(), t.status != TodoStatus.OUT_OF_SCOPE)
+        .where(scope.clause(), t.status.not_in(UNCOUNTED_STATUSES))
         .group_by(t.inst_code, t.assignee_staff_id)
     )
     if campaign.tables:

@@ -2,7 +2,16 @@
 
 
 class DqgovError(Exception):
-    """Base for errors whose message says what is wrong and where."""
+    """Base for errors whose message says what is wrong and where.
+
+    `code` (optional) names the message in the portal's catalogue (`error.<code>`), `params` fill it in,
+    so the portal can say it in the user's language; the CLI prints the English message.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class SourceError(DqgovError):

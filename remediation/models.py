@@ -32,11 +32,15 @@ class TodoStatus(enum.StrEnum):
     EXEMPTED = (
         "exempted"  # an accepted appeal: the rule does not apply to these values (leaves the denominator)
     )
-    OUT_OF_SCOPE = "out_of_scope"  # closed because the record is closed or gone (clause G1)
+    OUT_OF_SCOPE = "out_of_scope"  # closed because the record's status is closed (clause G1)
+    GONE = "gone"  # closed because the record is no longer in the source extract
+    VOID = "void"  # opened by a check run that the data office voided: it never should have existed
 
 
 # statuses in which the account manager still owes work; both count as open in rates and SLAs
 ACTIVE_STATUSES = (TodoStatus.OPEN.value, TodoStatus.PENDING_VERIFICATION.value)
+# closed to-dos that count nowhere (not fixed, not open): nobody can or should fix them
+UNCOUNTED_STATUSES = (TodoStatus.OUT_OF_SCOPE.value, TodoStatus.GONE.value, TodoStatus.VOID.value)
 
 
 class Card(enum.StrEnum):
@@ -49,8 +53,14 @@ class RunStatus(enum.StrEnum):
     VALIDATING = "validating"
     VALIDATED = "validated"
     RECONCILED = "reconciled"
-    SUPERSEDED = "superseded"  # a later logical date was reconciled first; this run changed nothing
-    FAILED = "failed"
+    SUPERSEDED = "superseded"  # a newer run of the table was reconciled first; this run changed nothing
+    FAILED = "failed"  # validation raised, or the volume guard stopped it before reconcile (`guard` says)
+    ABANDONED = "abandoned"  # its process died (or its lease ran out) before it was reconciled
+    VOID = "void"  # voided by the data office: its changes to the to-dos were undone
+
+
+# runs whose results were applied, or may still be
+LIVE_RUN_STATUSES = (RunStatus.VALIDATING.value, RunStatus.VALIDATED.value)
 
 
 class Institution(Base):
@@ -116,13 +126,84 @@ class CheckRun(Base):
     kept: Mapped[int] = mapped_column(sa.Integer, default=0)
     fixed: Mapped[int] = mapped_column(sa.Integer, default=0)
     out_of_scope: Mapped[int] = mapped_column(sa.Integer, default=0)
+    gone: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     reassigned: Mapped[int] = mapped_column(sa.Integer, default=0)
     gx_success: Mapped[bool | None] = mapped_column(sa.Boolean)
     gx_seconds: Mapped[float | None] = mapped_column(sa.Float)
     versions: Mapped[str | None] = mapped_column(sa.Text)  # JSON: GX and reference-data versions
     error: Mapped[str | None] = mapped_column(sa.Text)
+    owner: Mapped[str | None] = mapped_column(sa.String(120))  # host:pid of the validating process
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    guard: Mapped[str | None] = mapped_column(sa.Text)  # JSON: the volume-guard comparison, when it tripped
+    accepted_by: Mapped[str | None] = mapped_column(sa.String(20))  # who confirmed a drop the guard stopped
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    source_defects: Mapped[str | None] = mapped_column(sa.Text)  # JSON: records without a key, duplicate keys
+    voided_by: Mapped[str | None] = mapped_column(sa.String(20))
+    voided_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     __table_args__ = (sa.Index("ix_dq_check_run_table_date", "table_name", "logical_date"),)
+
+
+class RunVolume(Base):
+    """Per check run and institution: records in scope, which the volume guard compares run to run."""
+
+    __tablename__ = "dq_run_volume"
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    records: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class DuplicateKey(Base):
+    """A source defect seen by a run: several rows share one primary key. Their to-dos are left alone."""
+
+    __tablename__ = "dq_duplicate_key"
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    rows: Mapped[int] = mapped_column(sa.Integer)
+
+
+class TodoBefore(Base):
+    """The state of a to-do just before a run changed it, so that voiding the run can restore it."""
+
+    __tablename__ = "dq_todo_before"
+    run_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    todo_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    inst_code: Mapped[str | None] = mapped_column(sa.String(20))
+    mgr_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    assignee_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    routed_to_head: Mapped[bool] = mapped_column(sa.Boolean)
+    masked_value: Mapped[str | None] = mapped_column(sa.String(300))
+    first_seen: Mapped[dt.date] = mapped_column(sa.Date)
+    last_seen: Mapped[dt.date] = mapped_column(sa.Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    reopen_count: Mapped[int] = mapped_column(sa.Integer)
+    opened_run_id: Mapped[int] = mapped_column(sa.Integer)
+    transition_run_id: Mapped[int] = mapped_column(sa.Integer)
+    due_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    card: Mapped[str] = mapped_column(sa.String(10))
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+# the to-do columns a run may change, which a before-image keeps
+TODO_STATE_COLUMNS = (
+    "status", "inst_code", "mgr_staff_id", "assignee_staff_id", "routed_to_head", "masked_value", "first_seen",
+    "last_seen", "closed_on", "reopen_count", "opened_run_id", "transition_run_id", "due_date", "card",
+    "value_hash",
+)  # fmt: skip
+
+
+class TableLock(Base):
+    """One row per record type: on SQLite, writing it takes the database's write lock for a reconcile."""
+
+    __tablename__ = "dq_table_lock"
+    table_name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(120))
+    acquired_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class CheckRunRule(Base):
@@ -167,6 +248,9 @@ class RecordState(Base):
     )
     record_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     status: Mapped[str | None] = mapped_column(sa.String(20))  # NULL: the record is gone from the source
+    state: Mapped[str | None] = mapped_column(
+        sa.String(20)
+    )  # live | out_of_scope | gone (by the suite's scope)
 
 
 class Todo(Base):
@@ -280,6 +364,7 @@ class Exemption(Base):
     expires_on: Mapped[dt.date] = mapped_column(sa.Date)
     status: Mapped[str] = mapped_column(sa.String(20))  # active | lapsed | expired
     ended_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    ended_by_run_id: Mapped[int | None] = mapped_column(sa.Integer)  # the check run that ended it
 
 
 class OutboxMessage(Base):

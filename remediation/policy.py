@@ -36,6 +36,8 @@ class Policy:
     top_items: int
     max_attempts: int
     backoff_seconds: int
+    volume_max_drop: float = 0.2  # the volume guard stops a run with this share fewer records in scope
+    volume_min_records: int = 20  # a table, or an institution on its own, is judged from this many up
 
     def due_days(self, rule_id: str, severity: str) -> int:
         return self.rule_due_working_days.get(rule_id, self.due_working_days[severity])
@@ -93,7 +95,20 @@ def load_policy(path: Path) -> Policy:
     escalate = _get(raw, "sla.escalate_red_to_head", path)
     if not isinstance(escalate, bool):
         raise PolicyError(f"{path}: 'sla.escalate_red_to_head' must be true or false")
+    guard = raw.get("volume_guard") or {}
+    if not isinstance(guard, Mapping):
+        raise PolicyError(f"{path}: 'volume_guard' must be a mapping with max_drop and min_records")
+    max_drop = guard.get("max_drop", 0.2)
+    if not isinstance(max_drop, int | float) or isinstance(max_drop, bool) or not 0 < max_drop <= 1:
+        raise PolicyError(f"{path}: 'volume_guard.max_drop' must be a share in (0, 1], got {max_drop!r}")
+    min_records = guard.get("min_records", 20)
+    if not isinstance(min_records, int) or isinstance(min_records, bool) or min_records < 1:
+        raise PolicyError(
+            f"{path}: 'volume_guard.min_records' must be a whole number ≥ 1, got {min_records!r}"
+        )
     return Policy(
+        volume_max_drop=float(max_drop),
+        volume_min_records=min_records,
         due_working_days=due,
         rule_due_working_days={str(k): int(v) for k, v in overrides.items()},
         remind_working_days_before_due=_count(raw, "sla.remind_working_days_before_due", path),

@@ -30,7 +30,7 @@ PER_PAGE = 50
 MAX_PER_PAGE = 200
 DUE_SOON_DAYS = 7
 SORTS = ("due", "-due", "first_seen", "-first_seen", "rule")
-STATUS_GROUPS = {"active": ACTIVE_STATUSES, "closed": ("fixed", "exempted", "out_of_scope")}
+STATUS_GROUPS = {"active": ACTIVE_STATUSES, "closed": ("fixed", "exempted", "out_of_scope", "gone", "void")}
 
 
 @dataclass(frozen=True)

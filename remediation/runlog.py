@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -31,6 +33,25 @@ class RunRow:
     gx_success: bool | None
     gx_seconds: float | None
     error: str | None
+    gone: int = 0
+    guard: str | None = None  # JSON: the volume guard's comparison, when it stopped the run
+    accepted_by: str | None = None
+    accepted_at: dt.datetime | None = None
+    source_defects: str | None = None  # JSON
+    voided_by: str | None = None
+    voided_at: dt.datetime | None = None
+
+    @property
+    def stopped_by_guard(self) -> bool:
+        return self.status == "failed" and self.guard is not None and self.accepted_by is None
+
+    @property
+    def guard_details(self) -> dict[str, Any]:
+        return dict(json.loads(self.guard)) if self.guard else {}
+
+    @property
+    def defects(self) -> dict[str, Any]:
+        return dict(json.loads(self.source_defects)) if self.source_defects else {}
 
     @property
     def seconds(self) -> float | None:
@@ -46,7 +67,9 @@ _COLUMNS = (
     CheckRun.id, CheckRun.table_name, CheckRun.logical_date, CheckRun.trigger, CheckRun.record_key,
     CheckRun.status, CheckRun.started_at, CheckRun.finished_at, CheckRun.records_in_scope,
     CheckRun.failing_records, CheckRun.findings, CheckRun.opened, CheckRun.reopened, CheckRun.fixed,
-    CheckRun.out_of_scope, CheckRun.gx_success, CheckRun.gx_seconds, CheckRun.error,
+    CheckRun.out_of_scope, CheckRun.gx_success, CheckRun.gx_seconds, CheckRun.error, CheckRun.gone,
+    CheckRun.guard, CheckRun.accepted_by, CheckRun.accepted_at, CheckRun.source_defects, CheckRun.voided_by,
+    CheckRun.voided_at,
 )  # fmt: skip
 
 

@@ -28,6 +28,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("DQGOV_PORTAL_PORT", "8000", "Port the portal listens on (127.0.0.1)."),
     Setting(
+        "DQGOV_RUN_LEASE_MINUTES",
+        "30",
+        "A check run not heard from for this long (no heartbeat while validating, or validated and not "
+        "reconciled) is swept to *abandoned*.",
+    ),
+    Setting(
         "DQGOV_POLICY_FILE",
         "",
         "Remediation policy YAML (SLAs, cards, scoring); empty: the packaged policy.yml.",

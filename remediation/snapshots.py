@@ -25,6 +25,7 @@ from remediation.campaigns import CampaignScope, choose_campaign, list_campaigns
 from remediation.errors import DqgovError
 from remediation.models import (
     ACTIVE_STATUSES,
+    UNCOUNTED_STATUSES,
     CheckRun,
     Institution,
     RuleRecord,
@@ -109,7 +110,7 @@ def _leaf_counts(conn: sa.Connection, campaign: CampaignScope, day: dt.date) -> 
             n(sa.and_(counted, active, t.card == "red")).label("red"),
             n(sa.not_(in_baseline)).label("new"),
         )
-        .where(t.first_seen <= day, t.status != TodoStatus.OUT_OF_SCOPE)
+        .where(t.first_seen <= day, t.status.not_in(UNCOUNTED_STATUSES))
         .group_by(t.inst_code, t.rule_id, segment)
     )
     if campaign.tables:

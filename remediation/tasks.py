@@ -47,12 +47,20 @@ def validate_task(table: str, context: dict[str, Any]) -> int:
 
 
 def reconcile_task(run_id: int) -> dict[str, Any]:
+    """Reconcile the run. A stop by the volume guard fails the task at once: retrying cannot help, a person
+    must accept the drop (the data office has been alerted). A superseded or abandoned run just says so."""
     from dataclasses import asdict
+
+    from airflow.sdk.exceptions import AirflowFailException
 
     from remediation.reconcile import reconcile_run
     from remediation.store import open_store
+    from remediation.volume import VolumeGuardTripped
 
-    return asdict(reconcile_run(open_store(), run_id))
+    try:
+        return asdict(reconcile_run(open_store(), run_id))
+    except VolumeGuardTripped as exc:
+        raise AirflowFailException(str(exc)) from None
 
 
 def snapshot_task(context: dict[str, Any]) -> dict[str, Any]:
