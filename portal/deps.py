@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from expectations.rulebook import Suite, load_suites
 from portal.i18n import DEFAULT_LANG, MESSAGES, label, translate
 from remediation.clock import SHANGHAI, today_shanghai
+from remediation.errors import DqgovError
 from remediation.inbox import unread_count
 from remediation.runnow import Trigger
 from remediation.store import create_engine
@@ -161,3 +162,17 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         **context,
     }
     return cfg.templates.TemplateResponse(request, template, page, status_code=status_code)
+
+
+def error_message(request: Request, exc: DqgovError) -> str:
+    """The error in the user's language when the catalogue has its code (`error.<code>`), else its text."""
+    key = f"error.{exc.code}" if exc.code else ""
+    if key in MESSAGES:
+        return translate(lang_of(request), key, **exc.params)
+    return str(exc)
+
+
+def error_page(request: Request, exc: DqgovError, status_code: int = 409) -> HTMLResponse:
+    return render(
+        request, "error.html", {"code": status_code, "detail": error_message(request, exc)}, status_code
+    )

@@ -69,6 +69,8 @@ _UI: Mapping[str, tuple[str, str]] = {
     "status.fixed": ("已整改（已验证）", "Fixed (verified)"),
     "status.exempted": ("已豁免", "Exempted"),
     "status.out_of_scope": ("不在治理范围", "Out of scope"),
+    "status.gone": ("记录已不在源系统", "Record gone from the source"),
+    "status.void": ("已作废", "Void"),
     "status.active": ("未完成", "Active"),
     "status.closed": ("已关闭", "Closed"),
     "status.all": ("全部", "All"),
@@ -213,6 +215,15 @@ _UI: Mapping[str, tuple[str, str]] = {
     "msg.run_busy": ("已有检查在运行。", "A run is already in progress."),
     "msg.docs_started": ("正在生成 Data Docs……", "Building the Data Docs…"),
     "msg.read": ("已标记为已读。", "Marked as read."),
+    "msg.drop_accepted": (
+        "已确认数据量变化，本次运行的结果已应用。",
+        "The drop was confirmed and the run's results were applied.",
+    ),
+    "msg.run_superseded": (
+        "该运行之后已有更新的运行对账，本次结果不再应用。",
+        "A newer run has been reconciled since: this run's results are not applied.",
+    ),
+    "msg.run_voided": ("运行已作废，相关待办已恢复。", "The run is void; its to-dos were put back."),
     # dashboard
     "dash.title": ("治理看板", "Dashboard"),
     "dash.campaign": ("专项治理", "Campaign"),
@@ -330,6 +341,74 @@ _UI: Mapping[str, tuple[str, str]] = {
     "runs.open_docs": ("打开 Data Docs（校验结果）", "Open the Data Docs (validation result)"),
     "runs.open_suite": ("期望套件（规则）", "Expectation suite (the rules)"),
     "runs.gx_now": ("生成时 GX 计数", "GX count at build"),
+    "runstatus.validating": ("校验中", "validating"),
+    "runstatus.validated": ("已校验，待对账", "validated, to reconcile"),
+    "runstatus.reconciled": ("已对账", "reconciled"),
+    "runstatus.superseded": ("已被更新的运行取代", "superseded"),
+    "runstatus.failed": ("失败", "failed"),
+    "runstatus.abandoned": ("已中断（进程终止）", "abandoned"),
+    "runstatus.void": ("已作废", "void"),
+    "runs.error": ("原因", "Reason"),
+    "runs.guard_title": ("数据量骤降保护", "Volume guard"),
+    "runs.guard_text": (
+        "本次抽取的在范围记录比上次已对账的运行减少超过 {limit}，为防止把缺失的记录当作已整改，"
+        "本次运行未更改任何待办，并已通知数据管理部门。",
+        "This extract has more than {limit} fewer records in scope than the last reconciled run. So that missing "
+        "records are not taken as fixed, the run changed no to-do, and the data office was alerted.",
+    ),
+    "runs.guard_scope": ("范围", "Scope"),
+    "runs.guard_all": ("全部记录", "All records"),
+    "runs.guard_previous": ("上次（运行 {run}）", "Last time (run {run})"),
+    "runs.guard_current": ("本次", "This run"),
+    "runs.guard_drop": ("降幅", "Drop"),
+    "runs.accept_confirm": (
+        "我已核实记录减少属实（如批量销户、机构撤并），同意按本次结果关闭相关待办（记入审计日志）",
+        "I have verified that the drop is real (closures, a merger of branches) and accept closing the to-dos "
+        "by this run's results (recorded in the audit log)",
+    ),
+    "runs.accept_button": ("确认数据量变化并应用", "Confirm the drop and apply"),
+    "runs.accepted": ("数据量变化已由 {who} 于 {at} 确认。", "The drop was confirmed by {who} at {at}."),
+    "runs.defects_title": ("源数据缺陷", "Source defects"),
+    "runs.defects_null": ("{n} 条记录缺少主键 {key}。", "{n} row(s) have no {key}."),
+    "runs.defects_dup": (
+        "{n} 个 {key} 值被多条记录共用（共 {rows} 条），例如：{sample}。",
+        "{n} value(s) of {key} are shared by several rows ({rows} rows), e.g. {sample}.",
+    ),
+    "runs.defects_note": (
+        "这些记录不生成待办，已有待办保持不变，直至源系统修正；数据管理部门已收到通知。",
+        "These rows raise no to-do and their to-dos stay as they are until the source is fixed; the data "
+        "office was alerted.",
+    ),
+    "runs.void_title": ("作废本次运行", "Void this run"),
+    "runs.void_help": (
+        "仅用于错误的运行（如抽取错误、日期错误）：其新开的待办作废，其关闭或变更的待办恢复到运行前的状态。"
+        "只能作废该类记录最新的一次运行。",
+        "Only for a mistaken run (a wrong extract, a wrong date): the to-dos it opened are cancelled, those it "
+        "closed or changed get their state back. Only the newest run of a record type can be voided.",
+    ),
+    "runs.void_reason": ("原因", "Reason"),
+    "runs.void_confirm": (
+        "我确认作废本次运行（记入审计日志）",
+        "I confirm voiding this run (recorded in the audit log)",
+    ),
+    "runs.void_button": ("作废", "Void"),
+    "runs.voided": ("已由 {who} 于 {at} 作废。", "Voided by {who} at {at}."),
+    "error.confirm_needed": ("请先勾选确认，再提交。", "Tick the confirmation first, then submit."),
+    "error.reason_needed": ("请填写原因。", "Give a reason."),
+    "error.run_void_newer": (
+        "运行 {newer} 在运行 {run} 之后已对账：请先作废运行 {newer}。",
+        "Run {newer} was reconciled after run {run}: void run {newer} first.",
+    ),
+    "error.run_void_already": ("运行 {run} 已作废。", "Run {run} is void already."),
+    "error.run_still_validating": (
+        "运行 {run} 仍在校验中：请等待其完成；若其进程已终止，运行清理后再试。",
+        "Run {run} is still validating: wait for it, or sweep it if its process died.",
+    ),
+    "error.run_not_applicable": (
+        "运行 {run} 当前状态为“{status}”，不能应用。",
+        "Run {run} is {status}: it cannot be applied.",
+    ),
+    "error.not_data_office": ("只有数据管理部门人员可以执行此操作。", "Only the data office may do this."),
     "exports.title": ("导出", "Exports"),
     "exports.findings": ("问题清单 CSV（未完成）", "Findings CSV (active)"),
     "exports.findings_all": ("问题清单 CSV（含已关闭）", "Findings CSV (with closed)"),
@@ -355,6 +434,13 @@ _UI: Mapping[str, tuple[str, str]] = {
     "event.reopened": ("再次出现，重新打开", "reopened"),
     "event.fixed": ("复核通过，已整改", "fixed (verified)"),
     "event.out_of_scope": ("记录已销户，不再治理", "out of scope"),
+    "event.gone": ("记录已不在源系统抽取中，关闭", "closed: the record is no longer in the source"),
+    "event.record_returned": (
+        "记录重新出现，继续整改（原到期日不变）",
+        "record back in the source: carries on, same due date",
+    ),
+    "event.voided": ("产生该待办的检查运行已作废，待办作废", "voided with the check run that opened it"),
+    "event.run_voided": ("检查运行作废，恢复到此前状态", "check run voided: state before it restored"),
     "event.reassigned": ("转交处理人", "reassigned"),
     "event.corrected": ("在平台更正并写回", "corrected in the portal"),
     "event.correction_failed": ("更正写回失败", "correction not written"),

@@ -9,19 +9,24 @@ import io
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
 from portal.auth import client_of
-from portal.deps import PageNotFound, config, data_office, render
+from portal.deps import PageNotFound, config, data_office, error_page, lang_of, render
+from portal.i18n import translate
 from portal.scoping import Viewer
 from remediation.audit import audit, audit_entries
 from remediation.campaigns import CampaignError, create_campaign, list_campaigns
 from remediation.datadocs import docs_info
+from remediation.errors import DqgovError
+from remediation.orgtree import staff_rows
 from remediation.export import EXTRA_COLUMNS, FINDINGS_COLUMNS, findings_rows
+from remediation.reconcile import reconcile_run
 from remediation.runlog import check_run, check_runs, run_rules
+from remediation.voiding import void_run
 
 router = APIRouter(prefix="/office")
 Office = Annotated[Viewer, Depends(data_office)]
@@ -101,13 +106,70 @@ def run_page(request: Request, person: Office, run_id: int) -> Response:
     run = check_run(cfg.store, run_id)
     if run is None:
         raise PageNotFound()
+    people = staff_rows(cfg.store, {p for p in (run.accepted_by, run.voided_by) if p})
     context = {
         "run": run,
         "rules": run_rules(cfg.store, run_id),
         "docs": docs_info(cfg.datadocs_root, run_id),
         "job": cfg.docs_jobs.state(run_id),
+        "people": {k: v.staff_name for k, v in people.items()},
+        "can_accept": run.stopped_by_guard,
+        "can_void": run.status in ("reconciled", "validated") or run.stopped_by_guard,
     }
     return render(request, "office_run.html", context)
+
+
+RunId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _confirmed(request: Request, confirm: str) -> HTMLResponse | None:
+    """None when the person ticked the confirmation; else the page that asks them to."""
+    if confirm == "yes":
+        return None
+    return render(request, "error.html", {"code": 422, "detail": translate(lang_of(request), "error.confirm_needed")},
+                  status_code=422)  # fmt: skip
+
+
+@router.post("/runs/{run_id}/accept-drop")
+def accept_drop(
+    request: Request, person: Office, run_id: RunId, confirm: Annotated[str, Form(max_length=10)] = ""
+) -> Response:
+    """A member of the data office confirms the drop the volume guard stopped; the run then applies."""
+    cfg = config(request)
+    if check_run(cfg.store, run_id) is None:
+        raise PageNotFound()
+    if (refused := _confirmed(request, confirm)) is not None:
+        return refused
+    try:
+        summary = reconcile_run(cfg.store, run_id, accepted_by=person.staff_id, client=client_of(request))
+    except DqgovError as exc:
+        return error_page(request, exc)
+    msg = "drop_accepted" if summary.status == "reconciled" else "run_superseded"
+    return RedirectResponse(f"/office/runs/{run_id}?msg={msg}", status_code=303)
+
+
+@router.post("/runs/{run_id}/void")
+def void(
+    request: Request,
+    person: Office,
+    run_id: RunId,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Void a mistaken run: its to-dos are cancelled or put back as they were (audited)."""
+    cfg = config(request)
+    if check_run(cfg.store, run_id) is None:
+        raise PageNotFound()
+    if (refused := _confirmed(request, confirm)) is not None:
+        return refused
+    if not reason.strip():
+        return render(request, "error.html", {"code": 422, "detail": translate(lang_of(request), "error.reason_needed")},
+                      status_code=422)  # fmt: skip
+    try:
+        void_run(cfg.store, run_id, person.staff_id, reason.strip(), client_of(request), today=cfg.today())
+    except DqgovError as exc:
+        return error_page(request, exc)
+    return RedirectResponse(f"/office/runs/{run_id}?msg=run_voided", status_code=303)
 
 
 @router.post("/runs/now")

@@ -31,7 +31,10 @@ def todos(
     request: Request,
     person: Person,
     status: Annotated[
-        str, Query(pattern="^(active|closed|all|open|pending_verification|fixed|exempted|out_of_scope)$")
+        str,
+        Query(
+            pattern="^(active|closed|all|open|pending_verification|fixed|exempted|out_of_scope|gone|void)$"
+        ),
     ] = "active",
     rule: Text = None,
     severity: Annotated[str | None, Query(pattern="^(high|medium|low)?$")] = None,

@@ -20,6 +20,7 @@ from remediation import settings
 from remediation.cli_appeals import register as register_appeal_commands
 from remediation.cli_campaigns import register as register_campaign_commands
 from remediation.cli_notify import app as notify_app
+from remediation.cli_runs import app as runs_app
 from remediation.cli_users import print_demo_logins
 from remediation.cli_users import register as register_user_commands
 from remediation.clock import parse_date, today_shanghai
@@ -37,6 +38,7 @@ app.add_typer(findings_app, name="findings")
 app.add_typer(rules_app, name="rules")
 register_campaign_commands(app)
 app.add_typer(notify_app)  # remind, notify
+app.add_typer(runs_app, name="run")  # run void, accept-drop, sweep, list
 register_appeal_commands(app)
 register_user_commands(app)  # user set-password
 
@@ -52,33 +54,51 @@ def echo(message: str) -> None:
 @app.command()
 def check(
     source_url: Annotated[str, typer.Option("--source-url", help="Source database (SQLAlchemy URL).")],
-    check_date: Annotated[str | None, typer.Option("--check-date", help="YYYY-MM-DD; default today.")] = None,
+    check_date: Annotated[
+        str | None, typer.Option("--check-date", help="YYYY-MM-DD, not after today; default today.")
+    ] = None,
+    accept_drop: Annotated[
+        bool, typer.Option("--accept-drop", help="Confirm a drop of records the volume guard would stop.")
+    ] = False,
+    staff: Annotated[
+        str | None,
+        typer.Option("--staff", help="Who accepts the drop (data office); needed with --accept-drop."),
+    ] = None,
     store_url: StoreOpt = None,
 ) -> None:
-    """Run every suite once against a source that follows the contract, and reconcile the to-dos."""
+    """Run every suite once against a source that follows the contract, and reconcile the to-dos.
+
+    All or nothing: the whole source is verified, then every suite validated, and only then reconciled.
+    """
     from expectations.rulebook import load_suites
-    from remediation.pipeline import open_source, run_suite
+    from remediation.pipeline import run_checks
+    from remediation.source import open_source
     from remediation.store import open_store
 
-    day = parse_date(check_date, "--check-date")
+    day = parse_date(check_date, "--check-date", not_after_today=True)
+    if accept_drop and not staff:
+        raise DqgovError(
+            "--accept-drop needs --staff ID: the member of the data office who confirms the drop"
+        )
     suites = load_suites()
-    source = open_source(source_url)  # the whole contract is checked before the store is touched
-    source.dispose()
+    open_source(source_url, [s.table for s in suites]).dispose()  # the whole contract, before the store
     store = open_store(store_url)
-    for i, suite in enumerate(suites):
-        s = run_suite(source_url, store, suite, day, trigger="cli", progress=echo, sync=i == 0)
+    accepted_by = staff if accept_drop else None
+    for s in run_checks(source_url, store, suites, day, "cli", echo, accepted_by):
         v, r = s.validation, s.reconcile
         typer.echo(
-            f"{suite.table} {day}: {v.records_in_scope} records in scope, {v.failing_records} failing, "
+            f"{s.table} {day}: {v.records_in_scope} records in scope, {v.failing_records} failing, "
             f"{v.findings} findings; to-dos opened {r.opened}, reopened {r.reopened}, kept {r.kept}, "
-            f"fixed {r.fixed}, out of scope {r.out_of_scope}, reassigned {r.reassigned} "
+            f"fixed {r.fixed}, out of scope {r.out_of_scope}, gone {r.gone}, reassigned {r.reassigned} "
             f"[run {v.run_id}, {r.status}, {s.seconds:.1f}s]"
         )
         if v.rules_not_closable:
             echo(
-                f"warning: {suite.table}: rules not closed this run (GX error or count mismatch): "
+                f"warning: {s.table}: rules not closed this run (GX error or count mismatch): "
                 f"{', '.join(v.rules_not_closable)}"
             )
+        if v.source_defects:
+            echo(f"warning: {s.table}: source defects, reported to the data office: {v.source_defects}")
 
 
 @findings_app.command("export")

@@ -58,7 +58,14 @@ def appeal_coordinate(
     from remediation.clock import parse_date
     from remediation.store import open_store
 
-    coordinate(open_store(store_url), appeal_id, staff, decision, note, today=parse_date(date, "--date"))
+    coordinate(
+        open_store(store_url),
+        appeal_id,
+        staff,
+        decision,
+        note,
+        today=parse_date(date, "--date", not_after_today=True),
+    )
     typer.echo(f"appeal {appeal_id}: {decision} by {staff}")
 
 
@@ -76,7 +83,14 @@ def appeal_arbitrate(
     from remediation.clock import parse_date
     from remediation.store import open_store
 
-    arbitrate(open_store(store_url), appeal_id, staff, decision, note, today=parse_date(date, "--date"))
+    arbitrate(
+        open_store(store_url),
+        appeal_id,
+        staff,
+        decision,
+        note,
+        today=parse_date(date, "--date", not_after_today=True),
+    )
     typer.echo(f"appeal {appeal_id}: {decision} by {staff}")
 
 
@@ -175,7 +189,13 @@ def recheck(
     from remediation.store import open_store
     from remediation.verification import recheck_record
 
-    s = recheck_record(source_url, open_store(store_url), table, key, parse_date(check_date, "--check-date"))
+    s = recheck_record(
+        source_url,
+        open_store(store_url),
+        table,
+        key,
+        parse_date(check_date, "--check-date", not_after_today=True),
+    )
     failing = ", ".join(s.failing_rules) or "no rule"
     typer.echo(
         f"{table} {key} {s.check_date}: fails {failing}; to-dos opened {s.reconcile.opened}, "

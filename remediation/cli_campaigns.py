@@ -72,7 +72,7 @@ def snapshot(
     from remediation.snapshots import take_snapshot
     from remediation.store import open_store
 
-    summary = take_snapshot(open_store(store_url), parse_date(date, "--date"))
+    summary = take_snapshot(open_store(store_url), parse_date(date, "--date", not_after_today=True))
     typer.echo(f"snapshot {summary.day}: {summary.rows} rows for {summary.campaigns} campaign(s)"
                + (" — frozen (month end)" if summary.frozen else ""))  # fmt: skip
     for name in summary.skipped_frozen:

@@ -36,7 +36,7 @@ def remind(
     from remediation.transports import transports_from_settings, usable_channels
     from remediation.workdays import WorkdayCalendar
 
-    day = parse_date(date, "--date")
+    day = parse_date(date, "--date", not_after_today=True)
     policy = current_policy()
     channels = usable_channels(policy.channels, transports_from_settings())
     store = open_store(store_url)
