@@ -88,8 +88,8 @@ def newer_run(conn: sa.Connection, run: Any) -> int | None:
         CheckRun.record_key.is_(None),
         CheckRun.id != run.id,
     )
-    if run.record_key is not None:
-        later = CheckRun.id > run.id
+    if run.record_key is not None:  # a re-check: stale once a full run read the source after it, or is later
+        later = sa.or_(CheckRun.id > run.id, CheckRun.logical_date > run.logical_date)
     else:
         later = sa.or_(
             CheckRun.logical_date > run.logical_date,
