@@ -18,6 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from expectations.rulebook import RuleFileError
 from remediation import settings
 from remediation.cli_appeals import register as register_appeal_commands
+from remediation.cli_calendar import register as register_calendar_commands
+from remediation.cli_calendar import warn_coverage_when_done
 from remediation.cli_campaigns import register as register_campaign_commands
 from remediation.cli_notify import app as notify_app
 from remediation.cli_users import print_demo_logins
@@ -39,6 +41,7 @@ register_campaign_commands(app)
 app.add_typer(notify_app)  # remind, notify
 register_appeal_commands(app)
 register_user_commands(app)  # user set-password
+register_calendar_commands(app)  # calendar show / set / import / cover
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")
@@ -51,11 +54,13 @@ def echo(message: str) -> None:
 
 @app.command()
 def check(
+    ctx: typer.Context,
     source_url: Annotated[str, typer.Option("--source-url", help="Source database (SQLAlchemy URL).")],
     check_date: Annotated[str | None, typer.Option("--check-date", help="YYYY-MM-DD; default today.")] = None,
     store_url: StoreOpt = None,
 ) -> None:
     """Run every suite once against a source that follows the contract, and reconcile the to-dos."""
+    warn_coverage_when_done(ctx, store_url, check_date)  # uncovered calendar years, once the check succeeded
     from expectations.rulebook import load_suites
     from remediation.pipeline import open_source, run_suite
     from remediation.store import open_store
