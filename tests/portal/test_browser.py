@@ -326,7 +326,9 @@ def test_data_office_marks_a_holiday_on_the_calendar_and_sees_the_due_date_move(
         page.get_by_role("button", name="保存并重算到期日").click()
         expect(page.locator(".flash").first).to_contain_text("工作日历已保存")
         expect(page.locator("#moved")).to_contain_text("项未完成待办的到期日已按新日历重新计算")
-        expect(page.locator("#day-2026-12-01")).to_have_attribute("aria-label", re.compile("本行日历: 行庆日"))
+        expect(page.locator("#day-2026-12-01")).to_have_attribute(
+            "aria-label", re.compile("本行日历: 行庆日")
+        )
         expect(page.locator("#entries")).to_contain_text("行发〔2026〕9号")
         shots(page, "calendar-holiday-marked")
         page.goto(f"{url}/todos/{phone}")

@@ -41,11 +41,16 @@ def test_marking_a_holiday_moves_the_due_dates_after_it_only(portal: Portal) -> 
             )
         ).one()
         actions = list(conn.scalars(sa.select(AuditEntry.action).where(AuditEntry.staff_id == "D001")))
-    assert tuple(event) == ("D001", "2026-12-18 -> 2026-12-21; calendar 2026-12-01 holiday: 行庆日 (行发〔2026〕9号)")
+    assert tuple(event) == (
+        "D001",
+        "2026-12-18 -> 2026-12-21; calendar 2026-12-01 holiday: 行庆日 (行发〔2026〕9号)",
+    )
     assert "calendar_set" in actions
     assert dt.date(2026, 12, 1) in read_calendar(portal.bank.folder / "bank_calendar.yml").days
     record = office.get(f"/todos/{phone}")
-    assert '<span id="todo-due">2026-12-21</span>' in record.text and "工作日历调整，到期日变更" in record.text
+    assert (
+        '<span id="todo-due">2026-12-21</span>' in record.text and "工作日历调整，到期日变更" in record.text
+    )
 
 
 def test_bad_input_answers_422_in_the_readers_language_and_changes_nothing(portal: Portal) -> None:
@@ -53,10 +58,22 @@ def test_bad_input_answers_422_in_the_readers_language_and_changes_nothing(porta
     office.login("D001")
     office.get("/office/calendar")
     for form, zh, en in [
-        ({"day": "2026-12-32", "choice": "holiday", "note": "x"}, "日期格式应为 YYYY-MM-DD", "Enter the day as"),
-        ({"day": "2026-12-01", "choice": "off", "note": "x"}, "请选择：放假、调休上班或恢复默认", "Choose a holiday"),
+        (
+            {"day": "2026-12-32", "choice": "holiday", "note": "x"},
+            "日期格式应为 YYYY-MM-DD",
+            "Enter the day as",
+        ),
+        (
+            {"day": "2026-12-01", "choice": "off", "note": "x"},
+            "请选择：放假、调休上班或恢复默认",
+            "Choose a holiday",
+        ),
         ({"day": "2026-12-01", "choice": "holiday", "note": "  "}, "请填写说明", "Write a note"),
-        ({"day": "2026-12-01", "choice": "holiday", "note": "x" * 201}, "说明最多 200 字", "at most 200 characters"),
+        (
+            {"day": "2026-12-01", "choice": "holiday", "note": "x" * 201},
+            "说明最多 200 字",
+            "at most 200 characters",
+        ),
     ]:
         answer = office.post("/office/calendar/day", form)
         assert answer.status == 422 and zh in answer.text and 'role="alert"' in answer.text, form
