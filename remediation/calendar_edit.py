@@ -218,9 +218,8 @@ def set_day(
     """Mark `day` a holiday, a make-up working day, or back to the default (the bank's entry removed)."""
     if choice not in CHOICES:
         raise CalendarError(f"{choice!r}: choose holiday, workday or default")
-    entry = bank_day(
-        day, "holiday" if choice == "default" else choice, note, notice
-    )  # checked as in the file
+    kind = "holiday" if choice == "default" else choice  # "default" needs a note too, checked alike
+    entry = bank_day(day, kind, note, notice)
 
     def edit(calendar: BankCalendar) -> BankCalendar:
         return without_day(calendar, day) if choice == "default" else with_day(calendar, entry)

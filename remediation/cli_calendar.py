@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Annotated
 import sqlalchemy as sa
 import typer
 
+from remediation.calendar_file import FIRST_YEAR, LAST_YEAR
 from remediation.clock import parse_date
 from remediation.errors import DqgovError
 
 if TYPE_CHECKING:
+    from remediation.calendar_edit import CalendarChange
     from remediation.workdays import WorkdayCalendar
 
 calendar_app = typer.Typer(
@@ -40,8 +42,8 @@ TodayOpt = Annotated[
 
 
 def _year(value: str) -> int:
-    if not value.isdigit() or not 1990 <= int(value) <= 2199:
-        raise DqgovError(f"YEAR {value!r} is not a year between 1990 and 2199")
+    if not value.isdigit() or not FIRST_YEAR <= int(value) <= LAST_YEAR:
+        raise DqgovError(f"YEAR {value!r} is not a year between {FIRST_YEAR} and {LAST_YEAR}")
     return int(value)
 
 
@@ -75,10 +77,7 @@ def show(year: Annotated[str, typer.Argument(help="The year, e.g. 2027.")]) -> N
         typer.echo(f"{number} is not covered: apart from the entries above, Monday–Friday are working days")
 
 
-def _report(change: object, nothing: str) -> None:
-    from remediation.calendar_edit import CalendarChange
-
-    assert isinstance(change, CalendarChange)
+def _report(change: CalendarChange, nothing: str) -> None:
     if not change.changed:
         typer.echo(nothing)
         return
