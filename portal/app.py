@@ -19,12 +19,13 @@ from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import routes_auth, routes_head, routes_office, routes_todos
+from portal import routes_auth, routes_calendar, routes_head, routes_office, routes_todos
 from portal.auth import csrf_protect
 from portal.deps import Forbidden, LoginRequired, PageNotFound, PortalConfig, render
 from portal.i18n import LANG_COOKIE, resolve_lang
 from portal.jobs import DocsJobs
 from remediation import settings
+from remediation.calendar_file import calendar_path
 from remediation.datadocs import docs_root
 from remediation.runnow import Trigger, runner_from_settings
 from remediation.store import open_store
@@ -50,6 +51,7 @@ def create_app(
     today: Callable[[], dt.date] | None = None,
     secure_cookies: bool | None = None,
     session_hours: float | None = None,
+    calendar_file: Path | None = None,
 ) -> FastAPI:
     """The portal app. Anything not given comes from the settings (remediation/settings.py)."""
     store = store if store is not None else open_store()
@@ -73,6 +75,7 @@ def create_app(
         secure_cookies=secure_cookies
         if secure_cookies is not None
         else settings.get("DQGOV_COOKIE_SECURE").lower() == "true",
+        calendar_file=calendar_file or calendar_path(),
     )
     if today is not None:
         cfg.today = today
@@ -80,7 +83,7 @@ def create_app(
                   dependencies=[Depends(csrf_protect)])  # fmt: skip
     app.state.portal = cfg
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (routes_auth, routes_todos, routes_head, routes_office):
+    for module in (routes_auth, routes_todos, routes_head, routes_office, routes_calendar):
         app.include_router(module.router)
     _middleware(app)
     _error_pages(app)

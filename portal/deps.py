@@ -53,6 +53,7 @@ class PortalConfig:
     docs_jobs: DocsJobs
     session_lifetime: dt.timedelta
     secure_cookies: bool
+    calendar_file: Path  # the bank's working-day calendar (DQGOV_CALENDAR_FILE)
     today: Callable[[], dt.date] = today_shanghai
     templates: Jinja2Templates = field(default_factory=lambda: make_templates())
     _source: sa.Engine | None = None

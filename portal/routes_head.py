@@ -16,6 +16,7 @@ from starlette.responses import FileResponse
 
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, overseer, render
+from portal.routes_calendar import calendar_gaps
 from portal.scoping import Viewer, root_institution
 from remediation.appeals import appeals_waiting_for, arbitrate, coordinate
 from remediation.audit import audit
@@ -61,6 +62,7 @@ def dashboard(
     campaigns = list_campaigns(cfg.store)
     chosen = _campaign(campaigns, campaign)
     context: dict[str, Any] = {"campaigns": campaigns, "campaign": chosen, "node": tree[code], "tree": tree}
+    context["gaps"] = calendar_gaps(cfg) if person.is_office else []  # the calendar's coverage warning
     path = path_to(tree, code)
     context["inst_path"] = [n for n in path if person.sees_institution(n.inst_code)]
     if chosen is None:

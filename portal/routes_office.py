@@ -22,8 +22,8 @@ from remediation.audit import audit, audit_entries
 from remediation.campaigns import CampaignError, create_campaign, list_campaigns
 from remediation.datadocs import docs_info
 from remediation.errors import DqgovError
-from remediation.orgtree import staff_rows
 from remediation.export import EXTRA_COLUMNS, FINDINGS_COLUMNS, findings_rows
+from remediation.orgtree import staff_rows
 from remediation.reconcile import reconcile_run
 from remediation.runlog import check_run, check_runs, run_rules
 from remediation.voiding import void_run

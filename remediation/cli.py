@@ -18,6 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from expectations.rulebook import RuleFileError
 from remediation import settings
 from remediation.cli_appeals import register as register_appeal_commands
+from remediation.cli_calendar import register as register_calendar_commands
+from remediation.cli_calendar import warn_coverage_when_done
 from remediation.cli_campaigns import register as register_campaign_commands
 from remediation.cli_notify import app as notify_app
 from remediation.cli_runs import app as runs_app
@@ -41,6 +43,7 @@ app.add_typer(notify_app)  # remind, notify
 app.add_typer(runs_app, name="run")  # run void, accept-drop, sweep, list
 register_appeal_commands(app)
 register_user_commands(app)  # user set-password
+register_calendar_commands(app)  # calendar show / set / import / cover
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")
@@ -53,6 +56,7 @@ def echo(message: str) -> None:
 
 @app.command()
 def check(
+    ctx: typer.Context,
     source_url: Annotated[str, typer.Option("--source-url", help="Source database (SQLAlchemy URL).")],
     check_date: Annotated[
         str | None, typer.Option("--check-date", help="YYYY-MM-DD, not after today; default today.")
@@ -70,6 +74,7 @@ def check(
 
     All or nothing: the whole source is verified, then every suite validated, and only then reconciled.
     """
+    warn_coverage_when_done(ctx, store_url, check_date)  # uncovered calendar years, once the check succeeded
     from expectations.rulebook import load_suites
     from remediation.pipeline import run_checks
     from remediation.source import open_source

@@ -30,6 +30,7 @@ def remind(
 ) -> None:
     """Set due-soon marks and yellow/red cards for a date and queue that date's digests (临期/超时提醒)."""
     from remediation import settings
+    from remediation.cli_calendar import warn_coverage
     from remediation.notify import remind as run_remind
     from remediation.policy import current_policy
     from remediation.store import open_store
@@ -40,7 +41,15 @@ def remind(
     policy = current_policy()
     channels = usable_channels(policy.channels, transports_from_settings())
     store = open_store(store_url)
-    s = run_remind(store, day, policy, WorkdayCalendar(_warn), channels, settings.get("DQGOV_PORTAL_URL"))
+    calendar = WorkdayCalendar(_warn)
+    s = run_remind(store, day, policy, calendar, channels, settings.get("DQGOV_PORTAL_URL"))
+    warn_coverage(store, day, calendar)
+    if not s.working_day:
+        typer.echo(
+            f"{day}: 非工作日 (not a working day): no due-soon marks, cards or escalations; nothing sent; "
+            "the next working day catches up"
+        )
+        return
     queued = ", ".join(f"{c} {n}" for c, n in sorted(s.messages.items())) or "none"
     typer.echo(
         f"{day}: due soon {s.due_soon}, yellow cards {s.cards.yellow}, red cards {s.cards.red}; "

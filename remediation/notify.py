@@ -9,7 +9,8 @@ A head additionally gets the red cards escalated to them (the active head of the
 or of its parent when the to-do is the head's own). The digest lists the counts by rule, the top items
 (masked values only) and a link to the portal. Each outbox row has the dedupe key
 `digest:{date}:{staff_id}:{channel}`, and a person who already has a digest for the date is skipped,
-so running a date again queues nothing. E-mail needs an address, WeCom a WeCom user id.
+so running a date again queues nothing. E-mail needs an address, WeCom a WeCom user id. Nothing is
+marked, carded, escalated or queued on a non-working day (the bank's calendar): it waits for the next one.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from remediation.models import (
     TodoEvent,
 )
 from remediation.policy import Policy
-from remediation.sla import CardSummary, due_soon_limit, mark_due_soon, update_cards
+from remediation.sla import CardSummary, due_soon_limit, mark_due_soon, red_limit, update_cards
 from remediation.workdays import WorkdayCalendar
 
 # events that put a to-do on someone's list as "new" (新增)
@@ -58,6 +59,7 @@ class RemindSummary:
     digests: int
     escalations: int
     messages: dict[str, int]  # queued per channel
+    working_day: bool = True  # False: a non-working day, when nothing is done
 
 
 def digest_key(day: dt.date, staff_id: str, channel: str) -> str:
@@ -74,8 +76,12 @@ def remind(
 ) -> RemindSummary:
     """Update the SLA stages as of `as_of` and queue that date's digests, in one transaction.
 
-    `channels` are those to queue for (the policy's channels whose transport is configured).
+    `channels` are those to queue for (the policy's channels whose transport is configured). On a
+    non-working day nothing is marked, carded or queued: the next working day's run covers what waited.
     """
+    if not calendar.is_workday(as_of):
+        cards = CardSummary(as_of, 0, 0, red_limit(as_of, policy.red_after_overdue_working_days, calendar))
+        return RemindSummary(as_of, 0, cards, 0, 0, {}, working_day=False)
     with store.begin() as conn:
         due_soon = mark_due_soon(conn, as_of, policy, calendar)
         cards = update_cards(conn, as_of, policy, calendar)

@@ -28,6 +28,7 @@ def remind_task(context: dict[str, Any]) -> dict[str, Any]:
     )
     return {
         "as_of": s.as_of.isoformat(),
+        "working_day": s.working_day,  # False: nothing was done; the next working day catches up
         "due_soon": s.due_soon,
         "yellow_cards": s.cards.yellow,
         "red_cards": s.cards.red,

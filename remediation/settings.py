@@ -39,6 +39,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Remediation policy YAML (SLAs, cards, scoring); empty: the packaged policy.yml.",
     ),
     Setting(
+        "DQGOV_CALENDAR_FILE",
+        "$DQGOV_HOME/var/bank_calendar.yml",
+        "The bank's working-day calendar (holidays, make-up working days) that extends chinese-calendar.",
+    ),
+    Setting(
         "DQGOV_RETRY_DELAY_SECONDS", "300", "Wait before Airflow retries a failed check task (2 retries)."
     ),
     Setting(

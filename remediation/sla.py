@@ -1,7 +1,8 @@
 """SLA stages of active to-dos on a date: due soon (临期), yellow card (overdue), red card (超时, escalated).
 
 - due soon: due within `sla.remind_working_days_before_due` working days (due today counts); one
-  `due_soon` event per open period, so a digest mentions it once.
+  `due_soon` event per open period (or per due date, when a calendar change moved it), so a digest
+  mentions it once.
 - yellow card: the due date has passed (`due_date < as_of`).
 - red card: `sla.red_after_overdue_working_days` or more working days have passed since the due date.
 
@@ -27,6 +28,8 @@ from remediation.workdays import WorkdayCalendar
 
 # events after which a to-do is open again with a new due date: it may be reminded (due soon) again
 REOPENING_EVENTS = ("opened", "reopened", "exemption_lapsed")
+# events after which a to-do may be reminded again: a new open period, or a due date the calendar moved
+DUE_SOON_RESET_EVENTS = (*REOPENING_EVENTS, "due_date_changed")
 CARD_EVENTS = {Card.YELLOW: "card_yellow", Card.RED: "card_red"}
 
 
@@ -109,7 +112,7 @@ def mark_due_soon(
     opened = cast(sa.Table, TodoEvent.__table__).alias("opened")
     last_opening = (
         sa.select(sa.func.max(opened.c.id))
-        .where(opened.c.todo_id == t.c.id, opened.c.event.in_(REOPENING_EVENTS))
+        .where(opened.c.todo_id == t.c.id, opened.c.event.in_(DUE_SOON_RESET_EVENTS))
         .scalar_subquery()
     )
     reminded = sa.exists().where(

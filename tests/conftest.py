@@ -7,6 +7,7 @@ each test gets a database of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,11 @@ import pytest
 from tests.dbenv import BACKENDS, Databases
 
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
+# every test starts with an empty bank calendar (a file nobody writes), whatever var/ holds; a test that
+# needs one passes its own file (or sets DQGOV_CALENDAR_FILE for the processes it starts)
+os.environ["DQGOV_CALENDAR_FILE"] = str(
+    Path(tempfile.mkdtemp(prefix="dqgov-tests-")) / "no_bank_calendar.yml"
+)
 
 
 @pytest.fixture(params=BACKENDS)

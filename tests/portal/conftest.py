@@ -145,6 +145,7 @@ def make_app(bank: Bank, **kwargs: Any) -> FastAPI:
     kwargs.setdefault("today", lambda: CHECK_DATE)
     kwargs.setdefault("datadocs_root", bank.folder / "datadocs")
     kwargs.setdefault("trigger", Trigger(FakeRunner()))
+    kwargs.setdefault("calendar_file", bank.folder / "bank_calendar.yml")  # each test its own calendar
     return create_app(bank.store, bank.source_url, **kwargs)
 
 

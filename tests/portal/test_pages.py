@@ -20,7 +20,7 @@ PAGES = {
     "S101": ["/dashboard", "/todos", "/summary", "/appeals"],
     "D001": ["/dashboard", "/dashboard?inst=110200", "/todos?due=soon", "/summary", "/appeals",
              "/office/campaigns", "/office/rules", "/office/runs", "/office/runs?rechecks=true",
-             "/office/exports", "/office/audit"],
+             "/office/exports", "/office/audit", "/office/calendar", "/office/calendar?year=2027&day=2027-02-08"],
 }  # fmt: skip
 
 
