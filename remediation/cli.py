@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from expectations.rulebook import RuleFileError
 from remediation import settings
 from remediation.cli_appeals import register as register_appeal_commands
+from remediation.cli_audit import register as register_audit_commands
 from remediation.cli_campaigns import register as register_campaign_commands
 from remediation.cli_notify import app as notify_app
 from remediation.cli_users import print_demo_logins
@@ -39,6 +40,7 @@ register_campaign_commands(app)
 app.add_typer(notify_app)  # remind, notify
 register_appeal_commands(app)
 register_user_commands(app)  # user set-password
+register_audit_commands(app)  # audit verify
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")
