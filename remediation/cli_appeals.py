@@ -9,6 +9,8 @@ import typer
 from remediation.errors import DqgovError
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from remediation.appeals import AppealView
 
 appeal_app = typer.Typer(
@@ -26,6 +28,13 @@ DateOpt = Annotated[
 ]
 
 
+def _audit(store: sa.Engine, staff_id: str | None, action: str, **where: str | None) -> None:
+    """Audit a change made from the command line, as the portal audits its own (`client` cli:user@host)."""
+    from remediation.audit import audit, cli_client
+
+    audit(store, staff_id, action, client=cli_client(), **where)
+
+
 @appeal_app.command("file")
 def appeal_file(
     todo_id: Annotated[int, typer.Argument(help="The to-do to appeal.")],
@@ -40,7 +49,16 @@ def appeal_file(
 
     store = open_store(store_url)
     appeal_id = file_appeal(store, todo_id, staff, reason, evidence)
-    stage = next(a.stage for a in appeal_history(store, todo_id) if a.id == appeal_id)
+    filed = next(a for a in appeal_history(store, todo_id) if a.id == appeal_id)
+    stage = filed.stage
+    where = {"table_name": filed.table_name, "record_key": filed.record_key}
+    _audit(
+        store,
+        staff,
+        "appeal_filed",
+        detail=f"appeal {appeal_id} on to-do {todo_id}, waits at {stage}",
+        **where,
+    )
     typer.echo(f"appeal {appeal_id} filed on to-do {todo_id}; it waits at {stage}")
 
 
@@ -58,7 +76,9 @@ def appeal_coordinate(
     from remediation.clock import parse_date
     from remediation.store import open_store
 
-    coordinate(open_store(store_url), appeal_id, staff, decision, note, today=parse_date(date, "--date"))
+    store = open_store(store_url)
+    coordinate(store, appeal_id, staff, decision, note, today=parse_date(date, "--date"))
+    _audit(store, staff, f"appeal_{decision}", detail=f"appeal {appeal_id} at coordination")
     typer.echo(f"appeal {appeal_id}: {decision} by {staff}")
 
 
@@ -76,7 +96,9 @@ def appeal_arbitrate(
     from remediation.clock import parse_date
     from remediation.store import open_store
 
-    arbitrate(open_store(store_url), appeal_id, staff, decision, note, today=parse_date(date, "--date"))
+    store = open_store(store_url)
+    arbitrate(store, appeal_id, staff, decision, note, today=parse_date(date, "--date"))
+    _audit(store, staff, f"appeal_{decision}", detail=f"appeal {appeal_id} at arbitration")
     typer.echo(f"appeal {appeal_id}: {decision} by {staff}")
 
 
@@ -91,7 +113,9 @@ def appeal_withdraw(
     from remediation.appeals import withdraw
     from remediation.store import open_store
 
-    withdraw(open_store(store_url), appeal_id, staff, note)
+    store = open_store(store_url)
+    withdraw(store, appeal_id, staff, note)
+    _audit(store, staff, "appeal_withdraw", detail=f"appeal {appeal_id}")
     typer.echo(f"appeal {appeal_id} withdrawn")
 
 
@@ -106,7 +130,9 @@ def appeal_escalate(
     from remediation.appeals import escalate
     from remediation.store import open_store
 
-    escalate(open_store(store_url), appeal_id, staff, note)
+    store = open_store(store_url)
+    escalate(store, appeal_id, staff, note)
+    _audit(store, staff, "appeal_escalate", detail=f"appeal {appeal_id} to arbitration")
     typer.echo(f"appeal {appeal_id} escalated to arbitration")
 
 
@@ -159,7 +185,9 @@ def todo_claim_fixed(
     from remediation.store import open_store
     from remediation.verification import claim_fixed
 
-    claim_fixed(open_store(store_url), todo_id, staff, note)
+    store = open_store(store_url)
+    claim_fixed(store, todo_id, staff, note)
+    _audit(store, staff, "claim_fixed", detail=f"to-do {todo_id}")
     typer.echo(f"to-do {todo_id} is pending verification")
 
 
@@ -175,8 +203,11 @@ def recheck(
     from remediation.store import open_store
     from remediation.verification import recheck_record
 
-    s = recheck_record(source_url, open_store(store_url), table, key, parse_date(check_date, "--check-date"))
+    store = open_store(store_url)
+    s = recheck_record(source_url, store, table, key, parse_date(check_date, "--check-date"))
     failing = ", ".join(s.failing_rules) or "no rule"
+    done = f"run {s.run_id} ({s.check_date}, {s.reconcile.status}): fixed {s.reconcile.fixed}"
+    _audit(store, None, "recheck", table_name=table, record_key=key, detail=done)
     typer.echo(
         f"{table} {key} {s.check_date}: fails {failing}; to-dos opened {s.reconcile.opened}, "
         f"reopened {s.reconcile.reopened}, fixed {s.reconcile.fixed}, out of scope {s.reconcile.out_of_scope} "
