@@ -98,6 +98,7 @@ class AuditView:
     record_key: str | None
     detail: str | None
     client: str | None
+    id: int = 0
 
 
 def audit_entries(
@@ -112,6 +113,7 @@ def audit_entries(
         AuditEntry.record_key,
         AuditEntry.detail,
         AuditEntry.client,
+        AuditEntry.id,
     ).order_by(AuditEntry.id.desc())
     if staff_id is not None:
         stmt = stmt.where(AuditEntry.staff_id == staff_id)

@@ -52,7 +52,8 @@ def test_every_label_in_the_templates_is_in_the_catalogue_in_both_languages() ->
     for template in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"\bt\('([a-z_]+\.[a-z0-9_]+)'", template.read_text(encoding="utf-8")))
     dynamic = {k for k in used if k.endswith("_")}  # t('todo.field_error_' ~ code)
-    used = (used - dynamic) | {"todo.field_error_date", "todo.field_error_number"}
+    problems = {f"audit.problem_{p}" for p in ("changed", "missing", "inserted", "unlinked")}
+    used = (used - dynamic) | {"todo.field_error_date", "todo.field_error_number"} | problems
     assert used and sorted(used - set(MESSAGES)) == []
     assert all(zh and en for zh, en in MESSAGES.values())
 
@@ -113,6 +114,21 @@ def test_exports_are_masked_and_audited(portal: Portal) -> None:
     assert {row[0] for row in sheet.iter_rows(min_row=3, values_only=True)} >= {"110000", "110100", "110200"}
     with portal.bank.store.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).where(AuditEntry.action == "export")) == 2
+
+
+def test_the_audit_page_says_when_the_log_was_tampered_with(portal: Portal) -> None:
+    office = portal.client()
+    office.login("D001")
+    page = office.get("/office/audit")
+    assert 'id="audit-intact"' in page.text and 'id="audit-broken"' not in page.text
+    with portal.bank.store.begin() as conn:  # an attacker with rights on the database
+        conn.exec_driver_sql("DROP TRIGGER dq_audit_no_update")
+        conn.exec_driver_sql("UPDATE dq_audit SET detail = 'wrong password (1 in a row)' WHERE id = 3")
+    zh = office.get("/office/audit")
+    assert "审计日志已被篡改：哈希链在第 3 条处断开。" in zh.text and "该条在写入后被修改过。" in zh.text
+    en = office.get("/office/audit?lang=en")
+    assert "its hash chain breaks at entry 3." in en.text and "changed after it was written" in en.text
+    assert 'id="audit-intact"' not in en.text
 
 
 def test_a_correction_is_refused_field_by_field_then_accepted_and_verified(portal: Portal) -> None:
