@@ -138,6 +138,12 @@ _UI: Mapping[str, tuple[str, str]] = {
         "The source is unavailable: these are the masked values of the last check.",
     ),
     "todo.record_gone": ("源系统中已无此记录。", "The record is no longer in the source."),
+    "todo.ambiguous_key": (
+        "两条记录使用同一主键 {record_key}（源系统中共 {n} 条）：在源系统修正之前，不显示、也不写回其中任何一条。"
+        "请联系数据管理部门处理重复主键。",
+        "Two source rows share key {record_key} ({n} in all): none of them is shown or written back until the "
+        "source system fixes it. Ask the data office to resolve the duplicate key.",
+    ),
     "todo.correct": ("直接更正", "Correct it here"),
     "todo.correct_help": (
         "输入正确的值后提交。系统先用同样的规则校验，通过后写回源系统并立即复核。",

@@ -10,12 +10,13 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from portal.auth import client_of
-from portal.deps import PageNotFound, config, render, viewer
+from portal.deps import PageNotFound, config, lang_of, render, viewer
+from portal.i18n import translate
 from portal.record_view import record_context
 from portal.scoping import Viewer
 from remediation.appeals import appeal_history, escalate, file_appeal, withdraw
 from remediation.corrections import submit_correction
-from remediation.errors import DqgovError, NotAllowed, NotFound
+from remediation.errors import AmbiguousKey, DqgovError, NotAllowed, NotFound
 from remediation.inbox import inbox_messages, mark_read
 from remediation.orgtree import institution_tree, staff_rows, subtree_codes
 from remediation.queries import SORTS, TodoFilters, list_todos, rule_ids_in_use, todo_counts, todo_detail
@@ -92,7 +93,10 @@ def _own_todo(request: Request, person: Viewer, todo_id: int) -> None:
 def _action_failed(request: Request, exc: DqgovError) -> Response:
     if isinstance(exc, NotFound | NotAllowed):
         raise PageNotFound()
-    return render(request, "error.html", {"code": 409, "detail": str(exc)}, status_code=409)
+    detail = str(exc)
+    if isinstance(exc, AmbiguousKey):  # nothing was written: say why in the viewer's language
+        detail = translate(lang_of(request), "todo.ambiguous_key", record_key=exc.record_key, n=exc.rows)
+    return render(request, "error.html", {"code": 409, "detail": detail}, status_code=409)
 
 
 @router.post("/todos/{todo_id}/correct")

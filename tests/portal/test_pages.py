@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from portal.i18n import MESSAGES
 from remediation.models import AuditEntry
+from tests.factories import add_row, merchant_row, without_primary_key
 from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
@@ -99,6 +100,32 @@ def test_masked_everywhere_except_the_owners_edit_form_which_is_audited(portal: 
             sa.select(AuditEntry.staff_id, AuditEntry.record_key).where(AuditEntry.action == "unmasked_view")
         ).all()
     assert [tuple(v) for v in views] == [("M101", key(2))]
+
+
+def test_a_key_two_source_rows_share_shows_neither_row_and_takes_no_correction(bank: Bank) -> None:
+    """王经理's row (M102) gains 张经理's merchant key (M101): 张经理's form must show and change neither."""
+    source = sa.create_engine(bank.source_url)
+    without_primary_key(source)
+    add_row(source, "merchant", merchant_row(1, mgr_staff_id="M102", legal_rep_name="欧阳娜娜",
+                                             contact_phone="13900139000"))  # fmt: skip
+    todo = bank.todo_id(1, "MER-C1-PHONE-FORMAT")
+    with serve(make_app(bank)) as url:
+        owner = Client(url)
+        owner.login("M101")
+        page = owner.get(f"/todos/{todo}")
+        assert page.status == 200 and 'id="ambiguous-key"' in page.text
+        assert f"两条记录使用同一主键 {key(1)}（源系统中共 2 条）" in page.text
+        assert 'name="field_' not in page.text and "139****9000" not in page.text and "欧阳*" not in page.text
+        assert "Two source rows share key" in owner.get(f"/todos/{todo}?lang=en").text
+        refused = owner.post(f"/todos/{todo}/correct", {"field_contact_phone": "13800138000"})
+        assert refused.status == 409 and "Two source rows share key" in refused.text
+    with source.connect() as conn:
+        phones = conn.scalars(sa.text("SELECT contact_phone FROM merchant WHERE mer_id = :k"), {"k": key(1)})
+        assert sorted(phones) == [BAD_PHONE, "13900139000"]
+    source.dispose()
+    with bank.store.connect() as conn:
+        actions = conn.scalars(sa.select(AuditEntry.action).where(AuditEntry.staff_id == "M101")).all()
+    assert "unmasked_view" not in actions and actions[-1] == "correction_refused"
 
 
 def test_exports_are_masked_and_audited(portal: Portal) -> None:
