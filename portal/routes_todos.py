@@ -15,6 +15,7 @@ from portal.i18n import translate
 from portal.record_view import record_context
 from portal.scoping import Viewer
 from remediation.appeals import appeal_history, escalate, file_appeal, withdraw
+from remediation.audit import audit
 from remediation.corrections import submit_correction
 from remediation.errors import AmbiguousKey, DqgovError, NotAllowed, NotFound
 from remediation.inbox import inbox_messages, mark_read
@@ -128,10 +129,12 @@ def claim(
     request: Request, person: Person, todo_id: int, note: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
     _own_todo(request, person, todo_id)
+    store = config(request).store
     try:
-        claim_fixed(config(request).store, todo_id, person.staff_id, note or None)
+        claim_fixed(store, todo_id, person.staff_id, note or None)
     except DqgovError as exc:
         return _action_failed(request, exc)
+    audit(store, person.staff_id, "claim_fixed", detail=f"to-do {todo_id}", client=client_of(request))
     return RedirectResponse(f"/todos/{todo_id}?msg=claimed", status_code=303)
 
 
@@ -144,10 +147,13 @@ def appeal(
     evidence: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     _own_todo(request, person, todo_id)
+    store = config(request).store
     try:
-        file_appeal(config(request).store, todo_id, person.staff_id, reason, evidence or None)
+        appeal_id = file_appeal(store, todo_id, person.staff_id, reason, evidence or None)
     except DqgovError as exc:
         return _action_failed(request, exc)
+    audit(store, person.staff_id, "appeal_filed", detail=f"appeal {appeal_id} on to-do {todo_id}",
+          client=client_of(request))  # fmt: skip
     return RedirectResponse(f"/todos/{todo_id}?msg=appealed", status_code=303)
 
 
@@ -165,6 +171,7 @@ def appeal_action(request: Request, person: Person, todo_id: int, appeal_id: int
         act(store, appeal_id, person.staff_id)
     except DqgovError as exc:
         return _action_failed(request, exc)
+    audit(store, person.staff_id, f"appeal_{action}", detail=f"appeal {appeal_id}", client=client_of(request))
     return RedirectResponse(f"/todos/{todo_id}?msg={done}", status_code=303)
 
 

@@ -184,6 +184,10 @@ def test_already_fixed_and_appeal_actions(portal: Portal) -> None:
     client.get(f"/todos/{claimed}")
     assert client.post(f"/todos/{claimed}/claim", {"note": "已在收单系统改好"}).status == 303
     assert bank.todo_status(claimed) == "pending_verification"
+    with bank.store.connect() as conn:
+        assert conn.execute(
+            sa.select(AuditEntry.staff_id, AuditEntry.detail).where(AuditEntry.action == "claim_fixed")
+        ).all() == [("M101", f"to-do {claimed}")]
     appealed = bank.todo_id(6, "MER-E5-LICENCE-EXPIRED")
     assert client.post(f"/todos/{appealed}/appeal", {"reason": "执照已换新，系统未同步"}).status == 303
     assert "执照已换新" in client.get(f"/todos/{appealed}").text
@@ -265,3 +269,15 @@ def test_the_appellant_withdraws_and_escalates_from_the_record_page(portal: Port
     assert client.post(f"/todos/{other}/appeals/{second.id}/withdraw").status == 404
     assert client.post(f"/todos/{todo}/appeals/{second.id}/delete").status == 404
     assert client.post(f"/todos/{todo}/appeals/{second.id}/withdraw", csrf=False).status == 403
+    with bank.store.connect() as conn:
+        entries = conn.execute(
+            sa.select(AuditEntry.action, AuditEntry.client)
+            .where(AuditEntry.staff_id == "M101", AuditEntry.action.like("appeal_%"))
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [tuple(e) for e in entries] == [
+        ("appeal_filed", "127.0.0.1"),
+        ("appeal_withdraw", "127.0.0.1"),
+        ("appeal_filed", "127.0.0.1"),
+        ("appeal_escalate", "127.0.0.1"),
+    ]
