@@ -24,6 +24,18 @@ BLANKS = (
 # Full-width digits, Latin letters and the full-width space: each has a half-width form that belongs in
 # its place. Full-width punctuation (，；（）) is how Chinese text is written and is not listed.
 FULL_WIDTH = "０-９Ａ-Ｚａ-ｚ\u3000"
+# Characters that belong in no identity datum, anywhere in a value (clause G2; the ranges are documented in
+# docs/decisions.md, "Rules: interpretations of the data standard"). Regex character classes of ranges:
+# control characters (Unicode Cc: C0, DEL, C1) ...
+CONTROL_CHARS = "\x00-\x1f\x7f-\x9f"
+# ... invisible format characters: soft hyphen, Mongolian vowel separator, zero-width space/non-joiner/
+# joiner, the direction marks and embeddings, word joiner and invisible operators, isolates, BOM ...
+INVISIBLE_CHARS = "\xad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# ... and emoji: miscellaneous symbols and dingbats, the pictographs from U+1F000 (mahjong tiles to
+# symbols and pictographs extended-A, regional indicators and skin tones included), the combining keycap
+# and the emoji presentation selector.
+EMOJI_CHARS = "\u2600-\u27bf\U0001f000-\U0001faff\u20e3\ufe0f"
+ODD_CHARS = CONTROL_CHARS + INVISIBLE_CHARS + EMOJI_CHARS
 # Clause P1: Chinese characters (CJK unified ideographs with extensions A-H, compatibility ideographs),
 # the middle dot U+00B7, Latin letters (with the accented ones of Latin-1 and Latin Extended-A/B) and spaces.
 PERSON_NAME = "[一-鿿㐀-䶿豈-﫿𠀀-𲎯·A-Za-zÀ-ÖØ-öø-ɏ ]{2,30}"
@@ -39,7 +51,7 @@ _USCC_SHAPE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 _ID18_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _LANDLINE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
-_FULL_WIDTH = re.compile(f"[{FULL_WIDTH}]")
+_NOT_TEXT = re.compile(f"[{FULL_WIDTH}{ODD_CHARS}]")
 _PERSON_NAME = re.compile(PERSON_NAME)
 _CORPORATE_ACCOUNT = re.compile(r"[0-9]{10,25}")
 _CARD_ACCOUNT = re.compile(r"[0-9]{16,19}")
@@ -63,16 +75,19 @@ def is_one_repeated_char(value: str) -> bool:
 
 
 def is_placeholder_text(value: str) -> bool:
-    """A placeholder of clause G2, a string of one repeated character, or full-width letters/digits/space.
+    """A placeholder of clause G2, a string of one repeated character, or a value holding full-width
+    letters/digits/space, control or invisible characters, or emoji (`FULL_WIDTH`, `ODD_CHARS`).
 
-    Judged without leading/trailing blanks: a padded placeholder is a placeholder.
+    Judged without leading/trailing blanks: a padded placeholder is a placeholder. Every other check
+    passes such a value (`judged_text`): it is clause G2's finding alone.
     """
     core = strip_blanks(value)
-    return core in PLACEHOLDERS or is_one_repeated_char(core) or bool(_FULL_WIDTH.search(core))
+    return core in PLACEHOLDERS or is_one_repeated_char(core) or bool(_NOT_TEXT.search(core))
 
 
 def is_text_defect(value: str) -> bool:
-    """Clause G2: leading/trailing blanks, or placeholder text (see `is_placeholder_text`)."""
+    """Clause G2: leading/trailing blanks, or placeholder text (see `is_placeholder_text`), which includes
+    control characters (ESC, BEL, CR, LF, TAB … inside the value), zero-width characters and emoji."""
     return value != strip_blanks(value) or is_placeholder_text(value)
 
 

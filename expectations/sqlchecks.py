@@ -41,6 +41,7 @@ from expectations.reference import PLACEHOLDERS, PROVINCE_NAMES, county_codes
 __all__ = [
     "char_index",
     "contains",
+    "contains_any",
     "is_blank",
     "is_current_county",
     "is_luhn",
@@ -115,6 +116,30 @@ def _full_match_sqlite(element: _FullMatch, compiler: SQLCompiler, **kw: Any) ->
     return compiler.process(col.regexp_match(search_pattern), **kw)
 
 
+class _ContainsAny(FunctionElement[bool]):
+    """col, a character class as characters (PostgreSQL), the same class in `re` escapes (SQLite)."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(_ContainsAny)
+def _contains_any(element: _ContainsAny, compiler: SQLCompiler, **kw: Any) -> str:
+    col, pattern, _ = element.clauses
+    return compiler.process(col.regexp_match(pattern), **kw)
+
+
+@compiles(_ContainsAny, "sqlite")
+def _contains_any_sqlite(element: _ContainsAny, compiler: SQLCompiler, **kw: Any) -> str:
+    col, _, escaped = element.clauses
+    return compiler.process(col.regexp_match(escaped), **kw)
+
+
+def _escaped(char_class: str) -> str:
+    """A character class of characters and ranges, every character as a Python `re` escape."""
+    return "".join(ch if ch == "-" else f"\\U{ord(ch):08x}" for ch in char_class)
+
+
 def char_index(alphabet: str, ch: ColumnElement[Any]) -> ColumnElement[int]:
     """1-based position of `ch` in `alphabet`, 0 if absent (case-sensitive; NULL for NULL)."""
     return _CharIndex(sa.literal(alphabet), ch)
@@ -130,6 +155,14 @@ def matches(col: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
 def contains(col: ColumnElement[Any], char_class: str) -> ColumnElement[bool]:
     """`re.search(f"[{char_class}]", col)`: whether any character of the class occurs (never NULL)."""
     found = col.regexp_match(f"[{char_class}]")  # both engines search: no anchors, no `.`
+    return sa.func.coalesce(found, sa.false(), type_=sa.Boolean)
+
+
+def contains_any(col: ColumnElement[Any], char_class: str) -> ColumnElement[bool]:
+    """`contains` for a class that may hold control characters (never NUL on PostgreSQL, whose text cannot
+    hold it): SQLite reads the class as `re` escapes, so NUL, CR and LF stay out of the SQL text there."""
+    literal = char_class.replace("\x00", "\x01")  # a NUL-to-x range starts at U+0001
+    found = _ContainsAny(col, sa.literal(f"[{literal}]"), sa.literal(f"[{_escaped(char_class)}]"))
     return sa.func.coalesce(found, sa.false(), type_=sa.Boolean)
 
 
@@ -151,11 +184,13 @@ def is_blank(col: ColumnElement[Any]) -> ColumnElement[bool]:
 
 
 def is_placeholder_text(col: ColumnElement[Any]) -> ColumnElement[bool]:
-    """`checks.is_placeholder_text`: a placeholder, one repeated character, or full-width letters/digits."""
+    """`checks.is_placeholder_text`: a placeholder, one repeated character, or a value holding full-width
+    letters/digits, control or invisible characters, or emoji (one regular expression)."""
     core = strip_blanks(col)
     first = sa.func.substr(core, 1, 1, type_=sa.String)
     repeated = sa.and_(sa.func.length(core) >= 2, sa.func.replace(core, first, "") == "")
-    return _never_null(sa.or_(core.in_(sorted(PLACEHOLDERS)), repeated, contains(core, checks.FULL_WIDTH)))
+    not_text = contains_any(core, checks.FULL_WIDTH + checks.ODD_CHARS)
+    return _never_null(sa.or_(core.in_(sorted(PLACEHOLDERS)), repeated, not_text))
 
 
 def is_text_defect(col: ColumnElement[Any]) -> ColumnElement[bool]:

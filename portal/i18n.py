@@ -141,6 +141,12 @@ _UI: Mapping[str, tuple[str, str]] = {
         "The source is unavailable: these are the masked values of the last check.",
     ),
     "todo.record_gone": ("源系统中已无此记录。", "The record is no longer in the source."),
+    "todo.ambiguous_key": (
+        "两条记录使用同一主键 {record_key}（源系统中共 {n} 条）：在源系统修正之前，不显示、也不写回其中任何一条。"
+        "请联系数据管理部门处理重复主键。",
+        "Two source rows share key {record_key} ({n} in all): none of them is shown or written back until the "
+        "source system fixes it. Ask the data office to resolve the duplicate key.",
+    ),
     "todo.correct": ("直接更正", "Correct it here"),
     "todo.correct_help": (
         "输入正确的值后提交。系统先用同样的规则校验，通过后写回源系统并立即复核。",
@@ -521,6 +527,31 @@ _UI: Mapping[str, tuple[str, str]] = {
         "A note takes at most {note} characters, a notice {notice}.",
     ),
     "calendar.error_busy": ("日历未保存：{detail}", "The calendar was not saved: {detail}"),
+    "audit.id": ("序号", "No."),
+    "audit.broken": (
+        "审计日志已被篡改：哈希链在第 {id} 条处断开。",
+        "The audit log has been tampered with: its hash chain breaks at entry {id}.",
+    ),
+    "audit.problem_changed": ("该条在写入后被修改过。", "That entry was changed after it was written."),
+    "audit.problem_missing": ("该条已被删除。", "That entry was deleted."),
+    "audit.problem_inserted": ("该条是事后插入的。", "That entry was inserted afterwards."),
+    "audit.problem_unlinked": (
+        "该条与前一条不衔接：前一条被替换或重新计算过哈希。",
+        "That entry does not link to the one before it: the earlier entry was replaced or re-hashed.",
+    ),
+    "audit.broken_action": (
+        "下列记录不可作为证据。请立即通知信息安全部门，并在服务器上运行 dqgov audit verify。",
+        "The entries below cannot serve as evidence. Tell information security at once and run "
+        "dqgov audit verify on the server.",
+    ),
+    "audit.intact": (
+        "哈希链完整：已校验最新的 {n} 条。",
+        "Hash chain intact: the newest {n} entries checked.",
+    ),
+    "audit.window": (
+        "更早的记录请用 dqgov audit verify 校验。",
+        "Run dqgov audit verify to check the older entries.",
+    ),
     "inbox.title": ("消息", "Inbox"),
     "inbox.none": ("没有消息。", "No messages."),
     "inbox.mark_all": ("全部标为已读", "Mark all read"),

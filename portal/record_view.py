@@ -21,13 +21,13 @@ from remediation.corrections import (
     editable_columns,
     form_value,
     masked,
-    read_record,
     shown_columns,
     suite_and_rule,
 )
-from remediation.errors import DqgovError
+from remediation.errors import AmbiguousKey, DqgovError
 from remediation.models import ACTIVE_STATUSES, TodoStatus
 from remediation.queries import todo_corrections, todo_detail, todo_history
+from remediation.source_records import read_record
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,11 @@ def record_context(
     columns = shown_columns(suite, rule) if suite and rule else tuple(row.columns.split(";"))
     record: dict[str, Any] | None = None
     source_error = False
+    ambiguous: AmbiguousKey | None = None
     try:
         record = read_record(cfg.source(), row.table_name, row.record_key)
+    except AmbiguousKey as exc:  # another row carries the key: show neither, offer no form
+        ambiguous = exc
     except Exception:  # the source is down or unreachable: show the stored masked values instead
         source_error = True
     values: list[ValueRow] = []
@@ -98,8 +101,9 @@ def record_context(
         "not_editable": owner and active and not editable,
         "can_claim": owner and row.status == TodoStatus.OPEN,
         "can_appeal": owner and active and not pending_appeal,
-        "record_gone": record is None and not source_error,
+        "record_gone": record is None and not source_error and ambiguous is None,
         "source_error": source_error,
+        "ambiguous": ambiguous,
         "errors": errors or {},
         "history": todo_history(cfg.store, todo_id),
         "appeals": appeals,

@@ -19,6 +19,7 @@ from portal.deps import PageNotFound, config, data_office, error_page, lang_of, 
 from portal.i18n import translate
 from portal.scoping import Viewer
 from remediation.audit import audit, audit_entries
+from remediation.auditchain import verify_chain
 from remediation.campaigns import CampaignError, create_campaign, list_campaigns
 from remediation.datadocs import docs_info
 from remediation.errors import DqgovError
@@ -30,6 +31,9 @@ from remediation.voiding import void_run
 
 router = APIRouter(prefix="/office")
 Office = Annotated[Viewer, Depends(data_office)]
+# The audit page verifies the hash chain of the newest entries at each view (~0.25 s for 10,000);
+# `dqgov audit verify` walks the whole log.
+AUDIT_CHECK_WINDOW = 10_000
 
 
 def _campaigns_page(
@@ -242,5 +246,7 @@ def export_csv(request: Request, person: Office, all: Annotated[bool, Query()] =
 def audit_log(
     request: Request, person: Office, action: Annotated[str | None, Query(max_length=40)] = None
 ) -> Response:
-    entries = audit_entries(config(request).store, action=action or None, limit=300)
-    return render(request, "office_audit.html", {"entries": entries, "action": action})
+    store = config(request).store
+    entries = audit_entries(store, action=action or None, limit=300)
+    chain = verify_chain(store, newest=AUDIT_CHECK_WINDOW)
+    return render(request, "office_audit.html", {"entries": entries, "action": action, "chain": chain})

@@ -10,12 +10,14 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from portal.auth import client_of
-from portal.deps import PageNotFound, config, render, viewer
+from portal.deps import PageNotFound, config, lang_of, render, viewer
+from portal.i18n import translate
 from portal.record_view import record_context
 from portal.scoping import Viewer
 from remediation.appeals import appeal_history, escalate, file_appeal, withdraw
+from remediation.audit import audit
 from remediation.corrections import submit_correction
-from remediation.errors import DqgovError, NotAllowed, NotFound
+from remediation.errors import AmbiguousKey, DqgovError, NotAllowed, NotFound
 from remediation.inbox import inbox_messages, mark_read
 from remediation.orgtree import institution_tree, staff_rows, subtree_codes
 from remediation.queries import SORTS, TodoFilters, list_todos, rule_ids_in_use, todo_counts, todo_detail
@@ -95,7 +97,10 @@ def _own_todo(request: Request, person: Viewer, todo_id: int) -> None:
 def _action_failed(request: Request, exc: DqgovError) -> Response:
     if isinstance(exc, NotFound | NotAllowed):
         raise PageNotFound()
-    return render(request, "error.html", {"code": 409, "detail": str(exc)}, status_code=409)
+    detail = str(exc)
+    if isinstance(exc, AmbiguousKey):  # nothing was written: say why in the viewer's language
+        detail = translate(lang_of(request), "todo.ambiguous_key", record_key=exc.record_key, n=exc.rows)
+    return render(request, "error.html", {"code": 409, "detail": detail}, status_code=409)
 
 
 @router.post("/todos/{todo_id}/correct")
@@ -127,10 +132,12 @@ def claim(
     request: Request, person: Person, todo_id: int, note: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
     _own_todo(request, person, todo_id)
+    store = config(request).store
     try:
-        claim_fixed(config(request).store, todo_id, person.staff_id, note or None)
+        claim_fixed(store, todo_id, person.staff_id, note or None)
     except DqgovError as exc:
         return _action_failed(request, exc)
+    audit(store, person.staff_id, "claim_fixed", detail=f"to-do {todo_id}", client=client_of(request))
     return RedirectResponse(f"/todos/{todo_id}?msg=claimed", status_code=303)
 
 
@@ -143,10 +150,13 @@ def appeal(
     evidence: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     _own_todo(request, person, todo_id)
+    store = config(request).store
     try:
-        file_appeal(config(request).store, todo_id, person.staff_id, reason, evidence or None)
+        appeal_id = file_appeal(store, todo_id, person.staff_id, reason, evidence or None)
     except DqgovError as exc:
         return _action_failed(request, exc)
+    audit(store, person.staff_id, "appeal_filed", detail=f"appeal {appeal_id} on to-do {todo_id}",
+          client=client_of(request))  # fmt: skip
     return RedirectResponse(f"/todos/{todo_id}?msg=appealed", status_code=303)
 
 
@@ -164,6 +174,7 @@ def appeal_action(request: Request, person: Person, todo_id: int, appeal_id: int
         act(store, appeal_id, person.staff_id)
     except DqgovError as exc:
         return _action_failed(request, exc)
+    audit(store, person.staff_id, f"appeal_{action}", detail=f"appeal {appeal_id}", client=client_of(request))
     return RedirectResponse(f"/todos/{todo_id}?msg={done}", status_code=303)
 
 

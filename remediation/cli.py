@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from expectations.rulebook import RuleFileError
 from remediation import settings
 from remediation.cli_appeals import register as register_appeal_commands
+from remediation.cli_audit import register as register_audit_commands
 from remediation.cli_calendar import register as register_calendar_commands
 from remediation.cli_calendar import warn_coverage_when_done
 from remediation.cli_campaigns import register as register_campaign_commands
@@ -44,6 +45,7 @@ app.add_typer(runs_app, name="run")  # run void, accept-drop, sweep, list
 register_appeal_commands(app)
 register_user_commands(app)  # user set-password
 register_calendar_commands(app)  # calendar show / set / import / cover
+register_audit_commands(app)  # audit verify
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")

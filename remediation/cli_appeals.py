@@ -9,6 +9,8 @@ import typer
 from remediation.errors import DqgovError
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from remediation.appeals import AppealView
 
 appeal_app = typer.Typer(
@@ -26,6 +28,13 @@ DateOpt = Annotated[
 ]
 
 
+def _audit(store: sa.Engine, staff_id: str | None, action: str, **where: str | None) -> None:
+    """Audit a change made from the command line, as the portal audits its own (`client` cli:user@host)."""
+    from remediation.audit import audit, cli_client
+
+    audit(store, staff_id, action, client=cli_client(), **where)
+
+
 @appeal_app.command("file")
 def appeal_file(
     todo_id: Annotated[int, typer.Argument(help="The to-do to appeal.")],
@@ -40,7 +49,16 @@ def appeal_file(
 
     store = open_store(store_url)
     appeal_id = file_appeal(store, todo_id, staff, reason, evidence)
-    stage = next(a.stage for a in appeal_history(store, todo_id) if a.id == appeal_id)
+    filed = next(a for a in appeal_history(store, todo_id) if a.id == appeal_id)
+    stage = filed.stage
+    where = {"table_name": filed.table_name, "record_key": filed.record_key}
+    _audit(
+        store,
+        staff,
+        "appeal_filed",
+        detail=f"appeal {appeal_id} on to-do {todo_id}, waits at {stage}",
+        **where,
+    )
     typer.echo(f"appeal {appeal_id} filed on to-do {todo_id}; it waits at {stage}")
 
 
@@ -58,14 +76,11 @@ def appeal_coordinate(
     from remediation.clock import parse_date
     from remediation.store import open_store
 
+    store = open_store(store_url)
     coordinate(
-        open_store(store_url),
-        appeal_id,
-        staff,
-        decision,
-        note,
-        today=parse_date(date, "--date", not_after_today=True),
+        store, appeal_id, staff, decision, note, today=parse_date(date, "--date", not_after_today=True)
     )
+    _audit(store, staff, f"appeal_{decision}", detail=f"appeal {appeal_id} at coordination")
     typer.echo(f"appeal {appeal_id}: {decision} by {staff}")
 
 
@@ -83,14 +98,9 @@ def appeal_arbitrate(
     from remediation.clock import parse_date
     from remediation.store import open_store
 
-    arbitrate(
-        open_store(store_url),
-        appeal_id,
-        staff,
-        decision,
-        note,
-        today=parse_date(date, "--date", not_after_today=True),
-    )
+    store = open_store(store_url)
+    arbitrate(store, appeal_id, staff, decision, note, today=parse_date(date, "--date", not_after_today=True))
+    _audit(store, staff, f"appeal_{decision}", detail=f"appeal {appeal_id} at arbitration")
     typer.echo(f"appeal {appeal_id}: {decision} by {staff}")
 
 
@@ -105,7 +115,9 @@ def appeal_withdraw(
     from remediation.appeals import withdraw
     from remediation.store import open_store
 
-    withdraw(open_store(store_url), appeal_id, staff, note)
+    store = open_store(store_url)
+    withdraw(store, appeal_id, staff, note)
+    _audit(store, staff, "appeal_withdraw", detail=f"appeal {appeal_id}")
     typer.echo(f"appeal {appeal_id} withdrawn")
 
 
@@ -120,7 +132,9 @@ def appeal_escalate(
     from remediation.appeals import escalate
     from remediation.store import open_store
 
-    escalate(open_store(store_url), appeal_id, staff, note)
+    store = open_store(store_url)
+    escalate(store, appeal_id, staff, note)
+    _audit(store, staff, "appeal_escalate", detail=f"appeal {appeal_id} to arbitration")
     typer.echo(f"appeal {appeal_id} escalated to arbitration")
 
 
@@ -173,7 +187,9 @@ def todo_claim_fixed(
     from remediation.store import open_store
     from remediation.verification import claim_fixed
 
-    claim_fixed(open_store(store_url), todo_id, staff, note)
+    store = open_store(store_url)
+    claim_fixed(store, todo_id, staff, note)
+    _audit(store, staff, "claim_fixed", detail=f"to-do {todo_id}")
     typer.echo(f"to-do {todo_id} is pending verification")
 
 
@@ -189,14 +205,13 @@ def recheck(
     from remediation.store import open_store
     from remediation.verification import recheck_record
 
+    store = open_store(store_url)
     s = recheck_record(
-        source_url,
-        open_store(store_url),
-        table,
-        key,
-        parse_date(check_date, "--check-date", not_after_today=True),
+        source_url, store, table, key, parse_date(check_date, "--check-date", not_after_today=True)
     )
     failing = ", ".join(s.failing_rules) or "no rule"
+    done = f"run {s.run_id} ({s.check_date}, {s.reconcile.status}): fixed {s.reconcile.fixed}"
+    _audit(store, None, "recheck", table_name=table, record_key=key, detail=done)
     typer.echo(
         f"{table} {key} {s.check_date}: fails {failing}; to-dos opened {s.reconcile.opened}, "
         f"reopened {s.reconcile.reopened}, fixed {s.reconcile.fixed}, out of scope {s.reconcile.out_of_scope} "

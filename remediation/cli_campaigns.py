@@ -34,14 +34,19 @@ def campaign_create(
     store_url: StoreOpt = None,
 ) -> None:
     """Create a campaign."""
+    from remediation.audit import audit, cli_client
     from remediation.campaigns import create_campaign
     from remediation.clock import parse_date
     from remediation.store import open_store
 
+    store = open_store(store_url)
     campaign = create_campaign(
-        open_store(store_url), name, parse_date(baseline, "--baseline"), parse_date(deadline, "--deadline"),
+        store, name, parse_date(baseline, "--baseline"), parse_date(deadline, "--deadline"),
         target, _list(tables), _list(rules), _list(institutions),
     )  # fmt: skip
+    audit(
+        store, None, "campaign_created", detail=f"campaign {campaign.id} {campaign.name}", client=cli_client()
+    )
     typer.echo(f"campaign {campaign.id} created: {campaign.name}")
 
 

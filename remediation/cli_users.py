@@ -34,10 +34,11 @@ def set_password_command(
     ] = None,
 ) -> None:
     """Create a portal login for a member of staff, or give it a new password (which also unlocks it)."""
+    from remediation.audit import cli_client
     from remediation.store import open_store
     from remediation.users import set_password
 
-    set_password(open_store(store_url), staff_id, password)
+    set_password(open_store(store_url), staff_id, password, client=cli_client())
     typer.echo(f"password set for {staff_id}")
 
 
@@ -47,10 +48,11 @@ def register(app: typer.Typer) -> None:
 
 def print_demo_logins(store: sa.Engine) -> None:
     """Create the demo logins (one per role) and print them with their password."""
+    from remediation.audit import cli_client
     from remediation.users import ensure_demo_users
 
     password = settings.get("DQGOV_DEMO_PASSWORD") or secrets.token_urlsafe(9)
-    logins = ensure_demo_users(store, password)
+    logins = ensure_demo_users(store, password, client=cli_client())
     port = settings.get("DQGOV_PORTAL_PORT")
     typer.echo(f"\n门户登录 portal logins (http://127.0.0.1:{port}, password 密码: {password})")
     for login in logins:

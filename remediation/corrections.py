@@ -27,16 +27,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from expectations.compiler import python_failures
-from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
+from expectations.contract import RECORD_TABLES
 from expectations.kinds import CheckContext, load_peers
 from expectations.rulebook import Rule, Suite, load_suites
 from remediation.actions import add_event, lock_todo, require_assignee, transaction
 from remediation.audit import audit
 from remediation.clock import now, today_shanghai
-from remediation.errors import InvalidState, NotFound
+from remediation.errors import AmbiguousKey, InvalidState, NotFound
 from remediation.masking import mask_account, mask_value
 from remediation.models import ACTIVE_STATUSES, Correction, Staff, Todo, TodoStatus
 from remediation.pipeline import open_source
+from remediation.source_records import read_record
 from remediation.verification import claim_fixed, recheck_record
 from remediation.writeback import NOT_WRITABLE, WriteBack, WriteBackError
 
@@ -77,18 +78,6 @@ def shown_columns(suite: Suite, rule: Rule) -> tuple[str, ...]:
     cols = [*rule.columns, *rule.when]
     cols += [v for k, v in rule.params.items() if k.endswith("column") and isinstance(v, str)]
     return tuple(dict.fromkeys(c for c in cols if c in RECORD_TABLES[suite.table].c))
-
-
-def read_record(source: sa.Engine, table: str, record_key: str) -> dict[str, Any] | None:
-    """The record's current row in the source, every contract column, or None when it is gone."""
-    contract = RECORD_TABLES[table]
-    with source.connect() as conn:
-        row = conn.execute(
-            sa.select(*(sa.column(c.name, c.type) for c in contract.c))
-            .select_from(sa.table(table))
-            .where(sa.column(PRIMARY_KEYS[table]) == record_key)
-        ).first()
-    return dict(row._mapping) if row is not None else None
 
 
 def masked(column: str, value: Any, record: Mapping[str, Any]) -> str | None:
@@ -197,7 +186,11 @@ def submit_correction(
     changes, errors = parse_changes(suite.table, raw, editable)
     source = open_source(source_url, [suite.table])
     try:
-        record = read_record(source, suite.table, todo.record_key)
+        try:
+            record = read_record(source, suite.table, todo.record_key)
+        except AmbiguousKey as exc:
+            _refused_ambiguous(store, staff_id, todo, exc, client)
+            raise
         if record is None:
             raise NotFound(f"{suite.table} {todo.record_key} is not in the source any more")
         if not errors:
@@ -213,6 +206,9 @@ def submit_correction(
             reference = (
                 writeback.write(suite.table, todo.record_key, changed, staff_id) if changed else "no change"
             )
+        except AmbiguousKey as exc:  # a second row appeared since the record was read
+            _refused_ambiguous(store, staff_id, todo, exc, client)
+            raise
         except WriteBackError as exc:
             correction_id = _record(store, todo, staff_id, shown, "write_failed", str(exc))
             audit(store, staff_id, "correction_failed", table_name=suite.table, record_key=todo.record_key,
@@ -244,6 +240,13 @@ def submit_correction(
         )
     return CorrectionOutcome(outcome, correction_id=correction_id, todo_status=status_now,
                              failing_rules=summary.failing_rules)  # fmt: skip
+
+
+def _refused_ambiguous(
+    store: sa.Engine, staff_id: str, todo: Any, exc: AmbiguousKey, client: str | None
+) -> None:
+    audit(store, staff_id, "correction_refused", table_name=todo.table_name, record_key=todo.record_key,
+          detail=f"to-do {todo.id}: {exc.rows} source rows share the key", client=client)  # fmt: skip
 
 
 def _record(

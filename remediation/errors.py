@@ -36,3 +36,15 @@ class InvalidState(DqgovError):
 
 class InvalidInput(DqgovError):
     """A reason, note or choice that is blank, too long or not one of the choices."""
+
+
+class AmbiguousKey(DqgovError):
+    """Two or more source rows share a record's key: none of them may be shown, corrected or re-checked as
+    that record, or one account manager would see or change another's row."""
+
+    def __init__(self, table: str, record_key: str, rows: int) -> None:
+        self.table, self.record_key, self.rows = table, record_key, rows
+        super().__init__(
+            f"two source rows share key {record_key} of {table} ({rows} in all): none of them is shown or "
+            "written back until the source system fixes it"
+        )

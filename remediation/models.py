@@ -471,7 +471,7 @@ class WebSession(Base):
 
 
 class AuditEntry(Base):
-    """Append-only audit log: logins, unmasked views, corrections, decisions made in the portal."""
+    """Append-only, hash-chained audit log: logins, unmasked views, corrections, decisions (portal and CLI)."""
 
     __tablename__ = "dq_audit"
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
@@ -482,6 +482,9 @@ class AuditEntry(Base):
     record_key: Mapped[str | None] = mapped_column(sa.String(64))
     detail: Mapped[str | None] = mapped_column(sa.Text)
     client: Mapped[str | None] = mapped_column(sa.String(64))
+    # the hash chain (remediation/auditchain.py): unique, so two appends can never follow the same entry
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    row_hash: Mapped[str] = mapped_column(sa.String(64))
 
 
 class Correction(Base):

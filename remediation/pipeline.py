@@ -32,7 +32,7 @@ from expectations.runner import (
 )
 from remediation.campaigns import ensure_default_campaign, stage_record_counts
 from remediation.clock import now, refuse_future
-from remediation.errors import NotFound, SourceError
+from remediation.errors import AmbiguousKey, NotFound
 from remediation.keydefects import KeyDefects, alert_key_defects, find_key_defects
 from remediation.masking import masked_summary, value_hash
 from remediation.models import (
@@ -414,10 +414,7 @@ def validate_record(
     if not rows:
         raise NotFound(f"{suite.table} {record_key!r} does not exist in the source {safe_url(source_url)}")
     if len(rows) > 1:
-        raise SourceError(
-            f"{suite.table} {record_key!r}: several source rows share this {suite.key}; the record cannot be "
-            "checked or corrected until the source is fixed"
-        )
+        raise AmbiguousKey(suite.table, record_key, len(rows))
     sync_rules(store, suite)
     run_id = _start_run(store, suite, check_date, trigger, source_url, record_key)
     try:

@@ -46,7 +46,14 @@ from remediation.models import (
 )
 from remediation.policy import Policy, current_policy
 from remediation.tablelock import lock_table
-from remediation.volume import GuardVerdict, VolumeGuardTripped, accept_drop, judge_volume, stop_run
+from remediation.volume import (
+    GuardVerdict,
+    VolumeGuardTripped,
+    accept_drop,
+    audit_acceptance,
+    judge_volume,
+    stop_run,
+)
 from remediation.workdays import WorkdayCalendar
 
 KEEP_BEFORE_IMAGES = 7  # full runs per table that can still be voided one after the other
@@ -132,18 +139,21 @@ def reconcile_run(
         if newer is not None:
             _supersede(conn, run_id, f"superseded by run {newer}")
             return ReconcileSummary(run_id, RunStatus.SUPERSEDED)
+        accepted: GuardVerdict | None = None
         if run.record_key is None:
             verdict = judge_volume(conn, run, policy)
-            if verdict.tripped and accepted_by is None:
-                stop_run(conn, run, verdict)
-            elif verdict.tripped:
-                accept_drop(conn, run, verdict, accepted_by or "", client)
+            if not verdict.tripped:
                 verdict = None
+            elif accepted_by is not None:
+                accept_drop(conn, run, verdict, accepted_by)
+                accepted, verdict = verdict, None
             else:
-                verdict = None
+                stop_run(conn, run, verdict)
         if verdict is None:
             summary = _apply(conn, run, policy, calendar)
             _finish(conn, run, summary)
+            if accepted is not None:
+                audit_acceptance(conn, run, accepted, accepted_by or "", client)
             return summary
     raise VolumeGuardTripped(verdict.message)
 

@@ -50,8 +50,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def set_password(store: sa.Engine, staff_id: str, password: str) -> None:
-    """Create the login of a member of staff, or give it a new password (which also unlocks it)."""
+def set_password(store: sa.Engine, staff_id: str, password: str, *, client: str | None = None) -> None:
+    """Create the login of a member of staff, or give it a new password (which also unlocks it).
+
+    Audited as `password_set` of that person, with `client` saying where it was done (`cli:user@host`).
+    """
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
     hashed = _hasher.hash(password)
@@ -63,7 +66,7 @@ def set_password(store: sa.Engine, staff_id: str, password: str) -> None:
         if conn.execute(sa.update(User).where(User.staff_id == staff_id).values(**values)).rowcount == 0:
             conn.execute(sa.insert(User).values(staff_id=staff_id, **values))
         conn.execute(sa.delete(WebSession).where(WebSession.staff_id == staff_id))
-    audit(store, staff_id, "password_set")
+    audit(store, staff_id, "password_set", detail="password set; sessions ended", client=client)
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ class DemoLogin:
     inst_name: str
 
 
-def ensure_demo_users(store: sa.Engine, password: str) -> list[DemoLogin]:
+def ensure_demo_users(store: sa.Engine, password: str, *, client: str | None = None) -> list[DemoLogin]:
     """Logins for one account manager (the one with the most open to-dos), the heads above them, and the
     data office; each gets `password`. Positions nobody holds are left out."""
     with store.connect() as conn:
@@ -239,7 +242,7 @@ def ensure_demo_users(store: sa.Engine, password: str) -> list[DemoLogin]:
         person = chosen.get(position)
         if person is None:
             continue
-        set_password(store, person.staff_id, password)
+        set_password(store, person.staff_id, password, client=client)
         inst = insts.get(person.inst_code)
         logins.append(
             DemoLogin(

@@ -167,16 +167,20 @@ def require_data_office(conn: sa.Connection, staff_id: str) -> None:
         )
 
 
-def accept_drop(
-    conn: sa.Connection, run: Any, verdict: GuardVerdict, staff_id: str, client: str | None = None
-) -> None:
-    """A member of the data office confirms the drop is real: recorded on the run and in the audit log."""
+def accept_drop(conn: sa.Connection, run: Any, verdict: GuardVerdict, staff_id: str) -> None:
+    """A member of the data office confirms the drop is real: recorded on the run (`audit_acceptance` writes
+    the audit entry, last in the transaction, as the audit log's lock asks)."""
     require_data_office(conn, staff_id)
     conn.execute(
         sa.update(CheckRun)
         .where(CheckRun.id == run.id)
         .values(accepted_by=staff_id, accepted_at=now(), guard=verdict.as_json(), error=None)
     )
+
+
+def audit_acceptance(
+    conn: sa.Connection, run: Any, verdict: GuardVerdict, staff_id: str, client: str | None
+) -> None:
     audit(
         conn,
         staff_id,

@@ -24,7 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
 from remediation import settings
-from remediation.errors import DqgovError
+from remediation.errors import AmbiguousKey, DqgovError
+from remediation.source_records import record_rows
 from remediation.store import create_engine
 
 WRITEBACK_KINDS = ("update", "outbox")
@@ -33,6 +34,10 @@ NOT_WRITABLE = ("status", "inst_code", "mgr_staff_id", "updated_at")  # not a da
 
 class WriteBackError(DqgovError):
     """The source did not take the correction; nothing was changed there."""
+
+
+class AmbiguousKeyWrite(WriteBackError, AmbiguousKey):
+    """More than one source row carries the record's key: nothing was written (see `AmbiguousKey`)."""
 
 
 class WriteBack(Protocol):
@@ -72,8 +77,10 @@ class SourceRowUpdate:
         key = contract.c[PRIMARY_KEYS[table]]
         values = {**changes, "updated_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
         try:
-            with self.source.begin() as conn:
+            with self.source.begin() as conn:  # anything but one row changed: rolled back
                 changed = conn.execute(sa.update(contract).where(key == record_key).values(**values)).rowcount
+                if changed > 1:
+                    raise AmbiguousKeyWrite(table, record_key, changed)
                 if changed != 1:
                     raise WriteBackError(f"{table} {record_key} is not in the source (any more)")
         except SQLAlchemyError as exc:
@@ -121,6 +128,7 @@ class CorrectionsOutbox:
                 REQUESTS.create(self.source, checkfirst=True)
                 self._ready = True
             with self.source.begin() as conn:
+                _one_row(conn, table, record_key)
                 conn.execute(
                     sa.insert(REQUESTS).values(
                         request_id=request_id,
@@ -137,6 +145,15 @@ class CorrectionsOutbox:
         except SQLAlchemyError as exc:
             raise WriteBackError(f"the corrections table refused the request: {_reason(exc)}") from None
         return f"request {request_id} in dq_correction_request"
+
+
+def _one_row(conn: sa.Connection, table: str, record_key: str) -> None:
+    """A request must name exactly one source row: the bank's system would otherwise apply it to several."""
+    rows = record_rows(conn, table, record_key)
+    if rows > 1:
+        raise AmbiguousKeyWrite(table, record_key, rows)
+    if rows == 0:
+        raise WriteBackError(f"{table} {record_key} is not in the source (any more)")
 
 
 def writeback_for(source_url: str, kind: str | None = None) -> WriteBack:

@@ -158,3 +158,22 @@ def update_record(engine: sa.Engine, table: str, key: str, **values: Any) -> Non
     with engine.begin() as conn:
         changed = conn.execute(sa.update(t).where(key_col == key).values(**values)).rowcount
     assert changed == 1, f"no {table} {key}"
+
+
+def without_primary_key(engine: sa.Engine, table: str = "merchant") -> None:
+    """Rebuild a source table with raw DDL and no primary key constraint (a view, an extract, a table
+    the source system never constrained), keeping its rows: then two rows may share a key."""
+    t = {"merchant": merchant, "customer_org": customer_org}[table]
+    columns = ", ".join(f"{c.name} {c.type.compile(engine.dialect)}" for c in t.c)
+    with engine.begin() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(sa.select(t))]
+        conn.exec_driver_sql(f"DROP TABLE {table}")
+        conn.exec_driver_sql(f"CREATE TABLE {table} ({columns})")
+        if rows:
+            conn.execute(sa.insert(t), rows)
+
+
+def add_row(engine: sa.Engine, table: str, row: Mapping[str, Any]) -> None:
+    t = {"merchant": merchant, "customer_org": customer_org}[table]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(t), [dict(row)])

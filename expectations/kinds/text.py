@@ -124,7 +124,7 @@ TEXT_KINDS: Mapping[str, Kind] = {
         params={"type_column": str, "allowed": dict},
     ),
     "text_quality": Kind(
-        "文本不得有首尾空白，不得为占位符、单一重复字符或全角字母数字",
+        "文本不得有首尾空白，不得为占位符、单一重复字符，不得含全角字母数字、控制字符、零宽字符或表情符号",
         _sql_text_quality,
         _py_text_quality,
         text_only=True,

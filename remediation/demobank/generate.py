@@ -991,7 +991,13 @@ def _c1(b: _Builder, row: Row) -> str | None:
 
 def _g2(b: _Builder, row: Row) -> str | None:
     name = row["mer_biz_name"]
-    row["mer_biz_name"] = b.rng.choice((*pools.PLACEHOLDERS, f" {name}", f"{name} ", f"{name}\u3000"))
+    head, tail = name[: len(name) // 2], name[len(name) // 2 :]
+    # pasted or typed in: a zero-width character or BOM, a terminal colour code, a line break, a tab,
+    # a bell, emoji (checks.ODD_CHARS)
+    odd = (f"{head}\u200b{tail}", f"{head}\u2060{tail}", f"{head}\ufeff{tail}", f"{name}\x1b[0m",
+           f"{head}\r\n{tail}", f"{head}\t{tail}", f"{name}\x07", f"{name}😀", f"☀{name}")  # fmt: skip
+    padded = (f" {name}", f"{name} ", f"{name}\u3000")
+    row["mer_biz_name"] = b.rng.choice(b.rng.choice((pools.PLACEHOLDERS, padded, odd)))
     return "mer_biz_name"
 
 

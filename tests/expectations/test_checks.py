@@ -121,6 +121,24 @@ def test_blanks_are_every_unicode_space_and_the_zero_width_ones() -> None:
         ("３Ｄ打印店", True),
         ("张　三", True),  # a full-width space inside
         ("张 三", False),
+        ("九江\x1b[31m长江", True),  # ESC: a terminal colour code pasted in
+        ("九江长江\x07", True),  # BEL
+        ("九江\r\n长江", True),  # CR LF inside: a line break in a one-line datum
+        ("九江\t长江", True),
+        ("九江\x00", True),
+        ("九江\x7f", True),  # DEL
+        ("张\u200b三", True),  # zero-width space inside
+        ("张\u200d三", True),  # zero-width joiner
+        ("张\u2060三", True),  # word joiner
+        ("张\ufeff三", True),  # a byte-order mark inside
+        ("九江\u202e司公", True),  # right-to-left override
+        ("九江好运来😀餐厅", True),  # emoji
+        ("☀阳光超市", True),  # miscellaneous symbols
+        ("✂裁缝店", True),  # dingbats
+        ("1\ufe0f\u20e3号店", True),  # keycap emoji
+        ("阿卜杜拉·买买提", False),
+        ("José García", False),
+        ("No.1 餐厅", False),
     ],
 )
 def test_text_defects(value: str, defect: bool) -> None:
@@ -133,6 +151,8 @@ def test_judged_text_strips_blanks_and_leaves_placeholders_to_g2() -> None:
     assert checks.judged_text("   ") is None
     assert checks.judged_text(None) is None
     assert checks.judged_text("138") == "138"
+    assert checks.judged_text("1380013\u200b8000") is None  # G2's finding, not also C1's
+    assert checks.judged_text("张\x1b三") is None
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from tests.dbenv import BACKENDS, Databases
 SPEC = DemoBankSpec()
 SUITES = load_suites()
 Pair = tuple[str, str, str]  # (table, record key, clause)
+ODD_KINDS = {"control": "\r\n\t\x07\x1b", "zero-width": "\u200b\u2060\ufeff", "emoji": "😀☀"}
 
 
 @dataclass
@@ -68,6 +69,15 @@ def by_clause(pairs: set[Pair]) -> dict[str, list[tuple[str, str]]]:
 def test_the_demo_bank_breaks_many_clauses(bank: Bank) -> None:
     injected = {d.clause for d in bank.defects}
     assert len(injected) >= 18, sorted(set(CLAUSE_IDS) - injected)
+
+
+def test_the_demo_bank_hides_control_and_zero_width_characters_and_emoji_in_names(bank: Bank) -> None:
+    keys = [d.record_key for d in bank.defects if d.clause == "G2" and d.column == "mer_biz_name"]
+    merchant = RECORD_TABLES["merchant"]
+    with bank.engine.connect() as conn:
+        names = conn.scalars(sa.select(merchant.c.mer_biz_name).where(merchant.c.mer_id.in_(keys))).all()
+    odd = {kind for name in names for kind, chars in ODD_KINDS.items() if any(ch in name for ch in chars)}
+    assert odd == set(ODD_KINDS), names
 
 
 def test_every_injected_defect_is_found_by_a_rule_citing_its_clause(bank: Bank) -> None:

@@ -46,6 +46,16 @@ MERCHANTS = [
     merchant_row(24, status="frozen"),
     merchant_row(25, mer_type="micro", uscc=None, licence_end=None),  # `when` excludes micro merchants
     merchant_row(26, status="closed", uscc=None, mgr_staff_id="X999", mcc="0000"),  # G1: out of scope
+    # G2: control and invisible characters and emoji inside values, G2's findings alone
+    merchant_row(27, mer_biz_name="好运来\x1b[1m餐厅"),
+    merchant_row(28, legal_rep_name="张\u200b三", bo_name="张\u200b三"),
+    merchant_row(29, biz_address="江西省九江市浔阳区庐山路88号😀"),
+    merchant_row(30, contact_phone="1380013\r\n8000"),
+    merchant_row(
+        31,
+        mer_reg_name="九江市浔阳区好运来\u2060餐饮有限公司",
+        settle_acct_name="九江市浔阳区好运来\u2060餐饮有限公司",
+    ),
 ]
 CUSTOMERS = [
     *(customer_row(i) for i in range(1, 4)),
@@ -55,6 +65,8 @@ CUSTOMERS = [
     customer_row(7, mgr_staff_id="M103"),
     customer_row(8, licence_end=None, legal_rep_id_end=None),
     customer_row(9, status="closed", uscc=None, mgr_staff_id=None),  # G1: out of scope
+    customer_row(10, cust_name="九江长江实业有限公司\x07"),
+    customer_row(11, business_scope="建筑材料销售☀货物进出口"),
 ]
 # Rules not listed here (new ones, say) must still agree everywhere; their count is not pinned.
 EXPECTED = {
@@ -77,6 +89,17 @@ EXPECTED = {
     "CUS-P3-LEGAL-REP-ID-VALID": 1,
     "CUS-P4-LEGAL-REP-ID-END-REQUIRED": 1,
     "CUS-C1-PHONE-FORMAT": 1,
+    "MER-G2-BIZ-NAME-TEXT": 1,
+    "MER-P1-LEGAL-REP-NAME-TEXT": 1,
+    "MER-P1-LEGAL-REP-NAME": 0,
+    "MER-P5-BO-NAME-TEXT": 1,
+    "MER-M2-BIZ-ADDRESS-TEXT": 1,
+    "MER-G2-PHONE-TEXT": 1,
+    "MER-E1-REG-NAME-TEXT": 1,
+    "MER-G2-SETTLE-ACCT-NAME-TEXT": 1,
+    "MER-M6-SETTLE-NAME-CORPORATE": 0,
+    "CUS-E1-NAME-TEXT": 1,
+    "CUS-E9-SCOPE-TEXT": 1,
 }
 SOURCES = ("gx_sql", "gx_pandas", "extracted")
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from expectations import checks, sqlchecks
+from expectations.kinds.base import sql_judged
 from tests.dbenv import PG_ADMIN_URL
 
 URLS = {"sqlite": "sqlite://", "postgresql": PG_ADMIN_URL}
@@ -432,6 +433,38 @@ TEXT_CASES = [
     "张 三",
     "\u3000",
     "",
+    # control and invisible characters, and emoji, anywhere in the value (G2)
+    "九江\x1b长江",
+    "九江\x07",
+    "九江\r\n长江",
+    "九江\t长江",
+    "\x01九江",
+    "九江\x7f",
+    "九江\x85长江",
+    "九江\x9f",
+    "张\u200b三",
+    "张\u200c三",
+    "张\u200d三",
+    "张\u2060三",
+    "张\ufeff三",
+    "张\u200f三",
+    "张\u202e三",
+    "张\u2066三\u2069",
+    "软\xad连字符",
+    "九江😀餐厅",
+    "👨\u200d👩\u200d👧",
+    "☎九江",
+    "✂裁缝店",
+    "➿",
+    "🀄麻将馆",
+    "🫶",
+    "1\ufe0f\u20e3号店",
+    "🇨🇳商店",
+    "九江\U0001fb00",  # symbols for legacy computing: not emoji
+    "九江\u27c0",  # just past the dingbats
+    "九江\u25ff",  # just before the miscellaneous symbols
+    "José García",
+    "九江·长江",
 ]
 PERSON_NAME_CASES = [
     "张三",
@@ -504,6 +537,26 @@ def test_text_vectors(conn: sa.Connection) -> None:
     assert_agrees(conn, sqlchecks.is_placeholder_text(v), checks.is_placeholder_text, TEXT_CASES)
 
 
+def test_text_with_odd_characters_is_a_defect_judged_by_no_other_check(conn: sa.Connection) -> None:
+    odd = TEXT_CASES[TEXT_CASES.index("九江\x1b长江") : TEXT_CASES.index("九江\U0001fb00")]
+    assert evaluate(conn, sqlchecks.is_text_defect(v), [(None, x) for x in odd]) == [True] * len(odd)
+    judged, _ = sql_judged(v)
+    assert evaluate(conn, judged, [(None, x) for x in odd]) == [False] * len(odd)
+    fine = ["九江\U0001fb00", "九江\u27c0", "九江\u25ff", "José García", "九江·长江"]
+    assert evaluate(conn, sqlchecks.is_text_defect(v), [(None, x) for x in fine]) == [False] * len(fine)
+
+
+def test_a_nul_character_is_a_defect_on_sqlite(tmp_path: Path) -> None:
+    """PostgreSQL's text cannot hold NUL; SQLite's can, and the predicate finds it there too."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'nul.sqlite'}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE sqlchecks_sample (i INTEGER, id_type TEXT, v TEXT)")
+        values = ["九江\x00长江", "\x00", "九江"]
+        assert evaluate(conn, sqlchecks.is_text_defect(v), [(None, x) for x in values]) == [True, True, False]
+        assert [checks.is_text_defect(x) for x in values] == [True, True, False]
+    engine.dispose()
+
+
 def test_name_address_and_county_vectors(conn: sa.Connection) -> None:
     assert_agrees(conn, sqlchecks.is_person_name(v), checks.is_person_name, PERSON_NAME_CASES)
     assert_agrees(conn, sqlchecks.starts_with_province(v), checks.starts_with_province, ADDRESS_CASES)
@@ -561,7 +614,7 @@ def test_new_predicates_compile_without_casts_colons_or_percents(dialect: sa.Dia
             assert "%" not in sql and "\\" not in sql
 
 
-TEXT_ALPHABET = "九江无详测试tesTNUL0aA*?-/ \u3000\u200b\ufeff\xa0\t\nＡ０？（）；·"
+TEXT_ALPHABET = "九江无详测试tesTNUL0aA*?-/ \u3000\u200b\ufeff\xa0\t\nＡ０？（）；·\x1b\x07\r\x7f\u200d\u2060😀☀\U0001faff\U0001fb00"
 text_like = st.one_of(
     st.text(alphabet=TEXT_ALPHABET, max_size=8),
     st.builds(

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from portal.i18n import MESSAGES
 from remediation.models import AuditEntry
+from tests.factories import add_row, merchant_row, without_primary_key
 from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
@@ -52,7 +53,8 @@ def test_every_label_in_the_templates_is_in_the_catalogue_in_both_languages() ->
     for template in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"\bt\('([a-z_]+\.[a-z0-9_]+)'", template.read_text(encoding="utf-8")))
     dynamic = {k for k in used if k.endswith("_")}  # t('todo.field_error_' ~ code)
-    used = (used - dynamic) | {"todo.field_error_date", "todo.field_error_number"}
+    problems = {f"audit.problem_{p}" for p in ("changed", "missing", "inserted", "unlinked")}
+    used = (used - dynamic) | {"todo.field_error_date", "todo.field_error_number"} | problems
     assert used and sorted(used - set(MESSAGES)) == []
     assert all(zh and en for zh, en in MESSAGES.values())
 
@@ -100,6 +102,32 @@ def test_masked_everywhere_except_the_owners_edit_form_which_is_audited(portal: 
     assert [tuple(v) for v in views] == [("M101", key(2))]
 
 
+def test_a_key_two_source_rows_share_shows_neither_row_and_takes_no_correction(bank: Bank) -> None:
+    """王经理's row (M102) gains 张经理's merchant key (M101): 张经理's form must show and change neither."""
+    source = sa.create_engine(bank.source_url)
+    without_primary_key(source)
+    add_row(source, "merchant", merchant_row(1, mgr_staff_id="M102", legal_rep_name="欧阳娜娜",
+                                             contact_phone="13900139000"))  # fmt: skip
+    todo = bank.todo_id(1, "MER-C1-PHONE-FORMAT")
+    with serve(make_app(bank)) as url:
+        owner = Client(url)
+        owner.login("M101")
+        page = owner.get(f"/todos/{todo}")
+        assert page.status == 200 and 'id="ambiguous-key"' in page.text
+        assert f"两条记录使用同一主键 {key(1)}（源系统中共 2 条）" in page.text
+        assert 'name="field_' not in page.text and "139****9000" not in page.text and "欧阳*" not in page.text
+        assert "Two source rows share key" in owner.get(f"/todos/{todo}?lang=en").text
+        refused = owner.post(f"/todos/{todo}/correct", {"field_contact_phone": "13800138000"})
+        assert refused.status == 409 and "Two source rows share key" in refused.text
+    with source.connect() as conn:
+        phones = conn.scalars(sa.text("SELECT contact_phone FROM merchant WHERE mer_id = :k"), {"k": key(1)})
+        assert sorted(phones) == [BAD_PHONE, "13900139000"]
+    source.dispose()
+    with bank.store.connect() as conn:
+        actions = conn.scalars(sa.select(AuditEntry.action).where(AuditEntry.staff_id == "M101")).all()
+    assert "unmasked_view" not in actions and actions[-1] == "correction_refused"
+
+
 def test_exports_are_masked_and_audited(portal: Portal) -> None:
     office = portal.client()
     office.login("D001")
@@ -113,6 +141,21 @@ def test_exports_are_masked_and_audited(portal: Portal) -> None:
     assert {row[0] for row in sheet.iter_rows(min_row=3, values_only=True)} >= {"110000", "110100", "110200"}
     with portal.bank.store.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).where(AuditEntry.action == "export")) == 2
+
+
+def test_the_audit_page_says_when_the_log_was_tampered_with(portal: Portal) -> None:
+    office = portal.client()
+    office.login("D001")
+    page = office.get("/office/audit")
+    assert 'id="audit-intact"' in page.text and 'id="audit-broken"' not in page.text
+    with portal.bank.store.begin() as conn:  # an attacker with rights on the database
+        conn.exec_driver_sql("DROP TRIGGER dq_audit_no_update")
+        conn.exec_driver_sql("UPDATE dq_audit SET detail = 'wrong password (1 in a row)' WHERE id = 3")
+    zh = office.get("/office/audit")
+    assert "审计日志已被篡改：哈希链在第 3 条处断开。" in zh.text and "该条在写入后被修改过。" in zh.text
+    en = office.get("/office/audit?lang=en")
+    assert "its hash chain breaks at entry 3." in en.text and "changed after it was written" in en.text
+    assert 'id="audit-intact"' not in en.text
 
 
 def test_a_correction_is_refused_field_by_field_then_accepted_and_verified(portal: Portal) -> None:
@@ -141,6 +184,10 @@ def test_already_fixed_and_appeal_actions(portal: Portal) -> None:
     client.get(f"/todos/{claimed}")
     assert client.post(f"/todos/{claimed}/claim", {"note": "已在收单系统改好"}).status == 303
     assert bank.todo_status(claimed) == "pending_verification"
+    with bank.store.connect() as conn:
+        assert conn.execute(
+            sa.select(AuditEntry.staff_id, AuditEntry.detail).where(AuditEntry.action == "claim_fixed")
+        ).all() == [("M101", f"to-do {claimed}")]
     appealed = bank.todo_id(6, "MER-E5-LICENCE-EXPIRED")
     assert client.post(f"/todos/{appealed}/appeal", {"reason": "执照已换新，系统未同步"}).status == 303
     assert "执照已换新" in client.get(f"/todos/{appealed}").text
@@ -222,3 +269,15 @@ def test_the_appellant_withdraws_and_escalates_from_the_record_page(portal: Port
     assert client.post(f"/todos/{other}/appeals/{second.id}/withdraw").status == 404
     assert client.post(f"/todos/{todo}/appeals/{second.id}/delete").status == 404
     assert client.post(f"/todos/{todo}/appeals/{second.id}/withdraw", csrf=False).status == 403
+    with bank.store.connect() as conn:
+        entries = conn.execute(
+            sa.select(AuditEntry.action, AuditEntry.client)
+            .where(AuditEntry.staff_id == "M101", AuditEntry.action.like("appeal_%"))
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [tuple(e) for e in entries] == [
+        ("appeal_filed", "127.0.0.1"),
+        ("appeal_withdraw", "127.0.0.1"),
+        ("appeal_filed", "127.0.0.1"),
+        ("appeal_escalate", "127.0.0.1"),
+    ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,12 +86,19 @@ def is_current_county(code: str) -> bool:
     return latest != "市辖区"
 
 
+def odd_character(ch: str) -> bool:
+    """Control and invisible format characters (Unicode Cc, Cf) and emoji, as docs/decisions.md lists them."""
+    emoji = 0x2600 <= ord(ch) <= 0x27BF or 0x1F000 <= ord(ch) <= 0x1FAFF or ch in "\u20e3\ufe0f"
+    return unicodedata.category(ch) in ("Cc", "Cf") or emoji
+
+
 def g2_bad(value: str) -> bool:
     return (
         value != value.strip()
         or value in pools.PLACEHOLDERS
         or (len(value) > 1 and len(set(value)) == 1)
         or bool(FULL_WIDTH.search(value))
+        or any(map(odd_character, value))
     )
 
 
