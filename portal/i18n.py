@@ -245,6 +245,12 @@ _UI: Mapping[str, tuple[str, str]] = {
     "summary.show": ("显示", "Show"),
     "summary.xlsx": ("下载 Excel", "Download Excel"),
     "summary.note": ("T+1 快照口径，同级机构内排名。", "T+1 snapshot figures, ranked among peers."),
+    "summary.live": (
+        "实时数字：该日未生成快照（T+1 快照尚未生成），以下按当前待办计算，仅供参考，不作考评依据，也未保存。",
+        "Live figures: no snapshot for this day yet (the T+1 snapshot is not taken yet). Computed from the "
+        "to-dos as they are now, for reference only: not the assessment figures, and not stored.",
+    ),
+    "summary.frozen": ("月末快照，已冻结", "month-end snapshot, frozen"),
     # appeals
     "appeals.title_coord": ("待协调的申诉", "Appeals waiting for coordination"),
     "appeals.title_arb": ("待仲裁的申诉", "Appeals waiting for arbitration"),
