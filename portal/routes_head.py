@@ -17,6 +17,7 @@ from starlette.responses import FileResponse
 
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, overseer, render
+from portal.guard import Id, OptionalId, parse_day
 from portal.scoping import Viewer, root_institution
 from remediation.appeals import appeals_waiting_for, arbitrate, coordinate
 from remediation.audit import audit
@@ -51,7 +52,7 @@ def dashboard(
     request: Request,
     person: Overseer,
     inst: Annotated[str | None, Query(max_length=20)] = None,
-    campaign: Annotated[int | None, Query()] = None,
+    campaign: OptionalId = None,
 ) -> Response:
     cfg = config(request)
     tree = institution_tree(cfg.store)
@@ -108,10 +109,7 @@ def _summary(request: Request, person: Viewer, day: dt.date, campaign_id: int | 
 def _summary_day(request: Request, date: str | None, campaign_id: int | None) -> dt.date:
     cfg = config(request)
     if date:
-        try:
-            return dt.date.fromisoformat(date)
-        except ValueError:
-            raise PageNotFound() from None
+        return parse_day(date, "date", cfg.today())
     campaigns = list_campaigns(cfg.store)
     chosen = _campaign(campaigns, campaign_id)
     days = snapshot_days(cfg.store, chosen.id) if chosen else []
@@ -123,7 +121,7 @@ def summary(
     request: Request,
     person: Overseer,
     date: Annotated[str | None, Query(max_length=10)] = None,
-    campaign: Annotated[int | None, Query()] = None,
+    campaign: OptionalId = None,
 ) -> Response:
     cfg = config(request)
     campaigns = list_campaigns(cfg.store)
@@ -150,7 +148,7 @@ def summary_xlsx(
     request: Request,
     person: Overseer,
     date: Annotated[str | None, Query(max_length=10)] = None,
-    campaign: Annotated[int | None, Query()] = None,
+    campaign: OptionalId = None,
 ) -> Response:
     cfg = config(request)
     day = _summary_day(request, date, campaign)
@@ -179,7 +177,7 @@ def appeals(request: Request, person: Overseer) -> Response:
 def decide(
     request: Request,
     person: Overseer,
-    appeal_id: int,
+    appeal_id: Id,
     decision: Annotated[str, Form(pattern="^(accept|reject|pass_up)$")],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

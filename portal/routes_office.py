@@ -16,6 +16,7 @@ from starlette.responses import FileResponse
 
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, data_office, render
+from portal.guard import Id, parse_day
 from portal.scoping import Viewer
 from remediation.audit import audit, audit_entries
 from remediation.campaigns import CampaignError, create_campaign, list_campaigns
@@ -96,7 +97,7 @@ def runs(request: Request, person: Office, rechecks: Annotated[bool, Query()] = 
 
 
 @router.get("/runs/{run_id}")
-def run_page(request: Request, person: Office, run_id: int) -> Response:
+def run_page(request: Request, person: Office, run_id: Id) -> Response:
     cfg = config(request)
     run = check_run(cfg.store, run_id)
     if run is None:
@@ -113,10 +114,7 @@ def run_page(request: Request, person: Office, run_id: int) -> Response:
 @router.post("/runs/now")
 def run_now(request: Request, person: Office, day: Annotated[str, Form(max_length=10)] = "") -> Response:
     cfg = config(request)
-    try:
-        when = dt.date.fromisoformat(day) if day else cfg.today()
-    except ValueError:
-        raise PageNotFound() from None
+    when = parse_day(day, "day", cfg.today()) if day else cfg.today()
     started = cfg.trigger.start(when, person.staff_id)
     if started:
         audit(
@@ -126,7 +124,7 @@ def run_now(request: Request, person: Office, day: Annotated[str, Form(max_lengt
 
 
 @router.post("/runs/{run_id}/docs")
-def build_docs(request: Request, person: Office, run_id: int) -> Response:
+def build_docs(request: Request, person: Office, run_id: Id) -> Response:
     cfg = config(request)
     run = check_run(cfg.store, run_id)
     if run is None or run.record_key is not None:
@@ -137,12 +135,16 @@ def build_docs(request: Request, person: Office, run_id: int) -> Response:
 
 
 @router.get("/runs/{run_id}/docs/{path:path}")
-def serve_docs(request: Request, person: Office, run_id: int, path: str) -> Response:
+def serve_docs(request: Request, person: Office, run_id: Id, path: str) -> Response:
     """The run's Data Docs site, read-only, from its folder (nothing outside it is served)."""
     cfg = config(request)
     folder = (cfg.datadocs_root / str(run_id)).resolve()
-    target = (folder / (path or "index.html")).resolve()
-    if not target.is_relative_to(folder) or not target.is_file() or target.name.endswith(".json"):
+    try:
+        target = (folder / (path or "index.html")).resolve()
+        servable = target.is_relative_to(folder) and target.is_file() and not target.name.endswith(".json")
+    except OSError:  # a name too long for the file system, say
+        servable = False
+    if not servable:
         raise PageNotFound()
     return FileResponse(target)
 
