@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import routes_auth, routes_head, routes_office, routes_todos
+from portal import routes_auth, routes_head, routes_office, routes_ops, routes_todos
 from portal.auth import csrf_protect
 from portal.deps import Forbidden, LoginRequired, PageNotFound, PortalConfig, lang_of, render, render_error
 from portal.guard import BadInput, reject_bad_input
@@ -29,6 +29,7 @@ from portal.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, resolve_lang, translat
 from portal.jobs import DocsJobs
 from remediation import settings
 from remediation.datadocs import docs_root
+from remediation.metrics import metrics_registry
 from remediation.runnow import Trigger, runner_from_settings
 from remediation.store import open_store
 from remediation.writeback import WriteBack, writeback_for
@@ -53,6 +54,7 @@ def create_app(
     today: Callable[[], dt.date] | None = None,
     secure_cookies: bool | None = None,
     session_hours: float | None = None,
+    metrics_token: str | None = None,
 ) -> FastAPI:
     """The portal app. Anything not given comes from the settings (remediation/settings.py)."""
     store = store if store is not None else open_store()
@@ -82,8 +84,12 @@ def create_app(
     app = FastAPI(title="dqgov portal", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(csrf_protect), Depends(reject_bad_input)])  # fmt: skip
     app.state.portal = cfg
+    app.state.metrics = metrics_registry(store, lambda: [suite.table for suite in cfg.suites()])
+    app.state.metrics_token = (
+        metrics_token if metrics_token is not None else settings.get("DQGOV_METRICS_TOKEN")
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (routes_auth, routes_todos, routes_head, routes_office):
+    for module in (routes_ops, routes_auth, routes_todos, routes_head, routes_office):
         app.include_router(module.router)
     _middleware(app)
     _error_pages(app)
