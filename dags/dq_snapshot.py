@@ -1,8 +1,8 @@
 """Daily snapshot of the governance numbers (存量治理完成率, 增量, overdue, cards) per campaign and institution.
 
 Runs when every check DAG has updated the to-dos (their `dqgov://todos/<table>` assets) and snapshots
-the run's date (Asia/Shanghai), rolled up the institution tree. A month-end snapshot is frozen. The
-work lives in `remediation.snapshots`; this file is wiring only.
+the run's date (Asia/Shanghai), rolled up the institution tree. A month-end snapshot is frozen once that
+day's checks have all reconciled. The work lives in `remediation.snapshots`; this file is wiring only.
 """
 
 from __future__ import annotations

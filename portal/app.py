@@ -9,24 +9,28 @@ served by the app itself, and the Content-Security-Policy allows nothing from el
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import routes_auth, routes_calendar, routes_head, routes_office, routes_todos
+from portal import routes_auth, routes_calendar, routes_head, routes_office, routes_ops, routes_todos
 from portal.auth import csrf_protect
-from portal.deps import Forbidden, LoginRequired, PageNotFound, PortalConfig, render
-from portal.i18n import LANG_COOKIE, resolve_lang
+from portal.deps import Forbidden, LoginRequired, PageNotFound, PortalConfig, lang_of, render, render_error
+from portal.guard import BadInput, reject_bad_input
+from portal.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, resolve_lang, translate
 from portal.jobs import DocsJobs
 from remediation import settings
 from remediation.calendar_file import calendar_path
 from remediation.datadocs import docs_root
+from remediation.metrics import metrics_registry
 from remediation.runnow import Trigger, runner_from_settings
 from remediation.store import open_store
 from remediation.writeback import WriteBack, writeback_for
@@ -52,6 +56,7 @@ def create_app(
     secure_cookies: bool | None = None,
     session_hours: float | None = None,
     calendar_file: Path | None = None,
+    metrics_token: str | None = None,
 ) -> FastAPI:
     """The portal app. Anything not given comes from the settings (remediation/settings.py)."""
     store = store if store is not None else open_store()
@@ -80,10 +85,14 @@ def create_app(
     if today is not None:
         cfg.today = today
     app = FastAPI(title="dqgov portal", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(csrf_protect)])  # fmt: skip
+                  dependencies=[Depends(csrf_protect), Depends(reject_bad_input)])  # fmt: skip
     app.state.portal = cfg
+    app.state.metrics = metrics_registry(store, lambda: [suite.table for suite in cfg.suites()])
+    app.state.metrics_token = (
+        metrics_token if metrics_token is not None else settings.get("DQGOV_METRICS_TOKEN")
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (routes_auth, routes_todos, routes_head, routes_office, routes_calendar):
+    for module in (routes_ops, routes_auth, routes_todos, routes_head, routes_office, routes_calendar):
         app.include_router(module.router)
     _middleware(app)
     _error_pages(app)
@@ -96,11 +105,15 @@ def _middleware(app: FastAPI) -> None:
         started = time.perf_counter()
         asked = request.query_params.get("lang")
         lang = resolve_lang(asked, request.cookies.get(LANG_COOKIE))
+        response: Response
         if lang is None:
-            return PlainTextResponse("lang must be zh or en", status_code=422)
-        request.state.lang = lang
-        response = await call_next(request)
-        if asked is not None:
+            cookie = request.cookies.get(LANG_COOKIE)
+            request.state.lang = cookie if cookie in LANGS else DEFAULT_LANG
+            response = render_error(request, 422, translate(request.state.lang, "error.lang"))
+        else:
+            request.state.lang = lang
+            response = await _last_resort(request, call_next)
+        if asked is not None and lang is not None:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
         docs = "/docs/" in request.url.path and request.url.path.startswith("/office/runs/")
         response.headers["Content-Security-Policy"] = DOCS_CSP if docs else CSP
@@ -111,6 +124,16 @@ def _middleware(app: FastAPI) -> None:
             response.headers["Cache-Control"] = "no-store"
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         return response
+
+
+async def _last_resort(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """The route's answer, or, when it fails unexpectedly, a 500 page in the viewer's language: the trace is
+    logged, never shown."""
+    try:
+        return await call_next(request)
+    except Exception:
+        logging.getLogger("portal").exception("unhandled error on %s %s", request.method, request.url.path)
+        return render_error(request, 500)
 
 
 def _error_pages(app: FastAPI) -> None:
@@ -131,4 +154,18 @@ def _error_pages(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return render(request, "error.html", {"code": 404}, status_code=404)
-        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+        return render_error(request, exc.status_code)
+
+    @app.exception_handler(BadInput)
+    async def bad_input(request: Request, exc: BadInput) -> Response:
+        lang = lang_of(request)
+        problem = translate(lang, f"error.problem_{exc.problem}", **exc.values)
+        return render_error(request, 400, translate(lang, "error.400_text", field=exc.field, problem=problem))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        lang = lang_of(request)
+        fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")}) or ["?"]
+        problem = translate(lang, "error.problem_invalid")
+        text = translate(lang, "error.400_text", field=", ".join(fields)[:80], problem=problem)
+        return render_error(request, 400, text)

@@ -142,12 +142,25 @@ def _flash(lang: str, key: str | None) -> str | None:
     return None
 
 
-def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+def render_error(request: Request, code: int, detail: str | None = None) -> HTMLResponse:
+    """The error page for `code` in the viewer's language; when even the store is down (a 500), without the
+    viewer's header, which needs it."""
+    try:
+        return render(request, "error.html", {"code": code, "detail": detail}, status_code=code)
+    except Exception:
+        if code < 500:
+            raise
+        return render(request, "error.html", {"code": code, "detail": detail}, code, anonymous=True)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200, anonymous: bool = False
+) -> HTMLResponse:
     cfg = config(request)
     lang = lang_of(request)
     from portal.auth import current_viewer
 
-    person = current_viewer(request)
+    person = None if anonymous else current_viewer(request)
     page = {
         "request": request,
         "lang": lang,

@@ -56,6 +56,23 @@ _UI: Mapping[str, tuple[str, str]] = {
         "Not for your role, or the form has expired: reload the page and try again.",
     ),
     "error.action": ("操作未完成：", "Not done: "),
+    "error.400": ("请求有误", "Bad request"),
+    "error.400_text": ("参数 {field} 不正确：{problem}。", "Parameter {field} is not valid: {problem}."),
+    "error.problem_control": ("含有控制字符", "it contains a control character"),
+    "error.problem_too_long": ("太长", "it is too long"),
+    "error.problem_date": ("应为 YYYY-MM-DD 格式的日期", "it must be a date in the form YYYY-MM-DD"),
+    "error.problem_date_range": (
+        "日期须在 {first} 至 {last} 之间",
+        "the date must be between {first} and {last}",
+    ),
+    "error.problem_invalid": ("缺失，或不是允许的值", "it is missing or not an allowed value"),
+    "error.lang": ("语言参数 lang 只能是 zh 或 en", "lang must be zh or en"),
+    "error.500": ("系统出错", "Something went wrong"),
+    "error.500_text": (
+        "系统内部出错，已记录。请稍后重试，或联系数据管理部门。",
+        "An internal error occurred and was logged. Try again later, or contact the data office.",
+    ),
+    "error.other": ("请求未能处理", "The request could not be handled"),
     "error.back": ("返回首页", "Back to the start page"),
     # roles, levels, statuses
     "position.account_manager": ("客户经理", "Account manager"),
@@ -268,6 +285,12 @@ _UI: Mapping[str, tuple[str, str]] = {
     "summary.show": ("显示", "Show"),
     "summary.xlsx": ("下载 Excel", "Download Excel"),
     "summary.note": ("T+1 快照口径，同级机构内排名。", "T+1 snapshot figures, ranked among peers."),
+    "summary.live": (
+        "实时数字：该日未生成快照（T+1 快照尚未生成），以下按当前待办计算，仅供参考，不作考评依据，也未保存。",
+        "Live figures: no snapshot for this day yet (the T+1 snapshot is not taken yet). Computed from the "
+        "to-dos as they are now, for reference only: not the assessment figures, and not stored.",
+    ),
+    "summary.frozen": ("月末快照，已冻结", "month-end snapshot, frozen"),
     # appeals
     "appeals.title_coord": ("待协调的申诉", "Appeals waiting for coordination"),
     "appeals.title_arb": ("待仲裁的申诉", "Appeals waiting for arbitration"),

@@ -30,11 +30,6 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
 @router.get("/")
 def start(request: Request) -> Response:
     person = current_viewer(request)

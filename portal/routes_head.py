@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from starlette.responses import FileResponse
 
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, overseer, render
+from portal.guard import Id, OptionalId, parse_day
 from portal.routes_calendar import calendar_gaps
 from portal.scoping import Viewer, root_institution
 from remediation.appeals import appeals_waiting_for, arbitrate, coordinate
@@ -32,8 +34,8 @@ from remediation.dashboard import (
 from remediation.errors import DqgovError, NotAllowed, NotFound
 from remediation.orgtree import institution_tree, path_to, staff_rows, subtree_codes
 from remediation.queries import TodoScope
-from remediation.report import COLUMNS, TABLE_COLUMNS, as_row, to_xlsx
-from remediation.snapshots import institution_scores
+from remediation.report import COLUMNS, TABLE_COLUMNS, as_row, title, to_xlsx
+from remediation.snapshots import SummaryTable, summary_table
 
 router = APIRouter()
 Overseer = Annotated[Viewer, Depends(overseer)]
@@ -51,7 +53,7 @@ def dashboard(
     request: Request,
     person: Overseer,
     inst: Annotated[str | None, Query(max_length=20)] = None,
-    campaign: Annotated[int | None, Query()] = None,
+    campaign: OptionalId = None,
 ) -> Response:
     cfg = config(request)
     tree = institution_tree(cfg.store)
@@ -97,24 +99,19 @@ def dashboard(
     return render(request, "dashboard.html", context)
 
 
-def _summary_rows(
-    request: Request, person: Viewer, day: dt.date, campaign_id: int | None
-) -> tuple[Any, list[Any]]:
-    cfg = config(request)
+def _summary(request: Request, person: Viewer, day: dt.date, campaign_id: int | None) -> SummaryTable:
+    """The day's table (live when it has no snapshot: nothing is written), rows in the viewer's scope."""
     try:
-        campaign, scores = institution_scores(cfg.store, day, campaign_id)
+        table = summary_table(config(request).store, day, campaign_id)
     except DqgovError:
         raise PageNotFound() from None
-    return campaign, [s for s in scores if person.sees_institution(s.inst_code)]
+    return replace(table, scores=[s for s in table.scores if person.sees_institution(s.inst_code)])
 
 
 def _summary_day(request: Request, date: str | None, campaign_id: int | None) -> dt.date:
     cfg = config(request)
     if date:
-        try:
-            return dt.date.fromisoformat(date)
-        except ValueError:
-            raise PageNotFound() from None
+        return parse_day(date, "date", cfg.today())
     campaigns = list_campaigns(cfg.store)
     chosen = _campaign(campaigns, campaign_id)
     days = snapshot_days(cfg.store, chosen.id) if chosen else []
@@ -126,22 +123,24 @@ def summary(
     request: Request,
     person: Overseer,
     date: Annotated[str | None, Query(max_length=10)] = None,
-    campaign: Annotated[int | None, Query()] = None,
+    campaign: OptionalId = None,
 ) -> Response:
     cfg = config(request)
     campaigns = list_campaigns(cfg.store)
     if not campaigns:
         return render(request, "summary.html", {"campaigns": [], "rows": [], "day": None})
     day = _summary_day(request, date, campaign)
-    chosen, scores = _summary_rows(request, person, day, campaign)
+    table = _summary(request, person, day, campaign)
     headers = dict(COLUMNS)
     context = {
         "campaigns": campaigns,
-        "campaign": chosen,
+        "campaign": table.campaign,
         "day": day,
-        "days": snapshot_days(cfg.store, chosen.id),
+        "live": table.live,
+        "frozen": table.frozen,
+        "days": snapshot_days(cfg.store, table.campaign.id),
         "columns": [(name, headers[name]) for name in TABLE_COLUMNS],
-        "rows": [(s, as_row(s)) for s in scores],
+        "rows": [(s, as_row(s)) for s in table.scores],
     }
     return render(request, "summary.html", context)
 
@@ -151,15 +150,15 @@ def summary_xlsx(
     request: Request,
     person: Overseer,
     date: Annotated[str | None, Query(max_length=10)] = None,
-    campaign: Annotated[int | None, Query()] = None,
+    campaign: OptionalId = None,
 ) -> Response:
     cfg = config(request)
     day = _summary_day(request, date, campaign)
-    chosen, scores = _summary_rows(request, person, day, campaign)
+    table = _summary(request, person, day, campaign)
     folder = Path(tempfile.mkdtemp(prefix="dqgov-summary-"))
     path = folder / f"summary-{day.isoformat()}.xlsx"
-    to_xlsx(scores, path, f"机构问题汇总表 · {chosen.name} · {day.isoformat()}")
-    audit(cfg.store, person.staff_id, "export", detail=f"summary xlsx {day} campaign {chosen.id}",
+    to_xlsx(table.scores, path, title(table.campaign.name, day, table.live))
+    audit(cfg.store, person.staff_id, "export", detail=f"summary xlsx {day} campaign {table.campaign.id}",
           client=client_of(request))  # fmt: skip
     return FileResponse(
         path,
@@ -180,7 +179,7 @@ def appeals(request: Request, person: Overseer) -> Response:
 def decide(
     request: Request,
     person: Overseer,
-    appeal_id: int,
+    appeal_id: Id,
     decision: Annotated[str, Form(pattern="^(accept|reject|pass_up)$")],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

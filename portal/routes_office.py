@@ -9,13 +9,14 @@ import io
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, data_office, error_page, lang_of, render
+from portal.guard import Id, parse_day
 from portal.i18n import translate
 from portal.scoping import Viewer
 from remediation.audit import audit, audit_entries
@@ -105,7 +106,7 @@ def runs(request: Request, person: Office, rechecks: Annotated[bool, Query()] = 
 
 
 @router.get("/runs/{run_id}")
-def run_page(request: Request, person: Office, run_id: int) -> Response:
+def run_page(request: Request, person: Office, run_id: Id) -> Response:
     cfg = config(request)
     run = check_run(cfg.store, run_id)
     if run is None:
@@ -123,9 +124,6 @@ def run_page(request: Request, person: Office, run_id: int) -> Response:
     return render(request, "office_run.html", context)
 
 
-RunId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
 def _confirmed(request: Request, confirm: str) -> HTMLResponse | None:
     """None when the person ticked the confirmation; else the page that asks them to."""
     if confirm == "yes":
@@ -136,7 +134,7 @@ def _confirmed(request: Request, confirm: str) -> HTMLResponse | None:
 
 @router.post("/runs/{run_id}/accept-drop")
 def accept_drop(
-    request: Request, person: Office, run_id: RunId, confirm: Annotated[str, Form(max_length=10)] = ""
+    request: Request, person: Office, run_id: Id, confirm: Annotated[str, Form(max_length=10)] = ""
 ) -> Response:
     """A member of the data office confirms the drop the volume guard stopped; the run then applies."""
     cfg = config(request)
@@ -156,7 +154,7 @@ def accept_drop(
 def void(
     request: Request,
     person: Office,
-    run_id: RunId,
+    run_id: Id,
     reason: Annotated[str, Form(max_length=500)] = "",
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
@@ -179,10 +177,7 @@ def void(
 @router.post("/runs/now")
 def run_now(request: Request, person: Office, day: Annotated[str, Form(max_length=10)] = "") -> Response:
     cfg = config(request)
-    try:
-        when = dt.date.fromisoformat(day) if day else cfg.today()
-    except ValueError:
-        raise PageNotFound() from None
+    when = parse_day(day, "day", cfg.today()) if day else cfg.today()
     started = cfg.trigger.start(when, person.staff_id)
     if started:
         audit(
@@ -192,7 +187,7 @@ def run_now(request: Request, person: Office, day: Annotated[str, Form(max_lengt
 
 
 @router.post("/runs/{run_id}/docs")
-def build_docs(request: Request, person: Office, run_id: int) -> Response:
+def build_docs(request: Request, person: Office, run_id: Id) -> Response:
     cfg = config(request)
     run = check_run(cfg.store, run_id)
     if run is None or run.record_key is not None:
@@ -203,12 +198,16 @@ def build_docs(request: Request, person: Office, run_id: int) -> Response:
 
 
 @router.get("/runs/{run_id}/docs/{path:path}")
-def serve_docs(request: Request, person: Office, run_id: int, path: str) -> Response:
+def serve_docs(request: Request, person: Office, run_id: Id, path: str) -> Response:
     """The run's Data Docs site, read-only, from its folder (nothing outside it is served)."""
     cfg = config(request)
     folder = (cfg.datadocs_root / str(run_id)).resolve()
-    target = (folder / (path or "index.html")).resolve()
-    if not target.is_relative_to(folder) or not target.is_file() or target.name.endswith(".json"):
+    try:
+        target = (folder / (path or "index.html")).resolve()
+        servable = target.is_relative_to(folder) and target.is_file() and not target.name.endswith(".json")
+    except OSError:  # a name too long for the file system, say
+        servable = False
+    if not servable:
         raise PageNotFound()
     return FileResponse(target)
 

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, lang_of, render, viewer
+from portal.guard import Id
 from portal.i18n import translate
 from portal.record_view import record_context
 from portal.scoping import Viewer
@@ -83,7 +84,7 @@ def todos(
 
 
 @router.get("/todos/{todo_id}")
-def todo_page(request: Request, person: Person, todo_id: int) -> Response:
+def todo_page(request: Request, person: Person, todo_id: Id) -> Response:
     return render(request, "todo.html", record_context(request, person, todo_id))
 
 
@@ -104,7 +105,7 @@ def _action_failed(request: Request, exc: DqgovError) -> Response:
 
 
 @router.post("/todos/{todo_id}/correct")
-async def correct(request: Request, person: Person, todo_id: int) -> Response:
+async def correct(request: Request, person: Person, todo_id: Id) -> Response:
     form = await request.form()
     raw = {k[len("field_") :]: v for k, v in form.items() if k.startswith("field_") and isinstance(v, str)}
     # validating, writing back and re-checking block: off the event loop
@@ -129,7 +130,7 @@ def _correct(request: Request, person: Viewer, todo_id: int, raw: dict[str, str]
 
 @router.post("/todos/{todo_id}/claim")
 def claim(
-    request: Request, person: Person, todo_id: int, note: Annotated[str, Form(max_length=2000)] = ""
+    request: Request, person: Person, todo_id: Id, note: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
     _own_todo(request, person, todo_id)
     store = config(request).store
@@ -145,7 +146,7 @@ def claim(
 def appeal(
     request: Request,
     person: Person,
-    todo_id: int,
+    todo_id: Id,
     reason: Annotated[str, Form(max_length=2000)],
     evidence: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
@@ -161,7 +162,7 @@ def appeal(
 
 
 @router.post("/todos/{todo_id}/appeals/{appeal_id}/{action}")
-def appeal_action(request: Request, person: Person, todo_id: int, appeal_id: int, action: str) -> Response:
+def appeal_action(request: Request, person: Person, todo_id: Id, appeal_id: Id, action: str) -> Response:
     """The appellant withdraws a pending appeal, or takes a head's rejection to the data office."""
     act, done = {"withdraw": (withdraw, "withdrawn"), "escalate": (escalate, "escalated")}.get(
         action, (None, "")

@@ -82,6 +82,8 @@ def snapshot(
                + (" — frozen (month end)" if summary.frozen else ""))  # fmt: skip
     for name in summary.skipped_frozen:
         typer.echo(f"  {name}: already frozen, left unchanged")
+    if summary.not_frozen_because:
+        typer.echo(f"warning: {summary.not_frozen_because}", err=True)
 
 
 def report(
@@ -91,10 +93,11 @@ def report(
     campaign: Annotated[int | None, typer.Option(help="Campaign id (default: the default campaign).")] = None,
     store_url: StoreOpt = None,
 ) -> None:
-    """The institution issue summary table (机构问题汇总表)."""
+    """The institution issue summary table (机构问题汇总表). It reads only: for a day without a snapshot the
+    figures are computed now from the to-dos (live, not stored), and a note on stderr says so."""
     from remediation import report as rep
     from remediation.clock import parse_date
-    from remediation.snapshots import institution_scores
+    from remediation.snapshots import summary_table
     from remediation.store import open_store
 
     if fmt not in ("table", "csv", "xlsx"):
@@ -104,10 +107,14 @@ def report(
     if out is not None and not out.parent.exists():
         raise DqgovError(f"--out {out}: folder {out.parent} does not exist")
     day = parse_date(date, "--date")
-    scope, scores = institution_scores(open_store(store_url), day, campaign)
+    table = summary_table(open_store(store_url), day, campaign)
+    scope, scores = table.campaign, table.scores
+    if table.live:
+        typer.echo(f"note: no snapshot for {day}: live figures from the to-dos now, not stored "
+                   "(the T+1 snapshot is taken after the day's checks: dqgov snapshot)", err=True)  # fmt: skip
     if fmt == "xlsx":
         assert out is not None
-        rep.to_xlsx(scores, out, f"机构问题汇总表 · {scope.name} · {day}")
+        rep.to_xlsx(scores, out, rep.title(scope.name, day, table.live))
         typer.echo(f"wrote {len(scores)} institutions to {out}")
         return
     text = rep.to_csv(scores) if fmt == "csv" else rep.to_text(scores)

@@ -107,6 +107,12 @@ def to_text(scores: Sequence[InstitutionScore]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def title(campaign: str, day: object, live: bool) -> str:
+    """The workbook's title line; live figures (no snapshot for the day) say so."""
+    kind = "实时数字（该日未生成快照，未保存） live figures, no snapshot" if live else "T+1 快照 snapshot"
+    return f"机构问题汇总表 · {campaign} · {day} · {kind}"
+
+
 def to_xlsx(scores: Sequence[InstitutionScore], path: Path, title: str) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font

@@ -78,6 +78,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("DQGOV_AIRFLOW_API_TOKEN", "", "Bearer token for DQGOV_AIRFLOW_API_URL."),
     Setting(
+        "DQGOV_METRICS_TOKEN",
+        "",
+        "Bearer token Prometheus sends to scrape /metrics; empty: only clients on 127.0.0.1 may scrape.",
+    ),
+    Setting(
         "DQGOV_DEMO_PASSWORD", "", "Password of the demo logins `dqgov demo` creates; empty: a random one."
     ),
 )

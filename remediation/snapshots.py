@@ -7,12 +7,15 @@ Counting (docs/decisions.md, "Snapshots and scores", has the reasoning):
   to-dos for new; `new`: to-dos outside the baseline set (new records, or stock records that started failing
   later);
 - to-dos closed as out of scope (the record was closed) count nowhere: nobody can fix them.
-Every institution's row covers its whole subtree. A month-end snapshot is frozen: taking it again
-changes nothing, so the monthly assessment can be reproduced.
+Every institution's row covers its whole subtree. A month-end snapshot is frozen once that day's checks
+have reconciled (a full run of every suite's table for the date): taking it again changes nothing, so the
+monthly assessment can be reproduced. Only `take_snapshot` writes (the snapshot task and `dqgov snapshot`);
+reading the summary of a day without a snapshot computes it in memory (`summary_table`, marked `live`).
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -21,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from expectations.rulebook import load_suites
 from remediation.campaigns import CampaignScope, choose_campaign, list_campaigns
 from remediation.errors import DqgovError
 from remediation.models import (
@@ -56,10 +60,20 @@ class SnapshotSummary:
     rows: int
     frozen: bool
     skipped_frozen: tuple[str, ...]  # campaigns whose snapshot for the day was frozen already
+    not_frozen_because: str | None = None  # a month end written unfrozen: why
+
+
+@dataclass
+class DayCounts:
+    """One campaign's snapshot of a day, stored or computed: per (institution, rule, segment), and per
+    institution the record counts; every institution's counts cover its subtree."""
+
+    rules: dict[tuple[str, str, str], Counter] = field(default_factory=lambda: defaultdict(Counter))
+    records: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
 def is_month_end(day: dt.date) -> bool:
-    return (day + dt.timedelta(days=1)).month != day.month
+    return day.day == calendar.monthrange(day.year, day.month)[1]
 
 
 def _tree(conn: sa.Connection) -> dict[str, str | None]:
@@ -164,63 +178,105 @@ def _record_counts(conn: sa.Connection, campaign: CampaignScope, day: dt.date) -
     return counts
 
 
-def take_snapshot(store: sa.Engine, day: dt.date) -> SnapshotSummary:
-    """Compute and store the snapshot of `day` for every campaign (one transaction); frozen ones stay."""
+def compute_counts(
+    conn: sa.Connection, campaign: CampaignScope, day: dt.date, parent: Mapping[str, str | None]
+) -> DayCounts:
+    """The snapshot of `day` from the to-dos as they are now, rolled up the tree; nothing is written."""
+    members = _subtree_members(campaign.institutions, parent) if campaign.institutions else None
+    counts = DayCounts()
+    for row in _leaf_counts(conn, campaign, day):
+        if members is not None and row.inst_code not in members:
+            continue
+        for inst in _chain(row.inst_code or "", parent):
+            bucket = counts.rules[(inst, row.rule_id, row.segment)]
+            for name in COUNTS:
+                bucket[name] += int(getattr(row, name))
+    for inst_code, leaf in _record_counts(conn, campaign, day).items():
+        if members is not None and inst_code not in members:
+            continue
+        for inst in _chain(inst_code, parent):
+            for name in RECORD_COUNTS:
+                counts.records[inst][name] += leaf[name]
+    return counts
+
+
+def unreconciled_tables(conn: sa.Connection, day: dt.date, tables: Iterable[str]) -> list[str]:
+    """The tables without a reconciled full check run (not a one-record re-check) for `day`."""
+    done = set(
+        conn.scalars(
+            sa.select(CheckRun.table_name).where(
+                CheckRun.logical_date == day,
+                CheckRun.record_key.is_(None),
+                CheckRun.status == RunStatus.RECONCILED,
+            )
+        )
+    )
+    return sorted(set(tables) - done)
+
+
+def _freeze_refusal(conn: sa.Connection, day: dt.date, tables: Iterable[str] | None) -> str | None:
+    """Why a month-end snapshot of `day` may not be frozen yet (None: it may)."""
+    missing = unreconciled_tables(
+        conn, day, tables if tables is not None else [s.table for s in load_suites()]
+    )
+    if not missing:
+        return None
+    return (f"month end {day} not frozen: no reconciled check run of {', '.join(missing)} for {day} yet; "
+            "take the snapshot again after the day's checks")  # fmt: skip
+
+
+def _write(conn: sa.Connection, campaign_id: int, day: dt.date, counts: DayCounts, frozen: bool) -> None:
+    key = {"snapshot_date": day, "campaign_id": campaign_id, "frozen": frozen}
+    conn.execute(
+        sa.delete(Snapshot).where(Snapshot.snapshot_date == day, Snapshot.campaign_id == campaign_id)
+    )
+    conn.execute(
+        sa.delete(SnapshotRecords).where(
+            SnapshotRecords.snapshot_date == day, SnapshotRecords.campaign_id == campaign_id
+        )
+    )
+    if counts.rules:
+        conn.execute(
+            sa.insert(Snapshot),
+            [{**key, "inst_code": inst, "rule_id": rule, "segment": segment, **{n: c[n] for n in COUNTS}}
+             for (inst, rule, segment), c in counts.rules.items()],
+        )  # fmt: skip
+    if counts.records:
+        conn.execute(
+            sa.insert(SnapshotRecords),
+            [{**key, "inst_code": inst, **{n: c[n] for n in RECORD_COUNTS}} for inst, c in counts.records.items()],
+        )  # fmt: skip
+
+
+def take_snapshot(store: sa.Engine, day: dt.date, tables: Iterable[str] | None = None) -> SnapshotSummary:
+    """Compute and store the snapshot of `day` for every campaign (one transaction); frozen ones stay.
+
+    A month end is frozen only when every table in `tables` (default: every suite's) has a reconciled full
+    check run for `day`; before that it is written unfrozen, and the summary says why.
+    """
     skipped: list[str] = []
     written = 0
     campaigns = list_campaigns(store)
     with store.begin() as conn:
+        refusal = _freeze_refusal(conn, day, tables) if is_month_end(day) else None
+        frozen = is_month_end(day) and refusal is None
         parent = _tree(conn)
         for campaign in campaigns:
-            key = sa.and_(Snapshot.snapshot_date == day, Snapshot.campaign_id == campaign.id)
             if conn.scalar(
-                sa.select(sa.func.count()).select_from(Snapshot).where(key, Snapshot.frozen.is_(True))
+                sa.select(sa.func.count())
+                .select_from(Snapshot)
+                .where(
+                    Snapshot.snapshot_date == day,
+                    Snapshot.campaign_id == campaign.id,
+                    Snapshot.frozen.is_(True),
+                )
             ):
                 skipped.append(campaign.name)
                 continue
-            conn.execute(sa.delete(Snapshot).where(key))
-            conn.execute(
-                sa.delete(SnapshotRecords).where(
-                    SnapshotRecords.snapshot_date == day, SnapshotRecords.campaign_id == campaign.id
-                )
-            )
-            members = _subtree_members(campaign.institutions, parent) if campaign.institutions else None
-            rolled: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
-            for row in _leaf_counts(conn, campaign, day):
-                if members is not None and row.inst_code not in members:
-                    continue
-                for inst in _chain(row.inst_code or "", parent):
-                    bucket = rolled[(inst, row.rule_id, row.segment)]
-                    for name in COUNTS:
-                        bucket[name] += int(getattr(row, name))
-            records: dict[str, Counter] = defaultdict(Counter)
-            for inst_code, counts in _record_counts(conn, campaign, day).items():
-                if members is not None and inst_code not in members:
-                    continue
-                for inst in _chain(inst_code, parent):
-                    for name in RECORD_COUNTS:
-                        records[inst][name] += counts[name]
-            frozen = is_month_end(day)
-            if rolled:
-                conn.execute(
-                    sa.insert(Snapshot),
-                    [
-                        {"snapshot_date": day, "campaign_id": campaign.id, "inst_code": inst, "rule_id": rule,
-                         "segment": segment, "frozen": frozen, **{n: c[n] for n in COUNTS}}
-                        for (inst, rule, segment), c in rolled.items()
-                    ],
-                )  # fmt: skip
-            if records:
-                conn.execute(
-                    sa.insert(SnapshotRecords),
-                    [
-                        {"snapshot_date": day, "campaign_id": campaign.id, "inst_code": inst, "frozen": frozen,
-                         **{n: c[n] for n in RECORD_COUNTS}}
-                        for inst, c in records.items()
-                    ],
-                )  # fmt: skip
-            written += len(rolled)
-    return SnapshotSummary(day, len(campaigns), written, is_month_end(day), tuple(skipped))
+            counts = compute_counts(conn, campaign, day, parent)
+            _write(conn, campaign.id, day, counts, frozen)
+            written += len(counts.rules)
+    return SnapshotSummary(day, len(campaigns), written, frozen, tuple(skipped), refusal)
 
 
 @dataclass
@@ -251,9 +307,31 @@ def _campaign(store: sa.Engine, campaign_id: int | None) -> CampaignScope:
     return campaign
 
 
-def _scores_for(
-    conn: sa.Connection, campaign: CampaignScope, day: dt.date, policy: Policy
-) -> dict[str, InstitutionScore]:
+def stored_counts(conn: sa.Connection, campaign_id: int, day: dt.date) -> tuple[DayCounts, bool] | None:
+    """The stored snapshot of `day` and whether it is frozen; None when none was taken."""
+    counts = DayCounts()
+    frozen = False
+    for s in conn.execute(
+        sa.select(Snapshot.__table__).where(
+            Snapshot.snapshot_date == day, Snapshot.campaign_id == campaign_id
+        )
+    ):
+        bucket = counts.rules[(s.inst_code, s.rule_id, s.segment)]
+        for name in COUNTS:
+            bucket[name] += getattr(s, name)
+        frozen = frozen or bool(s.frozen)
+    for r in conn.execute(
+        sa.select(SnapshotRecords.__table__).where(
+            SnapshotRecords.snapshot_date == day, SnapshotRecords.campaign_id == campaign_id
+        )
+    ):
+        for name in RECORD_COUNTS:
+            counts.records[r.inst_code][name] += getattr(r, name)
+        frozen = frozen or bool(r.frozen)
+    return (counts, frozen) if counts.rules or counts.records else None
+
+
+def _scores_for(conn: sa.Connection, counts: DayCounts, policy: Policy) -> dict[str, InstitutionScore]:
     insts = {r.inst_code: r for r in conn.execute(sa.select(Institution.__table__))}
     severity = {rule: sev for rule, sev in conn.execute(sa.select(RuleRecord.rule_id, RuleRecord.severity))}
     rows: dict[str, InstitutionScore] = {}
@@ -269,72 +347,72 @@ def _scores_for(
             )
         return rows[code]
 
-    for s in conn.execute(
-        sa.select(Snapshot.__table__).where(
-            Snapshot.snapshot_date == day, Snapshot.campaign_id == campaign.id
-        )
-    ):
-        row = row_for(s.inst_code)
-        prefix = "" if s.segment == "stock" else "new_"
+    for (inst_code, rule_id, segment), c in counts.rules.items():
+        row = row_for(inst_code)
+        prefix = "" if segment == "stock" else "new_"
         for name in COUNTS:
-            if name in ("new", "baseline"):
-                row.counts[name] += getattr(s, name)
-            else:
-                row.counts[prefix + name] += getattr(s, name)
-        if s.segment == "stock":
-            weight = policy.severity_weights.get(severity.get(s.rule_id, "low"), 1.0)
-            row.weighted_baseline += weight * s.baseline
-            row.weighted_done += weight * (s.fixed + s.exempted)
-    for r in conn.execute(
-        sa.select(SnapshotRecords.__table__).where(
-            SnapshotRecords.snapshot_date == day, SnapshotRecords.campaign_id == campaign.id
-        )
-    ):
-        row = row_for(r.inst_code)
+            row.counts[name if name in ("new", "baseline") else prefix + name] += c[name]
+        if segment == "stock":
+            weight = policy.severity_weights.get(severity.get(rule_id, "low"), 1.0)
+            row.weighted_baseline += weight * c["baseline"]
+            row.weighted_done += weight * (c["fixed"] + c["exempted"])
+    for inst_code, c in counts.records.items():
+        row = row_for(inst_code)
         for name in RECORD_COUNTS:
-            row.counts[name] += getattr(r, name)
+            row.counts[name] += c[name]
     for row in rows.values():
-        c = row.counts
-        if c["baseline"]:
-            row.completion_rate = (c["fixed"] + c["exempted"]) / c["baseline"]
-        if row.weighted_baseline:
-            row.weighted_completion_rate = row.weighted_done / row.weighted_baseline
-        if c["new_records"]:
-            row.new_record_quality = 1 - c["new_records_with_findings"] / c["new_records"]
-        active = c["open"] + c["pending"] + c["new_open"] + c["new_pending"]
-        if active:
-            row.overdue_rate = (c["overdue"] + c["new_overdue"]) / active
-        w = policy.score_weights
-        row.score = round(
-            100 * (w["completion"] * row.completion_rate + w["new_record_quality"] * row.new_record_quality
-                   + w["overdue"] * (1 - row.overdue_rate)),
-            1,
-        )  # fmt: skip
+        _rate(row, policy)
     return rows
 
 
-def institution_scores(
+def _rate(row: InstitutionScore, policy: Policy) -> None:
+    c = row.counts
+    if c["baseline"]:
+        row.completion_rate = (c["fixed"] + c["exempted"]) / c["baseline"]
+    if row.weighted_baseline:
+        row.weighted_completion_rate = row.weighted_done / row.weighted_baseline
+    if c["new_records"]:
+        row.new_record_quality = 1 - c["new_records_with_findings"] / c["new_records"]
+    active = c["open"] + c["pending"] + c["new_open"] + c["new_pending"]
+    if active:
+        row.overdue_rate = (c["overdue"] + c["new_overdue"]) / active
+    w = policy.score_weights
+    row.score = round(
+        100 * (w["completion"] * row.completion_rate + w["new_record_quality"] * row.new_record_quality
+               + w["overdue"] * (1 - row.overdue_rate)),
+        1,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    """The 机构问题汇总表 of a day: from its snapshot, or, when none was taken, `live` from the to-dos now."""
+
+    campaign: CampaignScope
+    day: dt.date
+    scores: list[InstitutionScore]
+    live: bool  # no snapshot for the day: computed in memory, not stored, not official
+    frozen: bool
+
+
+def summary_table(
     store: sa.Engine, day: dt.date, campaign_id: int | None = None, policy: Policy | None = None
-) -> tuple[CampaignScope, list[InstitutionScore]]:
-    """The summary table of `day` (taking the snapshot first if there is none), ranked among peers."""
+) -> SummaryTable:
+    """The summary table of `day`, ranked among peers. Reads only: a day without a snapshot is computed
+    in memory (as `take_snapshot` would, without freezing or storing anything)."""
     policy = policy or current_policy()
     campaign = _campaign(store, campaign_id)
     with store.connect() as conn:
-        has = conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(Snapshot)
-            .where(Snapshot.snapshot_date == day, Snapshot.campaign_id == campaign.id)
-        )
-    if not has:
-        take_snapshot(store, day)
-    with store.connect() as conn:
-        rows = _scores_for(conn, campaign, day, policy)
+        stored = stored_counts(conn, campaign.id, day)
+        counts, frozen = stored if stored else (compute_counts(conn, campaign, day, _tree(conn)), False)
+        rows = _scores_for(conn, counts, policy)
         before = conn.scalar(
             sa.select(sa.func.max(Snapshot.snapshot_date)).where(
                 Snapshot.campaign_id == campaign.id, Snapshot.snapshot_date < day
             )
         )
-        previous = _scores_for(conn, campaign, before, policy) if before else {}
+        earlier = stored_counts(conn, campaign.id, before) if before else None
+        previous = _scores_for(conn, earlier[0], policy) if earlier else {}
     peers: dict[str | None, list[InstitutionScore]] = defaultdict(list)
     for row in rows.values():
         peers[row.parent_code].append(row)
@@ -346,4 +424,12 @@ def institution_scores(
             row.rank, row.peers = position, len(group)
     depth = {code: len(_chain(code, {r.inst_code: r.parent_code for r in rows.values()})) for code in rows}
     ordered = sorted(rows.values(), key=lambda r: (depth[r.inst_code], r.parent_code or "", r.rank))
-    return campaign, ordered
+    return SummaryTable(campaign, day, ordered, live=stored is None, frozen=frozen)
+
+
+def institution_scores(
+    store: sa.Engine, day: dt.date, campaign_id: int | None = None, policy: Policy | None = None
+) -> tuple[CampaignScope, list[InstitutionScore]]:
+    """`summary_table` as (campaign, rows); reads only."""
+    table = summary_table(store, day, campaign_id, policy)
+    return table.campaign, table.scores

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 import pendulum
@@ -68,4 +69,7 @@ def snapshot_task(context: dict[str, Any]) -> dict[str, Any]:
     from remediation.store import open_store
 
     summary = take_snapshot(open_store(), check_date_of(context))
-    return {"day": summary.day.isoformat(), "rows": summary.rows, "frozen": summary.frozen}
+    if summary.not_frozen_because:
+        logging.getLogger(__name__).warning("%s", summary.not_frozen_because)
+    return {"day": summary.day.isoformat(), "rows": summary.rows, "frozen": summary.frozen,
+            "not_frozen_because": summary.not_frozen_because}  # fmt: skip

@@ -131,6 +131,12 @@ def pg_bank(databases: Databases, tmp_path: Path) -> Bank:
     return Bank(source_url, build_bank(source_url, databases.new("store")), tmp_path)
 
 
+@pytest.fixture
+def any_bank(databases: Databases, bank: Bank, tmp_path: Path) -> Bank:
+    """The checked bank on each backend: a copy of the SQLite one, or a fresh PostgreSQL one."""
+    return bank if databases.backend == "sqlite" else pg_bank(databases, tmp_path)
+
+
 @dataclass
 class FakeRunner:
     """Stands in for Airflow in "run now": records which DAGs ran for which date."""

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from expectations.rulebook import load_suites
 from remediation.campaigns import CampaignError, create_campaign, list_campaigns
-from remediation.models import Snapshot, Todo
+from remediation.models import CheckRun, Snapshot, Todo
 from remediation.pipeline import run_suite
 from remediation.report import as_row, to_csv
 from remediation.snapshots import institution_scores, take_snapshot
@@ -99,8 +99,22 @@ def test_severity_weighted_rate_weighs_by_rule_severity(bank: sa.Engine) -> None
     assert rows["110200"]["weighted_completion_rate"] == pytest.approx(3 / 4, abs=1e-4)
 
 
+def reconciled_runs_on(store: sa.Engine, day: dt.date) -> list[int]:
+    """Stand-ins for the day's full check runs of every table, reconciled (their counts are not read)."""
+    now = dt.datetime.now(dt.UTC)
+    with store.begin() as conn:
+        return [
+            conn.execute(
+                sa.insert(CheckRun).values(table_name=table, logical_date=day, trigger="cli", status="reconciled",
+                                           source="test", started_at=now, finished_at=now).returning(CheckRun.id)
+            ).scalar_one()
+            for table in SUITES
+        ]  # fmt: skip
+
+
 def test_month_end_snapshot_is_frozen(bank: sa.Engine) -> None:
     month_end = dt.date(2026, 11, 30)
+    runs = reconciled_runs_on(bank, month_end)
     take_snapshot(bank, month_end)
     with bank.connect() as conn:
         before = sorted(tuple(r) for r in conn.execute(sa.select(Snapshot.__table__).where(
@@ -118,6 +132,7 @@ def test_month_end_snapshot_is_frozen(bank: sa.Engine) -> None:
         with bank.begin() as conn:
             for todo_id, status in statuses:
                 conn.execute(sa.update(Todo).where(Todo.id == todo_id).values(status=status))
+            conn.execute(sa.delete(CheckRun).where(CheckRun.id.in_(runs)))
     assert list_campaigns(bank)[0].name in summary.skipped_frozen
     assert after == before
 
@@ -162,3 +177,26 @@ def test_bad_campaigns_are_refused_by_field(bank: sa.Engine, kwargs: dict[str, A
                             "target_rate": 0.9, **kwargs}  # fmt: skip
     with pytest.raises(CampaignError, match=message.replace("(", r"\(").replace(")", r"\)")):
         create_campaign(bank, **args)
+
+
+def test_a_month_end_snapshot_freezes_only_after_that_days_checks_reconciled(databases: Databases) -> None:
+    month_end = dt.date(2026, 10, 31)
+    source_url = databases.new("source")
+    build_source(source_url, [merchant_row(1, contact_phone="12345")], [customer_row(1)])
+    store = open_store(databases.new("store"))
+    check(source_url, store, month_end - dt.timedelta(days=1))
+    early = take_snapshot(store, month_end)  # the snapshot task ran before the day's checks
+    assert not early.frozen
+    assert early.not_frozen_because and "merchant" in early.not_frozen_because
+    run_suite(source_url, store, SUITES["merchant"], month_end)
+    half = take_snapshot(store, month_end)
+    assert not half.frozen and half.not_frozen_because and "customer_org" in half.not_frozen_because
+    assert "merchant" not in half.not_frozen_because
+    with store.connect() as conn:
+        assert not conn.scalar(sa.select(sa.func.count()).select_from(Snapshot).where(Snapshot.frozen))
+    run_suite(source_url, store, SUITES["customer_org"], month_end)
+    done = take_snapshot(store, month_end)
+    assert done.frozen and done.not_frozen_because is None
+    with store.connect() as conn:
+        flags = set(conn.scalars(sa.select(Snapshot.frozen).where(Snapshot.snapshot_date == month_end)))
+    assert flags == {True}
