@@ -525,12 +525,16 @@ def run_suite(
     progress: Progress = _quiet,
     sync: bool = True,
     accepted_by: str | None = None,
+    today: dt.date | None = None,
 ) -> RunSummary:
-    """Validate and reconcile one suite (what one check DAG does), in this process."""
+    """Validate and reconcile one suite (what one check DAG does), in this process.
+
+    `today` (default: today in Asia/Shanghai) is the latest check date allowed.
+    """
     started = time.perf_counter()
     source = open_source(source_url, [suite.table])
     org = sync_org(source, store) if sync else None
-    validation = validate(source_url, store, suite, check_date, trigger, progress, source=source)
+    validation = validate(source_url, store, suite, check_date, trigger, progress, source=source, today=today)
     summary = reconcile_run(store, validation.run_id, accepted_by=accepted_by)
     return RunSummary(suite.table, check_date, org, validation, summary, time.perf_counter() - started)
 

@@ -36,7 +36,7 @@ ROLES = ("D001", "S101", "M101", None)  # the data office, a sub-branch head, an
 LANGUAGE_MARKS = {"zh": ('lang="zh-CN"', "数据质量治理平台"), "en": ('lang="en"', "Data-quality governance")}
 # valid values for the form fields not probed (a login that fails: no real account is locked)
 FORM_DEFAULTS = {"staff_id": "X999", "password": "not-the-password", "next": "/", "note": "",
-                 "reason": "记录无误", "evidence": "", "decision": "reject", "day": ""}  # fmt: skip
+                 "reason": "记录无误", "evidence": "", "decision": "reject", "day": "", "confirm": ""}  # fmt: skip
 
 
 @dataclass(frozen=True)

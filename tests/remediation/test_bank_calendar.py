@@ -140,7 +140,7 @@ def test_a_check_in_2027_counts_the_bank_entered_spring_festival(
     )
     store = open_store(databases.new("store"))
     suite = next(s for s in load_suites() if s.table == "merchant")
-    run_suite(source_url, store, suite, D(2027, 2, 3))
+    run_suite(source_url, store, suite, D(2027, 2, 3), today=D(2027, 2, 3))
     with store.connect() as conn:
         due = dict(conn.execute(sa.select(Todo.rule_id, Todo.due_date)).all())
     assert due["MER-P3-LEGAL-REP-ID-VALID"] == D(2027, 2, 17)  # 5 working days: the holiday week skipped

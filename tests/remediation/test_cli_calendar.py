@@ -161,18 +161,18 @@ def test_check_warns_after_its_output_and_stops_once_the_year_is_covered(
 def test_remind_on_a_holiday_sends_nothing_and_says_so(
     bank: tuple[sa.Engine, dict[str, str]], tmp_path: Path
 ) -> None:
-    _, env = bank
-    done = dqgov("calendar", "set", "2027-02-08", "holiday", "--note", "春节", "--staff", "D001",
-                 "--date", "2027-01-04", env=env)  # fmt: skip
+    store, env = bank
+    add_todos(store, [{"key": "late", "assignee": "M102", "due": D(2026, 11, 20)}], D(2026, 11, 6))
+    done = dqgov("calendar", "set", "2026-11-23", "holiday", "--note", "本行停业", "--staff", "D001",
+                 "--date", "2026-11-20", env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "note: 2027 is not marked covered" in done.stdout
-    holiday = dqgov("remind", "--date", "2027-02-08", env=env)
+    holiday = dqgov("remind", "--date", "2026-11-23", env=env)  # a Monday the bank made a holiday
     assert holiday.returncode == 0, holiday.stderr
     assert holiday.stdout.strip() == (
-        "2027-02-08: 非工作日 (not a working day): no due-soon marks, cards or escalations; nothing sent; "
+        "2026-11-23: 非工作日 (not a working day): no due-soon marks, cards or escalations; nothing sent; "
         "the next working day catches up"
     )
     assert "warning: the working-day calendar does not cover 2027" in holiday.stderr
-    working = dqgov("remind", "--date", "2027-02-10", env=env)
+    working = dqgov("remind", "--date", "2026-11-24", env=env)  # the next working day catches up
     assert working.returncode == 0, working.stderr
-    assert "2027-02-10: due soon 0, yellow cards 1" in working.stdout and "digests 1" in working.stdout
+    assert "2026-11-24: due soon 0, yellow cards 1" in working.stdout and "digests 2" in working.stdout
