@@ -3,7 +3,6 @@ exports, and the audit log. (Arbitration is the appeals page, routes_head.py.)""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from remediation.campaigns import CampaignError, create_campaign, list_campaigns
 from remediation.datadocs import docs_info
 from remediation.export import EXTRA_COLUMNS, FINDINGS_COLUMNS, findings_rows
 from remediation.runlog import check_run, check_runs, run_rules
+from remediation.spreadsheet import csv_writer
 
 router = APIRouter(prefix="/office")
 Office = Annotated[Viewer, Depends(data_office)]
@@ -160,7 +160,7 @@ def export_csv(request: Request, person: Office, all: Annotated[bool, Query()] =
 
     def lines() -> Iterator[str]:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv_writer(out)
         writer.writerow(FINDINGS_COLUMNS + EXTRA_COLUMNS)
         yield "\ufeff" + out.getvalue()
         for row in findings_rows(cfg.store, include_closed=all):

@@ -76,7 +76,9 @@ def _answer(portal: Portal, staff_id: str, password: str) -> tuple[int, str]:
     return answer.status, CSRF.sub('name="csrf_token" value=""', answer.text)
 
 
-def test_a_wrong_password_answers_alike_whether_the_login_exists_is_locked_or_inactive(portal: Portal) -> None:
+def test_a_wrong_password_answers_alike_whether_the_login_exists_is_locked_or_inactive(
+    portal: Portal,
+) -> None:
     from remediation.users import MAX_FAILURES, set_password
 
     set_password(portal.bank.store, "M103", PASSWORD)  # 赵离职: no longer active

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from portal.i18n import MESSAGES
-from remediation.models import AuditEntry
+from remediation.models import AuditEntry, Institution, Todo
 from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
@@ -113,6 +114,25 @@ def test_exports_are_masked_and_audited(portal: Portal) -> None:
     assert {row[0] for row in sheet.iter_rows(min_row=3, values_only=True)} >= {"110000", "110100", "110200"}
     with portal.bank.store.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).where(AuditEntry.action == "export")) == 2
+
+
+def test_the_portal_exports_hold_no_live_formula(portal: Portal) -> None:
+    evil = '=HYPERLINK("http://x","点击")'
+    with portal.bank.store.begin() as conn:
+        conn.execute(sa.update(Institution).where(Institution.inst_code == "110100").values(inst_name=evil))
+        conn.execute(sa.update(Todo).where(Todo.record_key == key(1)).values(record_key="@SUM(A1)"))
+    office = portal.client()
+    office.login("D001")
+    rows = list(
+        csv.DictReader(io.StringIO(office.get("/office/exports/findings.csv?all=true").text.lstrip("\ufeff")))
+    )
+    assert "'@SUM(A1)" in {r["record_key"] for r in rows}
+    assert not any(v.startswith(("=", "@", "+")) for r in rows for v in r.values())
+    sheet = load_workbook(io.BytesIO(office.get("/summary.xlsx").body)).active
+    assert sheet is not None
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert not any(c.data_type == "f" for c in cells)
+    assert [c.data_type for c in cells if c.value == "'" + evil] == ["s"]
 
 
 def test_a_correction_is_refused_field_by_field_then_accepted_and_verified(portal: Portal) -> None:
