@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-# source column -> kind of personal data
+# source column -> kind of personal data (names: see `is_person_name`, which decides per record)
 SENSITIVE_COLUMNS: Mapping[str, str] = {
     "legal_rep_id_no": "id",
     "bo_id_no": "id",
@@ -19,6 +19,26 @@ SENSITIVE_COLUMNS: Mapping[str, str] = {
     "legal_rep_name": "name",
     "bo_name": "name",
 }
+# merchant types whose registered name is a business's, not a natural person's (clause M4, JR/T 0171)
+BUSINESS_MERCHANT_TYPES = frozenset({"enterprise", "individual"})
+
+
+def is_person_name(column: str, record: Mapping[str, Any]) -> bool:
+    """Whether `column` of this record holds a natural person's name (masked as surname + `*`).
+
+    The legal representative and the beneficial owner always; a merchant's registered name unless the
+    record is an `enterprise` or `individual` merchant (a `micro` merchant is registered under its
+    operator's name); the settlement account's holder unless the account is `corporate` and the merchant a
+    business. The record's own type columns decide, as stored: a missing or unknown type means a person.
+    """
+    if SENSITIVE_COLUMNS.get(column) == "name":
+        return True
+    business = record.get("mer_type") in BUSINESS_MERCHANT_TYPES
+    if column == "mer_reg_name":
+        return not business
+    if column == "settle_acct_name":
+        return not (business and record.get("settle_acct_type") == "corporate")
+    return False
 
 
 def mask_first3_last4(value: str) -> str:
@@ -38,21 +58,32 @@ def mask_name(value: str) -> str:
     return value[:1] + "*" if value else value
 
 
-_MASKERS = {"id": mask_first3_last4, "phone": mask_first3_last4, "account": mask_account, "name": mask_name}
+def mask_value(column: str, value: Any, record: Mapping[str, Any] | None = None) -> str | None:
+    """The value of `column` as the platform may show and store it, judged within its `record`.
 
-
-def mask_value(column: str, value: Any) -> str | None:
-    """The value as the platform may show and store it."""
+    Without the record, names that depend on the record's type are masked, and an account number is
+    masked as a corporate one (last 4 only). Every display path outside the owner's edit form uses this.
+    """
     if value is None:
         return None
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    record = record if record is not None else {}
+    if is_person_name(column, record):
+        return mask_name(text)
     kind = SENSITIVE_COLUMNS.get(column)
+    if kind == "account":
+        return mask_account(text, personal=record.get("settle_acct_type") == "personal")
     return _MASKERS[kind](text) if kind else text
 
 
+_MASKERS = {"id": mask_first3_last4, "phone": mask_first3_last4}
+
+
 def masked_summary(columns: tuple[str, ...], values: Mapping[str, Any], limit: int = 300) -> str:
-    """`col=value; col=value` for a rule's columns, masked, for the to-do list."""
-    parts = [f"{c}={mask_value(c, values.get(c)) if values.get(c) is not None else '∅'}" for c in columns]
+    """`col=value; col=value` for a rule's columns, masked within the record `values`, for the to-do list."""
+    parts = [
+        f"{c}={mask_value(c, values.get(c), values) if values.get(c) is not None else '∅'}" for c in columns
+    ]
     return "; ".join(parts)[:limit]
 
 

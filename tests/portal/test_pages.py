@@ -13,6 +13,8 @@ from openpyxl import load_workbook
 
 from portal.i18n import MESSAGES
 from remediation.models import AuditEntry, Institution, Todo
+from remediation.verification import recheck_record
+from tests.factories import CHECK_DATE, update_record
 from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
@@ -114,6 +116,27 @@ def test_exports_are_masked_and_audited(portal: Portal) -> None:
     assert {row[0] for row in sheet.iter_rows(min_row=3, values_only=True)} >= {"110000", "110100", "110200"}
     with portal.bank.store.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).where(AuditEntry.action == "export")) == 2
+
+
+def test_a_micro_merchants_name_is_masked_for_the_head_and_in_clear_only_on_the_owners_form(
+    portal: Portal,
+) -> None:
+    bank = portal.bank
+    name = "欧阳小明 "  # padded: a G2 to-do on the registered name, which for a micro merchant is a person's
+    source = sa.create_engine(bank.source_url)
+    update_record(
+        source, "merchant", key(3), mer_type="micro", uscc=None, licence_end=None, mer_reg_name=name
+    )
+    source.dispose()
+    recheck_record(bank.source_url, bank.store, "merchant", key(3), CHECK_DATE)
+    todo = bank.todo_id(3, "MER-E1-REG-NAME-TEXT")
+    head = portal.client()
+    head.login("S101")
+    for page in (head.get(f"/todos/{todo}").text, head.get("/todos?key=" + key(3)).text):
+        assert "欧阳小明" not in page and "欧*" in page
+    owner = portal.client()
+    owner.login("M101")
+    assert f'value="{name}"' in owner.get(f"/todos/{todo}").text  # the owner's own edit form
 
 
 def test_the_portal_exports_hold_no_live_formula(portal: Portal) -> None:
