@@ -19,6 +19,7 @@ from expectations.rulebook import RuleFileError
 from remediation import settings
 from remediation.cli_appeals import register as register_appeal_commands
 from remediation.cli_campaigns import register as register_campaign_commands
+from remediation.cli_hashkey import register as register_hashkey_commands
 from remediation.cli_notify import app as notify_app
 from remediation.cli_users import print_demo_logins
 from remediation.cli_users import register as register_user_commands
@@ -39,6 +40,7 @@ register_campaign_commands(app)
 app.add_typer(notify_app)  # remind, notify
 register_appeal_commands(app)
 register_user_commands(app)  # user set-password
+register_hashkey_commands(app)  # hashkey show|rotate|adopt|new
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")

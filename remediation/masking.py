@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from remediation.hashkey import KeyChain, current_chain
 
 # source column -> kind of personal data (names: see `is_person_name`, which decides per record)
 SENSITIVE_COLUMNS: Mapping[str, str] = {
@@ -87,7 +90,50 @@ def masked_summary(columns: tuple[str, ...], values: Mapping[str, Any], limit: i
     return "; ".join(parts)[:limit]
 
 
-def value_hash(columns: Sequence[str], values: Mapping[str, Any]) -> str:
-    """A fingerprint of a rule's raw values: an exemption holds only while it is unchanged."""
+def value_hash(columns: Sequence[str], values: Mapping[str, Any], chain: KeyChain | None = None) -> str:
+    """A keyed fingerprint of a rule's raw values: an exemption holds only while it is unchanged.
+
+    HMAC-SHA-256 of the values' SHA-256, folded through the key chain (`remediation.hashkey`; by default
+    the one this process is configured with): without the key, trying every value that fits the mask
+    shown next to it finds nothing.
+    """
     raw = [None if values.get(c) is None else str(values.get(c)) for c in columns]
-    return hashlib.sha256(json.dumps(raw, ensure_ascii=False).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(raw, ensure_ascii=False).encode()).digest()
+    return (chain or current_chain()).hash(digest)
+
+
+_SUMMARY_PART = re.compile(r"(?:^|(?<=; ))([a-z][a-z0-9_]*)=")
+_NAME_IN_TEXT = re.compile(r"(?<![a-z0-9_])(mer_reg_name|settle_acct_name|legal_rep_name|bo_name)=([^;\n]*)")
+
+
+def _summary_parts(text: str) -> list[tuple[str, int, int]]:
+    """(column, start, end) of each value in a `col=value; col=value` summary."""
+    marks = list(_SUMMARY_PART.finditer(text))
+    ends = [m.start() - 2 for m in marks[1:]] + [len(text)]
+    return [(m.group(1), m.end(), end) for m, end in zip(marks, ends, strict=True)]
+
+
+def remask_summary(text: str) -> str:
+    """A stored `col=value; …` summary with every natural person's name masked.
+
+    The types the summary itself shows decide (`is_person_name`); a summary that does not show them is
+    masked as a person's. For values stored before names were masked by type.
+    """
+    parts = _summary_parts(text)
+    record = {column: text[start:end] for column, start, end in parts}
+    out, pos = [], 0
+    for column, start, end in parts:
+        value = text[start:end]
+        if value != "∅" and is_person_name(column, record):
+            value = mask_name(value)
+        out.append(text[pos:start] + value)
+        pos = end
+    return "".join(out) + text[pos:]
+
+
+def remask_text(text: str) -> str:
+    """Free text (a digest) with the value after every `mer_reg_name=` or `settle_acct_name=` masked as a
+    person's name: without the record's types, the safe reading."""
+    return _NAME_IN_TEXT.sub(
+        lambda m: f"{m.group(1)}={m.group(2) if m.group(2) == '∅' else mask_name(m.group(2))}", text
+    )

@@ -6,7 +6,10 @@ each test gets a database of its own, dropped afterwards.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +18,11 @@ import pytest
 from tests.dbenv import BACKENDS, Databases
 
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
+# one value-hash key for the session, outside the worktree (child processes inherit it)
+_KEY_FOLDER = tempfile.mkdtemp(prefix="dqgov-test-key-")
+atexit.register(shutil.rmtree, _KEY_FOLDER, True)
+os.environ["DQGOV_HASH_KEY_FILE"] = os.path.join(_KEY_FOLDER, "secrets", "hash.key")
+os.environ.pop("DQGOV_HASH_KEY", None)
 
 
 @pytest.fixture(params=BACKENDS)

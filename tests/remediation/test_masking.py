@@ -56,14 +56,14 @@ def checked(databases: Databases) -> tuple[str, sa.Engine]:
     merchants = [
         micro(1, "欧阳小明 "),  # padded: G2 to-do on mer_reg_name, legal_rep_name, settle_acct_name
         micro(2, "王小红", settle_acct_name="王小红 "),  # G2 on the personal account's holder
-        merchant_row(
+        merchant_row(  # an individual business paid to a personal account whose holder is not the operator (M6)
             3,
             mer_type="individual",
             settle_acct_type="personal",
             settle_acct_no=personal_card(),
             settle_acct_name="李四四",
             legal_rep_name="李四",
-        ),  # fmt: skip  # M6: holder ≠ operator
+        ),
         merchant_row(4, mer_reg_name=COMPANY + " ", settle_acct_name=COMPANY + " "),  # a company: in full
     ]
     build_source(source_url, merchants).dispose()
