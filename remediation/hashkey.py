@@ -82,7 +82,7 @@ def parse_key(text: str, where: str) -> bytes:
         key = bytes.fromhex(text) if _HEX.fullmatch(text) else base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         try:
-            key = base64.urlsafe_b64decode(text)
+            key = base64.b64decode(text, altchars=b"-_", validate=True)  # the URL-safe alphabet
         except (binascii.Error, ValueError):
             raise HashKeyError(f"{where}: a hash key is hex or base64; this one is neither") from None
     if len(key) < KEY_BYTES:

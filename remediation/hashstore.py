@@ -76,25 +76,23 @@ def rewrite_hashes(conn: sa.Connection, keys: Sequence[bytes]) -> int:
         sa.Column("new_hash", sa.String(64), nullable=False),
         prefixes=["TEMPORARY"],
     )
-    mapping.create(conn)
+    mapping.create(conn)  # an error rolls it back with everything else
     count = 0
-    try:
-        for batch in conn.execute(every, execution_options={"yield_per": _BATCH}).scalars().partitions():
-            rows = [
-                {"old_hash": h, "new_hash": fold(keys, bytes.fromhex(h)).hex()}
-                for h in batch
-                if _HEX64.fullmatch(h)
-            ]
-            if rows:
-                conn.execute(sa.insert(mapping), rows)
-            count += len(rows)
-        for t in tables:
-            new = sa.select(mapping.c.new_hash).where(mapping.c.old_hash == t.c.value_hash).scalar_subquery()
-            conn.execute(
-                sa.update(t).where(t.c.value_hash.in_(sa.select(mapping.c.old_hash))).values(value_hash=new)
-            )
-    finally:
-        conn.execute(sa.text("DROP TABLE dq_hash_rewrite"))  # `mapping.drop` would say DROP TEMPORARY
+    for batch in conn.execute(every, execution_options={"yield_per": _BATCH}).scalars().partitions():
+        rows = [
+            {"old_hash": h, "new_hash": fold(keys, bytes.fromhex(h)).hex()}
+            for h in batch
+            if _HEX64.fullmatch(h)
+        ]
+        if rows:
+            conn.execute(sa.insert(mapping), rows)
+        count += len(rows)
+    for t in tables:
+        new = sa.select(mapping.c.new_hash).where(mapping.c.old_hash == t.c.value_hash).scalar_subquery()
+        conn.execute(
+            sa.update(t).where(t.c.value_hash.in_(sa.select(mapping.c.old_hash))).values(value_hash=new)
+        )
+    conn.execute(sa.text("DROP TABLE dq_hash_rewrite"))  # `mapping.drop` would say DROP TEMPORARY
     return count
 
 
