@@ -42,8 +42,9 @@ _UI: Mapping[str, tuple[str, str]] = {
     "login.submit": ("登录", "Log in"),
     "login.bad_credentials": ("工号或密码不正确。", "Wrong employee number or password."),
     "login.locked": (
-        "连续多次密码错误，账号已锁定 15 分钟。",
-        "Too many wrong passwords: the login is locked for 15 minutes.",
+        "密码正确，但因连续多次密码错误，账号已锁定 15 分钟，请稍后再试或请数据管理部门重设密码。",
+        "The password is right, but after too many wrong ones the login is locked for 15 minutes: "
+        "try again later or ask the data office for a new password.",
     ),
     "login.inactive": ("该员工已不在岗，无法登录。", "This member of staff is no longer active."),
     "login.expired": ("请重新登录。", "Please log in again."),

@@ -3,7 +3,6 @@ exports, and the audit log. (Arbitration is the appeals page, routes_head.py.)""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from remediation.export import EXTRA_COLUMNS, FINDINGS_COLUMNS, findings_rows
 from remediation.orgtree import staff_rows
 from remediation.reconcile import reconcile_run
 from remediation.runlog import check_run, check_runs, run_rules
+from remediation.spreadsheet import csv_writer
 from remediation.voiding import void_run
 
 router = APIRouter(prefix="/office")
@@ -225,7 +225,7 @@ def export_csv(request: Request, person: Office, all: Annotated[bool, Query()] =
 
     def lines() -> Iterator[str]:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv_writer(out)
         writer.writerow(FINDINGS_COLUMNS + EXTRA_COLUMNS)
         yield "\ufeff" + out.getvalue()
         for row in findings_rows(cfg.store, include_closed=all):

@@ -22,6 +22,7 @@ from remediation.cli_audit import register as register_audit_commands
 from remediation.cli_calendar import register as register_calendar_commands
 from remediation.cli_calendar import warn_coverage_when_done
 from remediation.cli_campaigns import register as register_campaign_commands
+from remediation.cli_hashkey import register as register_hashkey_commands
 from remediation.cli_notify import app as notify_app
 from remediation.cli_runs import app as runs_app
 from remediation.cli_users import print_demo_logins
@@ -46,6 +47,7 @@ register_appeal_commands(app)
 register_user_commands(app)  # user set-password
 register_calendar_commands(app)  # calendar show / set / import / cover
 register_audit_commands(app)  # audit verify
+register_hashkey_commands(app)  # hashkey show|rotate|adopt|new
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")

@@ -34,7 +34,7 @@ from remediation.actions import add_event, lock_todo, require_assignee, transact
 from remediation.audit import audit
 from remediation.clock import now, today_shanghai
 from remediation.errors import AmbiguousKey, InvalidState, NotFound
-from remediation.masking import mask_account, mask_value
+from remediation.masking import is_person_name, mask_value
 from remediation.models import ACTIVE_STATUSES, Correction, Staff, Todo, TodoStatus
 from remediation.pipeline import open_source
 from remediation.source_records import read_record
@@ -80,11 +80,17 @@ def shown_columns(suite: Suite, rule: Rule) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in cols if c in RECORD_TABLES[suite.table].c))
 
 
-def masked(column: str, value: Any, record: Mapping[str, Any]) -> str | None:
-    """A value as it may be shown outside the owner's edit form (a corporate account: last 4 only)."""
-    if column == "settle_acct_no" and value is not None and record.get("settle_acct_type") == "corporate":
-        return mask_account(str(value), personal=False)
-    return mask_value(column, value)
+def masked(
+    column: str, value: Any, record: Mapping[str, Any], before: Mapping[str, Any] | None = None
+) -> str | None:
+    """A value as it may be shown outside the owner's edit form, judged within its record.
+
+    With `before` (the record before a correction), a name is masked if either version says it is a
+    person's: correcting the record's type never unmasks the name it came with.
+    """
+    if before is not None and is_person_name(column, before):
+        record = before
+    return mask_value(column, value, record)
 
 
 def form_value(value: Any) -> str:
@@ -201,7 +207,7 @@ def submit_correction(
                   detail=f"to-do {todo_id}: {', '.join(sorted(errors))} fail {', '.join(failing)}", client=client)  # fmt: skip
             return CorrectionOutcome("refused", errors, todo_status=todo.status, failing_rules=tuple(failing))
         changed = {c: v for c, v in changes.items() if v != record.get(c)}
-        shown = {c: masked(c, v, {**record, **changes}) for c, v in changed.items()}
+        shown = {c: masked(c, v, {**record, **changes}, record) for c, v in changed.items()}
         try:
             reference = (
                 writeback.write(suite.table, todo.record_key, changed, staff_id) if changed else "no change"

@@ -1,8 +1,9 @@
-"""The findings export of the data contract: CSV with the contract's column names, streamed."""
+"""The findings export of the data contract: CSV with the contract's column names, streamed.
+
+Every CSV goes through `remediation.spreadsheet.csv_writer`, so no cell starts a formula."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from remediation.models import ACTIVE_STATUSES, Todo
+from remediation.spreadsheet import csv_writer
 
 FINDINGS_COLUMNS = (
     "table",
@@ -51,7 +53,7 @@ def export_findings(store: sa.Engine, out: Path, include_closed: bool = False) -
     tmp = out.with_name(out.name + ".part")
     count = 0
     with tmp.open("w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.writer(fh)
+        writer = csv_writer(fh)
         writer.writerow(FINDINGS_COLUMNS + EXTRA_COLUMNS)
         for row in findings_rows(store, include_closed):
             writer.writerow(row)

@@ -500,3 +500,12 @@ class Correction(Base):
     staff_id: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
     detail: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class HashKey(Base):
+    """The key chain the store's value hashes were made with: public key ids only, oldest first."""
+
+    __tablename__ = "dq_hash_key"
+    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    added_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))

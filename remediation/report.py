@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from pathlib import Path
 
 from remediation.snapshots import InstitutionScore
+from remediation.spreadsheet import csv_writer, neutral, neutral_row
 
 # (column, 中文表头); the first eight are the columns the data contract requires
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -73,7 +73,7 @@ def as_row(score: InstitutionScore) -> dict[str, object]:
 
 def to_csv(scores: Sequence[InstitutionScore]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow([name for name, _ in COLUMNS])
     for score in scores:
         row = as_row(score)
@@ -121,7 +121,7 @@ def to_xlsx(scores: Sequence[InstitutionScore], path: Path, title: str) -> None:
     sheet = book.active
     assert sheet is not None
     sheet.title = "机构问题汇总表"
-    sheet.append([title])
+    sheet.append([neutral(title)])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([label for _, label in COLUMNS])
     for cell in sheet[2]:
@@ -129,7 +129,7 @@ def to_xlsx(scores: Sequence[InstitutionScore], path: Path, title: str) -> None:
         cell.alignment = Alignment(wrap_text=True)
     for score in scores:
         row = as_row(score)
-        sheet.append([row[name] for name, _ in COLUMNS])
+        sheet.append(neutral_row(row[name] for name, _ in COLUMNS))
         for col, (name, _) in enumerate(COLUMNS, start=1):
             if name in RATES:
                 sheet.cell(row=sheet.max_row, column=col).number_format = "0.0%"

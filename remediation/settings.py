@@ -85,6 +85,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DQGOV_DEMO_PASSWORD", "", "Password of the demo logins `dqgov demo` creates; empty: a random one."
     ),
+    # secrets
+    Setting(
+        "DQGOV_HASH_KEY",
+        "",
+        "Key chain of the value hash (HMAC-SHA-256): keys in hex or base64, at least 32 bytes each, "
+        "comma-separated, oldest first; empty: DQGOV_HASH_KEY_FILE.",
+    ),
+    Setting(
+        "DQGOV_HASH_KEY_FILE",
+        "$DQGOV_HOME/var/secrets/hash.key",
+        "File holding the value-hash key chain when DQGOV_HASH_KEY is empty; generated on first use (0600).",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -94,12 +94,19 @@ def upgrade(engine: sa.Engine) -> None:
 
 
 def open_store(url: str | None = None) -> sa.Engine:
-    """The store at `url` (default: DQGOV_STORE_URL), upgraded once per process."""
+    """The store at `url` (default: DQGOV_STORE_URL), upgraded once per process.
+
+    Also checks, once per process, that this process hashes values with the store's key chain
+    (`remediation.hashstore.check_key`): a missing or different key stops here, in one line.
+    """
+    from remediation.hashstore import check_key
+
     url = url or settings.get("DQGOV_STORE_URL")
     engine = create_engine(url, "store")
     key = engine.url.render_as_string(hide_password=False)
     with _lock:
         if key not in _upgraded:
             upgrade(engine)
+            check_key(engine)
             _upgraded.add(key)
     return engine

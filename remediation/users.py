@@ -3,7 +3,8 @@
 - Passwords are stored as argon2id hashes only. A login is a member of staff (dq_staff) by employee
   number; someone no longer active cannot log in, whatever their password.
 - After `MAX_FAILURES` wrong passwords in a row the login is locked for `LOCKOUT`; while locked, even the
-  right password is refused. Every outcome is written to the audit log.
+  right password is refused. A wrong password gets the same answer whether the login exists or not, is
+  locked or not: only the right password learns of a lock. Every outcome is written to the audit log.
 - A session is a random token: the cookie carries it, the store only its SHA-256. Each session has its own
   CSRF token, which every form posts back.
 """
@@ -77,7 +78,12 @@ class LoginResult:
 
 
 def authenticate(store: sa.Engine, staff_id: str, password: str, client: str | None = None) -> LoginResult:
-    """Check a password, counting failures and locking the login after `MAX_FAILURES` in a row."""
+    """Check a password, counting failures and locking the login after `MAX_FAILURES` in a row.
+
+    A wrong password answers `bad_credentials` whether the login exists, is locked or inactive, and an
+    unknown login costs the same argon2 verification: only someone who typed the right password learns
+    that the login is locked (`locked`) or its person no longer active (`inactive`).
+    """
     staff_id = staff_id.strip()
     now = _now()
     with store.connect() as conn:
@@ -92,17 +98,22 @@ def authenticate(store: sa.Engine, staff_id: str, password: str, client: str | N
         audit(store, None, "login_failed", detail=f"unknown login {staff_id[:20]!r}", client=client)
         return LoginResult(False, None, "bad_credentials")
     locked_until = _aware(row.locked_until)
-    if locked_until is not None and locked_until > now:
-        audit(store, staff_id, "login_locked", detail=f"locked until {locked_until:%Y-%m-%d %H:%M} UTC",
-              client=client)  # fmt: skip
-        return LoginResult(False, staff_id, "locked")
+    locked = locked_until is not None and locked_until > now
     try:
         _hasher.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
+        if locked:
+            audit(store, staff_id, "login_failed", detail="wrong password while locked", client=client)
+            return LoginResult(False, staff_id, "bad_credentials")
         return _failed(store, staff_id, now, client)
     if not row.active:
         audit(store, staff_id, "login_failed", detail="no longer active", client=client)
         return LoginResult(False, staff_id, "inactive")
+    if locked:
+        assert locked_until is not None
+        audit(store, staff_id, "login_locked", detail=f"locked until {locked_until:%Y-%m-%d %H:%M} UTC",
+              client=client)  # fmt: skip
+        return LoginResult(False, staff_id, "locked")
     values: dict[str, object] = {"failed_attempts": 0, "locked_until": None}
     if _hasher.check_needs_rehash(row.password_hash):
         values["password_hash"] = _hasher.hash(password)
@@ -113,6 +124,7 @@ def authenticate(store: sa.Engine, staff_id: str, password: str, client: str | N
 
 
 def _failed(store: sa.Engine, staff_id: str, now: dt.datetime, client: str | None) -> LoginResult:
+    """Count a wrong password; the fifth in a row locks the login. The answer is `bad_credentials` either way."""
     with store.begin() as conn:
         failures = conn.execute(
             sa.update(User)
@@ -131,7 +143,6 @@ def _failed(store: sa.Engine, staff_id: str, now: dt.datetime, client: str | Non
     if locked:
         audit(store, staff_id, "locked", detail=f"{MAX_FAILURES} wrong passwords: locked for {LOCKOUT}",
               client=client)  # fmt: skip
-        return LoginResult(False, staff_id, "locked")
     return LoginResult(False, staff_id, "bad_credentials")
 
 

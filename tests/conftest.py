@@ -6,7 +6,9 @@ each test gets a database of its own, dropped afterwards.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,11 @@ os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["DQGOV_CALENDAR_FILE"] = str(
     Path(tempfile.mkdtemp(prefix="dqgov-tests-")) / "no_bank_calendar.yml"
 )
+# one value-hash key for the session, outside the worktree (child processes inherit it)
+_KEY_FOLDER = tempfile.mkdtemp(prefix="dqgov-test-key-")
+atexit.register(shutil.rmtree, _KEY_FOLDER, True)
+os.environ["DQGOV_HASH_KEY_FILE"] = os.path.join(_KEY_FOLDER, "secrets", "hash.key")
+os.environ.pop("DQGOV_HASH_KEY", None)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 
 from remediation.models import AuditEntry, User, WebSession
 from remediation.users import hash_token
-from tests.portal.conftest import PASSWORD, Portal
+from tests.portal.conftest import CSRF, PASSWORD, Portal
 
 
 def audit_actions(portal: Portal, staff_id: str | None = None) -> list[str]:
@@ -52,8 +52,8 @@ def test_wrong_password_is_refused_and_five_in_a_row_lock_the_login(portal: Port
     assert answer.status == 401 and "工号或密码不正确" in answer.text
     for _ in range(4):
         answer = client.login("M101", "wrong-password")
-    assert answer.status == 401 and "已锁定" in answer.text
-    answer = client.login("M101", PASSWORD)  # locked: even the right password is refused
+    assert answer.status == 401 and "工号或密码不正确" in answer.text and "已锁定" not in answer.text
+    answer = client.login("M101", PASSWORD)  # locked: even the right password is refused, and says why
     assert answer.status == 401 and "已锁定" in answer.text
     assert "locked" in audit_actions(portal, "M101") and "login_locked" in audit_actions(portal, "M101")
     with portal.bank.store.begin() as conn:  # as if the 15 minutes were over
@@ -68,6 +68,35 @@ def test_unknown_and_inactive_staff_cannot_log_in(portal: Portal) -> None:
     set_password(portal.bank.store, "M103", PASSWORD)  # 赵离职: no longer active
     assert portal.client().login("M103").status == 401
     assert portal.client().login("X999").status == 401
+
+
+def _answer(portal: Portal, staff_id: str, password: str) -> tuple[int, str]:
+    """The login answer as an attacker compares it: status and body, the random CSRF token blanked."""
+    answer = portal.client().login(staff_id, password)
+    return answer.status, CSRF.sub('name="csrf_token" value=""', answer.text)
+
+
+def test_a_wrong_password_answers_alike_whether_the_login_exists_is_locked_or_inactive(
+    portal: Portal,
+) -> None:
+    from remediation.users import MAX_FAILURES, set_password
+
+    set_password(portal.bank.store, "M103", PASSWORD)  # 赵离职: no longer active
+    unknown = [_answer(portal, "X999", "wrong-password") for _ in range(MAX_FAILURES + 2)]
+    existing = [_answer(portal, "M101", "wrong-password") for _ in range(MAX_FAILURES + 2)]
+    inactive = [_answer(portal, "M103", "wrong-password") for _ in range(2)]
+    assert len({*unknown, *existing, *inactive}) == 1  # one answer, whoever is tried, however often
+    status, text = unknown[0]
+    assert status == 401 and "工号或密码不正确" in text and "已锁定" not in text
+    assert "locked" in audit_actions(portal, "M101")  # the failures still counted: M101 is locked
+    status, text = _answer(portal, "M101", PASSWORD)  # only the right password learns of the lock
+    assert status == 401 and "已锁定" in text
+    status, text = _answer(portal, "M103", PASSWORD)  # and only the right password learns "no longer active"
+    assert status == 401 and "不在岗" in text
+    with portal.bank.store.begin() as conn:  # as if the 15 minutes were over
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        conn.execute(sa.update(User).where(User.staff_id == "M101").values(locked_until=past))
+    assert portal.client().login("M101").status == 303
 
 
 def test_every_post_without_the_csrf_token_is_refused(portal: Portal) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -11,8 +12,9 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from portal.i18n import MESSAGES
-from remediation.models import AuditEntry
-from tests.factories import add_row, merchant_row, without_primary_key
+from remediation.models import AuditEntry, Institution, Todo
+from remediation.verification import recheck_record
+from tests.factories import CHECK_DATE, add_row, merchant_row, update_record, without_primary_key
 from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
@@ -156,6 +158,46 @@ def test_the_audit_page_says_when_the_log_was_tampered_with(portal: Portal) -> N
     en = office.get("/office/audit?lang=en")
     assert "its hash chain breaks at entry 3." in en.text and "changed after it was written" in en.text
     assert 'id="audit-intact"' not in en.text
+
+
+def test_a_micro_merchants_name_is_masked_for_the_head_and_in_clear_only_on_the_owners_form(
+    portal: Portal,
+) -> None:
+    bank = portal.bank
+    name = "欧阳小明 "  # padded: a G2 to-do on the registered name, which for a micro merchant is a person's
+    source = sa.create_engine(bank.source_url)
+    update_record(
+        source, "merchant", key(3), mer_type="micro", uscc=None, licence_end=None, mer_reg_name=name
+    )
+    source.dispose()
+    recheck_record(bank.source_url, bank.store, "merchant", key(3), CHECK_DATE)
+    todo = bank.todo_id(3, "MER-E1-REG-NAME-TEXT")
+    head = portal.client()
+    head.login("S101")
+    for page in (head.get(f"/todos/{todo}").text, head.get("/todos?key=" + key(3)).text):
+        assert "欧阳小明" not in page and "欧*" in page
+    owner = portal.client()
+    owner.login("M101")
+    assert f'value="{name}"' in owner.get(f"/todos/{todo}").text  # the owner's own edit form
+
+
+def test_the_portal_exports_hold_no_live_formula(portal: Portal) -> None:
+    evil = '=HYPERLINK("http://x","点击")'
+    with portal.bank.store.begin() as conn:
+        conn.execute(sa.update(Institution).where(Institution.inst_code == "110100").values(inst_name=evil))
+        conn.execute(sa.update(Todo).where(Todo.record_key == key(1)).values(record_key="@SUM(A1)"))
+    office = portal.client()
+    office.login("D001")
+    rows = list(
+        csv.DictReader(io.StringIO(office.get("/office/exports/findings.csv?all=true").text.lstrip("\ufeff")))
+    )
+    assert "'@SUM(A1)" in {r["record_key"] for r in rows}
+    assert not any(v.startswith(("=", "@", "+")) for r in rows for v in r.values())
+    sheet = load_workbook(io.BytesIO(office.get("/summary.xlsx").body)).active
+    assert sheet is not None
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert not any(c.data_type == "f" for c in cells)
+    assert [c.data_type for c in cells if c.value == "'" + evil] == ["s"]
 
 
 def test_a_correction_is_refused_field_by_field_then_accepted_and_verified(portal: Portal) -> None:
