@@ -40,9 +40,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from expectations.rulebook import load_suites
+    from remediation.checks.pipeline import run_suite
     from remediation.demobank import DemoBankSpec, generate_demo_bank
-    from remediation.pipeline import run_suite
-    from remediation.store import open_store
+    from remediation.store.engines import open_store
 
     day = dt.date(2026, 11, 20)
     results: dict[str, float] = {}

@@ -44,12 +44,12 @@ def build(source_url: str, store: sa.Engine, todos: int) -> dict[str, str]:
     """The bank, its to-dos and snapshots; returns the logins to measure with (role → staff id)."""
     from expectations.contract import SOURCE_METADATA, institution, merchant, staff
     from expectations.rulebook import load_suites
-    from remediation.campaigns import ensure_default_campaign
-    from remediation.models import Institution, Staff, Todo, TodoEvent
-    from remediation.orgsync import compute_fallbacks
-    from remediation.pipeline import sync_rules
-    from remediation.snapshots import take_snapshot
-    from remediation.users import set_password
+    from remediation.checks.pipeline import sync_rules
+    from remediation.checks.routing import compute_fallbacks
+    from remediation.reporting.snapshots import take_snapshot
+    from remediation.store.models import Institution, Staff, Todo, TodoEvent
+    from remediation.workflow.accounts import set_password
+    from remediation.workflow.campaigns import ensure_default_campaign
     from tests.factories import merchant_row
 
     rng = random.Random(7)
@@ -217,9 +217,9 @@ def main() -> None:
     import uvicorn
 
     from portal.app import create_app
-    from remediation.models import Todo
-    from remediation.runnow import Trigger
-    from remediation.store import open_store
+    from remediation.orchestration.runnow import Trigger
+    from remediation.store.engines import open_store
+    from remediation.store.models import Todo
     from tests.servers import free_port
 
     with tempfile.TemporaryDirectory() as tmp:

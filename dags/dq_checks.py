@@ -2,7 +2,7 @@
 
 Each run: mirror the institution tree and staff from the source, validate the record type's rules with
 Great Expectations for the run's logical date (Asia/Shanghai), then reconcile the findings with the
-account managers' to-dos. The work lives in `remediation.tasks`; this file is wiring only.
+account managers' to-dos. The work lives in `remediation.orchestration.tasks`; this file is wiring only.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
-from remediation.dag_defaults import START_DATE, default_args
+from remediation.orchestration.dag_defaults import START_DATE, default_args
 
 
 def build(table: str, schedule: str) -> DAG:
@@ -27,19 +27,19 @@ def build(table: str, schedule: str) -> DAG:
 
         @task
         def sync_org(**context: object) -> dict[str, object]:
-            from remediation.tasks import sync_org_task
+            from remediation.orchestration.tasks import sync_org_task
 
             return sync_org_task(context)
 
         @task
         def validate(**context: object) -> int:
-            from remediation.tasks import validate_task
+            from remediation.orchestration.tasks import validate_task
 
             return validate_task(table, context)
 
         @task(outlets=[Asset(f"dqgov://todos/{table}")])
         def reconcile(check_run_id: int) -> dict[str, object]:
-            from remediation.tasks import reconcile_task
+            from remediation.orchestration.tasks import reconcile_task
 
             return reconcile_task(check_run_id)
 

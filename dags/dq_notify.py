@@ -4,7 +4,7 @@
 **remind** sets due-soon marks and yellow/red cards for the run's date (Asia/Shanghai) and queues one
 digest per person and channel in the outbox, in one transaction; **deliver** then sends what is due
 (e-mail, WeCom, portal inbox). `dq_outbox` delivers every 15 minutes, so messages that failed go out
-once their back-off has passed. The work lives in `remediation.notify_tasks`; this file is wiring only.
+once their back-off has passed. The work lives in `remediation.orchestration.notify_tasks`; this file is wiring only.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
-from remediation.dag_defaults import START_DATE, default_args
+from remediation.orchestration.dag_defaults import START_DATE, default_args
 
 
 @task
 def deliver() -> dict[str, object]:
-    from remediation.notify_tasks import deliver_task
+    from remediation.orchestration.notify_tasks import deliver_task
 
     return deliver_task()
 
@@ -35,7 +35,7 @@ with DAG(
 
     @task
     def remind(**context: object) -> dict[str, object]:
-        from remediation.notify_tasks import remind_task
+        from remediation.orchestration.notify_tasks import remind_task
 
         return remind_task(context)
 

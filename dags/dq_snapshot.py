@@ -2,7 +2,7 @@
 
 Runs when every check DAG has updated the to-dos (their `dqgov://todos/<table>` assets) and snapshots
 the run's date (Asia/Shanghai), rolled up the institution tree. A month-end snapshot is frozen once that
-day's checks have all reconciled. The work lives in `remediation.snapshots`; this file is wiring only.
+day's checks have all reconciled. The work lives in `remediation.reporting.snapshots`; this file is wiring only.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
-from remediation.dag_defaults import START_DATE, default_args
+from remediation.orchestration.dag_defaults import START_DATE, default_args
 
 with DAG(
     dag_id="dq_snapshot",
@@ -25,7 +25,7 @@ with DAG(
 
     @task(outlets=[Asset("dqgov://snapshots")])
     def snapshot(**context: object) -> dict[str, object]:
-        from remediation.tasks import snapshot_task
+        from remediation.orchestration.tasks import snapshot_task
 
         return snapshot_task(context)
 

@@ -1,7 +1,7 @@
 """Compile rules into SQL: the failing condition of each rule, in scope (clause G1) and under its `when`.
 
 The same condition feeds two consumers, so they cannot disagree:
-- the rule's Great Expectations expectation (`expectations.gx_expectations`), which counts failing records;
+- the rule's Great Expectations expectation (`expectations.gx.expectations`), which counts failing records;
 - the key extractor, which evaluates every rule of a table in **one scan** and streams the failing keys.
 `python_failures` gives the same answers in Python (GX on pandas, corrections typed into the portal).
 """

@@ -19,7 +19,7 @@ import yaml
 
 from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
 
-RULES_DIR = Path(__file__).resolve().parent
+RULES_DIR = Path(__file__).resolve().parent / "rules"
 CLAUSE_IDS = [
     "G1",
     "G2",

@@ -1,6 +1,6 @@
 """Run a suite against a source database: Great Expectations validates, the extractor streams every failing key.
 
-GX runs each rule as a dqgov expectation (`expectations.gx_expectations`) on its SQL engine, so the data
+GX runs each rule as a dqgov expectation (`expectations.gx.expectations`) on its SQL engine, so the data
 stays in the database, and reports how many records fail. GX would keep at most 200 of them, so the
 failing keys themselves come from one streamed scan of the table (`compiler.extraction_query`). The
 counts of the two must agree; a rule where they do not (the source changed in between, or GX raised)
@@ -119,7 +119,7 @@ def _validate(
 ) -> GxValidation:
     import great_expectations as gx
 
-    from expectations.gx_expectations import expectations_for
+    from expectations.gx.expectations import expectations_for
 
     # Passed whole: `ExpectationSuite.add_expectation` compares each new expectation with all before it.
     expectations = expectations_for(suite, ctx, with_active_staff=with_active_staff)

@@ -21,19 +21,19 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import routes_auth, routes_calendar, routes_head, routes_office, routes_ops, routes_todos
 from portal.auth import csrf_protect
 from portal.deps import Forbidden, LoginRequired, PageNotFound, PortalConfig, lang_of, render, render_error
 from portal.guard import BadInput, reject_bad_input
 from portal.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, resolve_lang, translate
 from portal.jobs import DocsJobs
+from portal.routes import auth, calendar, head, office, ops, todos
 from remediation import settings
 from remediation.calendar_file import calendar_path
-from remediation.datadocs import docs_root
-from remediation.metrics import metrics_registry
-from remediation.runnow import Trigger, runner_from_settings
-from remediation.store import open_store
-from remediation.writeback import WriteBack, writeback_for
+from remediation.checks.writeback import WriteBack, writeback_for
+from remediation.orchestration.runnow import Trigger, runner_from_settings
+from remediation.reporting.datadocs import docs_root
+from remediation.reporting.metrics import metrics_registry
+from remediation.store.engines import open_store
 
 STATIC = Path(__file__).resolve().parent / "static"
 CSP = (
@@ -92,7 +92,7 @@ def create_app(
         metrics_token if metrics_token is not None else settings.get("DQGOV_METRICS_TOKEN")
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (routes_ops, routes_auth, routes_todos, routes_head, routes_office, routes_calendar):
+    for module in (ops, auth, todos, head, office, calendar):
         app.include_router(module.router)
     _middleware(app)
     _error_pages(app)

@@ -1,7 +1,7 @@
 """Sessions and CSRF for the portal: the cookie, who is logged in, and the check on every POST.
 
 - The session cookie (`dqgov_session`) carries a random token; the store keeps its hash
-  (remediation/users.py). It is HttpOnly and SameSite=Lax, and Secure when DQGOV_COOKIE_SECURE is true.
+  (remediation/workflow/accounts.py). It is HttpOnly and SameSite=Lax, and Secure when DQGOV_COOKIE_SECURE is true.
 - Every POST carries a CSRF token in the form field `csrf_token`: the session's own token, or, on the
   login form (no session yet), the value of a `dqgov_login_csrf` cookie (double submit). A POST
   without the right token is refused with 403 before the route runs.
@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from portal.deps import Forbidden, PortalConfig, config
 from portal.scoping import Viewer, make_viewer
-from remediation.orgtree import institution_tree
-from remediation.users import session_for
+from remediation.reporting.orgtree import institution_tree
+from remediation.workflow.accounts import session_for
 
 SESSION_COOKIE = "dqgov_session"
 LOGIN_CSRF_COOKIE = "dqgov_login_csrf"

@@ -17,12 +17,12 @@ from fastapi.templating import Jinja2Templates
 
 from expectations.rulebook import Suite, load_suites
 from portal.i18n import DEFAULT_LANG, MESSAGES, label, translate
+from remediation.checks.writeback import WriteBack
 from remediation.clock import SHANGHAI, today_shanghai
 from remediation.errors import DqgovError
-from remediation.inbox import unread_count
-from remediation.runnow import Trigger
-from remediation.store import create_engine
-from remediation.writeback import WriteBack
+from remediation.notify.inbox import unread_count
+from remediation.orchestration.runnow import Trigger
+from remediation.store.engines import create_engine
 
 if TYPE_CHECKING:
     from portal.jobs import DocsJobs

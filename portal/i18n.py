@@ -330,7 +330,7 @@ _UI: Mapping[str, tuple[str, str]] = {
     "campaigns.default": ("默认", "default"),
     "campaigns.all": ("全部", "all"),
     "rules.title": ("规则目录", "Rule catalogue"),
-    "rules.source": ("来自 expectations/*.yml", "from expectations/*.yml"),
+    "rules.source": ("来自 expectations/rules/*.yml", "from expectations/rules/*.yml"),
     "rules.kind": ("检查方法", "Check"),
     "rules.columns": ("字段", "Columns"),
     "rules.when": ("适用条件", "Applies when"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from remediation.datadocs import build_data_docs
+from remediation.reporting.datadocs import build_data_docs
 
 
 class DocsJobs:

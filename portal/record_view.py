@@ -14,9 +14,7 @@ from expectations.rulebook import Rule, Suite
 from portal.auth import client_of
 from portal.deps import PageNotFound, config
 from portal.scoping import Viewer
-from remediation.appeals import AppealStatus, appeal_history
-from remediation.audit import audit
-from remediation.corrections import (
+from remediation.checks.corrections import (
     FieldError,
     editable_columns,
     form_value,
@@ -25,9 +23,11 @@ from remediation.corrections import (
     suite_and_rule,
 )
 from remediation.errors import AmbiguousKey, DqgovError
-from remediation.models import ACTIVE_STATUSES, TodoStatus
-from remediation.queries import todo_corrections, todo_detail, todo_history
-from remediation.source_records import read_record
+from remediation.reporting.queries import todo_corrections, todo_detail, todo_history
+from remediation.store.models import ACTIVE_STATUSES, TodoStatus
+from remediation.store.source_records import read_record
+from remediation.workflow.appeals import AppealStatus, appeal_history
+from remediation.workflow.audit import audit
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from remediation.orgtree import InstitutionNode, subtree_codes
-from remediation.queries import TodoScope
+from remediation.reporting.orgtree import InstitutionNode, subtree_codes
+from remediation.reporting.queries import TodoScope
 
 ACCOUNT_MANAGER = "account_manager"
 HEADS = ("sub_branch_head", "branch_head")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from remediation.hashkey import KeyChain, current_chain
+from remediation.store.hashkey import KeyChain, current_chain
 
 # source column -> kind of personal data (names: see `is_person_name`, which decides per record)
 SENSITIVE_COLUMNS: Mapping[str, str] = {
@@ -93,7 +93,7 @@ def masked_summary(columns: tuple[str, ...], values: Mapping[str, Any], limit: i
 def value_hash(columns: Sequence[str], values: Mapping[str, Any], chain: KeyChain | None = None) -> str:
     """A keyed fingerprint of a rule's raw values: an exemption holds only while it is unchanged.
 
-    HMAC-SHA-256 of the values' SHA-256, folded through the key chain (`remediation.hashkey`; by default
+    HMAC-SHA-256 of the values' SHA-256, folded through the key chain (`remediation.store.hashkey`; by default
     the one this process is configured with): without the key, trying every value that fits the mask
     shown next to it finds nothing.
     """

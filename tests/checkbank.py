@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from expectations.contract import SOURCE_METADATA
 from expectations.rulebook import load_suites
-from remediation.models import CheckRun, Todo
-from remediation.pipeline import run_suite, validate
-from remediation.store import open_store
+from remediation.checks.pipeline import run_suite, validate
+from remediation.store.engines import open_store
+from remediation.store.models import CheckRun, Todo
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 
 SUITES = {s.table: s for s in load_suites()}

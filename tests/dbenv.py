@@ -43,7 +43,7 @@ class Databases:
     def drop_all(self) -> None:
         if not self.created:
             return
-        from remediation import store
+        from remediation.store import engines as store
 
         store._upgraded.clear()
         admin = _pg_admin()

@@ -12,9 +12,9 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
+from remediation.checks.routing import compute_fallbacks
 from remediation.masking import mask_value
-from remediation.models import Institution, RuleRecord, Staff, Todo, TodoEvent
-from remediation.orgsync import compute_fallbacks
+from remediation.store.models import Institution, RuleRecord, Staff, Todo, TodoEvent
 from tests.factories import INSTITUTIONS, STAFF
 
 RULES = {

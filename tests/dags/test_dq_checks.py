@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from expectations.rulebook import load_suites
-from remediation.embedded_airflow import DAGS_FOLDER, airflow_env, ensure_metadata_db, run_dag
-from remediation.models import CheckRun, InboxMessage, OutboxMessage, Snapshot, Todo
+from remediation.orchestration.embedded_airflow import DAGS_FOLDER, airflow_env, ensure_metadata_db, run_dag
+from remediation.store.models import CheckRun, InboxMessage, OutboxMessage, Snapshot, Todo
 from tests.dbenv import BACKENDS, Databases
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 from tests.servers import SmtpSink
@@ -28,7 +28,7 @@ print(json.dumps({{
                           "tasks": sorted(t.task_id for t in d.tasks), "doc": bool(d.doc_md),
                           "tz": str(d.timezone)}}
              for d in bag.dags.values()}},
-    "heavy": sorted(m for m in ("great_expectations", "pandas", "remediation.pipeline") if m in sys.modules),
+    "heavy": sorted(m for m in ("great_expectations", "pandas", "remediation.checks.pipeline") if m in sys.modules),
 }}))
 """
 

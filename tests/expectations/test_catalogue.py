@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from expectations.catalogue import DOCS_PATH, rules_markdown, uncovered_clauses
 from expectations.reference import reference_versions
 from expectations.rulebook import load_suites
-from remediation.cli import app
+from remediation.cli.main import app
 
 
 def test_docs_rules_md_is_the_catalogue_the_rule_files_generate() -> None:

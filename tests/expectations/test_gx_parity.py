@@ -182,7 +182,7 @@ def test_pandas_without_active_staff_reports_the_staff_rules_as_errors(sqlite_da
 def test_every_kind_has_a_registered_expectation_with_its_own_name() -> None:
     from great_expectations.expectations.registry import get_expectation_impl
 
-    from expectations.gx_expectations import EXPECTATION_CLASSES, ExpectRecordsToPassDqgovRule
+    from expectations.gx.expectations import EXPECTATION_CLASSES, ExpectRecordsToPassDqgovRule
 
     assert set(EXPECTATION_CLASSES) == set(KINDS)
     names = {cls.expectation_type for cls in EXPECTATION_CLASSES.values()}
@@ -194,7 +194,7 @@ def test_every_kind_has_a_registered_expectation_with_its_own_name() -> None:
 
 
 def test_expectation_round_trips_through_its_configuration() -> None:
-    from expectations.gx_expectations import check_context, expectations_for
+    from expectations.gx.expectations import check_context, expectations_for
 
     suite: Suite = SUITES["merchant"]
     expectations = expectations_for(suite, CTX, with_active_staff=True)
@@ -213,7 +213,7 @@ def test_expectation_round_trips_through_its_configuration() -> None:
 
 
 def test_rows_are_never_ignored_for_missing_values() -> None:
-    from expectations.gx_expectations import EXPECTATION_CLASSES
+    from expectations.gx.expectations import EXPECTATION_CLASSES
 
     cls = EXPECTATION_CLASSES["required"]
     kwargs: dict[str, Any] = {
@@ -230,7 +230,7 @@ def test_rows_are_never_ignored_for_missing_values() -> None:
 
 
 def test_frame_records_turn_pandas_missing_values_and_timestamps_into_python() -> None:
-    from expectations.gx_expectations import frame_records
+    from expectations.gx.expectations import frame_records
 
     frame = pd.DataFrame(
         {
@@ -255,7 +255,7 @@ def test_frame_records_turn_pandas_missing_values_and_timestamps_into_python() -
 
 
 def test_a_kind_without_a_name_of_its_own_gets_one_from_its_kind() -> None:
-    from expectations.gx_expectations import _class_name
+    from expectations.gx.expectations import _class_name
 
     assert _class_name("uscc") == "ExpectColumnValuesToBeValidUscc"
     assert _class_name("settle_acct_luhn") == "ExpectRecordsToPassSettleAcctLuhnCheck"

@@ -28,10 +28,10 @@ from fastapi import FastAPI
 
 from expectations.rulebook import load_suites
 from portal.app import create_app
-from remediation.pipeline import run_suite
-from remediation.runnow import Trigger
-from remediation.store import open_store
-from remediation.users import set_password
+from remediation.checks.pipeline import run_suite
+from remediation.orchestration.runnow import Trigger
+from remediation.store.engines import open_store
+from remediation.workflow.accounts import set_password
 from tests.dbenv import Databases
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 from tests.servers import free_port
@@ -79,7 +79,7 @@ class Bank:
     folder: Path
 
     def todo_id(self, seq: int, rule_id: str, table: str = "merchant") -> int:
-        from remediation.models import Todo
+        from remediation.store.models import Todo
 
         record = key(seq) if table == "merchant" else str(customer_row(seq)["cust_no"])
         with self.store.connect() as conn:
@@ -90,7 +90,7 @@ class Bank:
             )
 
     def todo_status(self, todo_id: int) -> str:
-        from remediation.models import Todo
+        from remediation.store.models import Todo
 
         with self.store.connect() as conn:
             return str(conn.execute(sa.select(Todo.status).where(Todo.id == todo_id)).scalar_one())

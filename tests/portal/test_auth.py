@@ -7,8 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 
-from remediation.models import AuditEntry, User, WebSession
-from remediation.users import hash_token
+from remediation.store.models import AuditEntry, User, WebSession
+from remediation.workflow.accounts import hash_token
 from tests.portal.conftest import CSRF, PASSWORD, Portal
 
 
@@ -63,7 +63,7 @@ def test_wrong_password_is_refused_and_five_in_a_row_lock_the_login(portal: Port
 
 
 def test_unknown_and_inactive_staff_cannot_log_in(portal: Portal) -> None:
-    from remediation.users import set_password
+    from remediation.workflow.accounts import set_password
 
     set_password(portal.bank.store, "M103", PASSWORD)  # 赵离职: no longer active
     assert portal.client().login("M103").status == 401
@@ -79,7 +79,7 @@ def _answer(portal: Portal, staff_id: str, password: str) -> tuple[int, str]:
 def test_a_wrong_password_answers_alike_whether_the_login_exists_is_locked_or_inactive(
     portal: Portal,
 ) -> None:
-    from remediation.users import MAX_FAILURES, set_password
+    from remediation.workflow.accounts import MAX_FAILURES, set_password
 
     set_password(portal.bank.store, "M103", PASSWORD)  # 赵离职: no longer active
     unknown = [_answer(portal, "X999", "wrong-password") for _ in range(MAX_FAILURES + 2)]

@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
-from remediation.appeals import coordinate, file_appeal
+from remediation.workflow.appeals import coordinate, file_appeal
 from tests.dbenv import Databases
 from tests.portal.conftest import PASSWORD, Bank, key, make_app, pg_bank, serve
 

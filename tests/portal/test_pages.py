@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from portal.i18n import MESSAGES
-from remediation.models import AuditEntry, Institution, Todo
-from remediation.verification import recheck_record
+from remediation.checks.verification import recheck_record
+from remediation.store.models import AuditEntry, Institution, Todo
 from tests.factories import CHECK_DATE, add_row, merchant_row, update_record, without_primary_key
 from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
 
@@ -240,7 +240,7 @@ def test_already_fixed_and_appeal_actions(portal: Portal) -> None:
 def test_the_inbox_shows_a_persons_messages_only_and_marks_them_read(portal: Portal) -> None:
     import datetime as dt
 
-    from remediation.models import InboxMessage
+    from remediation.store.models import InboxMessage
 
     with portal.bank.store.begin() as conn:
         conn.execute(
@@ -257,8 +257,8 @@ def test_the_inbox_shows_a_persons_messages_only_and_marks_them_read(portal: Por
 
 
 def test_outbox_write_back_queues_the_correction_for_the_source_system(bank: Bank) -> None:
-    from remediation.store import create_engine
-    from remediation.writeback import CorrectionsOutbox
+    from remediation.checks.writeback import CorrectionsOutbox
+    from remediation.store.engines import create_engine
 
     todo = bank.todo_id(1, "MER-C1-PHONE-FORMAT")
     with serve(make_app(bank, writeback=CorrectionsOutbox(create_engine(bank.source_url, "source")))) as url:
@@ -286,7 +286,7 @@ def test_create_app_without_arguments_reads_the_settings(bank: Bank, monkeypatch
 
 
 def test_the_appellant_withdraws_and_escalates_from_the_record_page(portal: Portal) -> None:
-    from remediation.appeals import appeal_history, coordinate
+    from remediation.workflow.appeals import appeal_history, coordinate
 
     bank = portal.bank
     client = portal.client()

@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from remediation.models import Snapshot, SnapshotRecords
-from remediation.snapshots import take_snapshot
+from remediation.reporting.snapshots import take_snapshot
+from remediation.store.models import Snapshot, SnapshotRecords
 from tests.factories import CHECK_DATE
 from tests.portal.conftest import Bank, Client, make_app, serve
 

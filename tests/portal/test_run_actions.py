@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from portal.app import create_app
-from remediation.runnow import Trigger
-from remediation.users import set_password
-from remediation.volume import VolumeGuardTripped
+from remediation.checks.volume import VolumeGuardTripped
+from remediation.orchestration.runnow import Trigger
+from remediation.workflow.accounts import set_password
 from tests.checkbank import PHONE, Bank, key
 from tests.factories import CHECK_DATE
 from tests.portal.conftest import PASSWORD, Client, FakeRunner, serve

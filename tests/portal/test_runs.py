@@ -8,7 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from remediation.runnow import Trigger, check_dag_ids, rest_runner
+from remediation.orchestration.runnow import Trigger, check_dag_ids, rest_runner
 from tests.factories import CHECK_DATE
 from tests.portal.conftest import Bank, FakeRunner, make_app, serve
 

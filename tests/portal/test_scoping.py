@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remediation.appeals import file_appeal
+from remediation.workflow.appeals import file_appeal
 from tests.portal.conftest import BAD_PHONE, Portal, key
 
 PHONE = "MER-C1-PHONE-FORMAT"

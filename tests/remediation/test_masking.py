@@ -14,16 +14,16 @@ import sqlalchemy as sa
 
 from expectations import checks
 from expectations.rulebook import load_suites
-from remediation.corrections import submit_correction
-from remediation.export import export_findings
+from remediation.checks.corrections import submit_correction
+from remediation.checks.pipeline import run_suite
+from remediation.checks.writeback import SourceRowUpdate
 from remediation.masking import is_person_name, mask_value, masked_summary
-from remediation.models import Correction, OutboxMessage, Todo
-from remediation.notify import remind
-from remediation.pipeline import run_suite
+from remediation.notify.reminders import remind
 from remediation.policy import current_policy
-from remediation.store import create_engine, open_store
+from remediation.reporting.export import export_findings
+from remediation.store.engines import create_engine, open_store
+from remediation.store.models import Correction, OutboxMessage, Todo
 from remediation.workdays import WorkdayCalendar
-from remediation.writeback import SourceRowUpdate
 from tests.dbenv import Databases
 from tests.factories import CHECK_DATE, build_source, merchant_row
 

@@ -1,0 +1,205 @@
+"""Heads and the data office: the dashboard with drill-down, the institution issue summary table (on screen
+and as Excel), and the appeals waiting for their decision (coordination, or arbitration)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse
+
+from portal.auth import client_of
+from portal.deps import PageNotFound, config, overseer, render
+from portal.guard import Id, OptionalId, parse_day
+from portal.routes.calendar import calendar_gaps
+from portal.scoping import Viewer, root_institution
+from remediation.errors import DqgovError, NotAllowed, NotFound
+from remediation.reporting.dashboard import (
+    completion_trend,
+    latest_record_quality,
+    live_breakdown,
+    rank,
+    roll_up,
+    snapshot_days,
+)
+from remediation.reporting.orgtree import institution_tree, path_to, staff_rows, subtree_codes
+from remediation.reporting.queries import TodoScope
+from remediation.reporting.report import COLUMNS, TABLE_COLUMNS, as_row, title, to_xlsx
+from remediation.reporting.snapshots import SummaryTable, summary_table
+from remediation.workflow.appeals import appeals_waiting_for, arbitrate, coordinate
+from remediation.workflow.audit import audit
+from remediation.workflow.campaigns import CampaignError, CampaignScope, choose_campaign, list_campaigns
+
+router = APIRouter()
+Overseer = Annotated[Viewer, Depends(overseer)]
+
+
+def _campaign(campaigns: list[CampaignScope], campaign_id: int | None) -> CampaignScope | None:
+    try:
+        return choose_campaign(campaigns, campaign_id)
+    except CampaignError:
+        raise PageNotFound() from None
+
+
+@router.get("/dashboard")
+def dashboard(
+    request: Request,
+    person: Overseer,
+    inst: Annotated[str | None, Query(max_length=20)] = None,
+    campaign: OptionalId = None,
+) -> Response:
+    cfg = config(request)
+    tree = institution_tree(cfg.store)
+    home = root_institution(person, tree)
+    code = inst or home
+    if code is None or code not in tree or not person.sees_institution(code):
+        raise PageNotFound()
+    campaigns = list_campaigns(cfg.store)
+    chosen = _campaign(campaigns, campaign)
+    context: dict[str, Any] = {"campaigns": campaigns, "campaign": chosen, "node": tree[code], "tree": tree}
+    context["gaps"] = calendar_gaps(cfg) if person.is_office else []  # the calendar's coverage warning
+    path = path_to(tree, code)
+    context["inst_path"] = [n for n in path if person.sees_institution(n.inst_code)]
+    if chosen is None:
+        return render(request, "dashboard.html", context)
+    today = cfg.today()
+    subtree = subtree_codes(tree, code)
+    scope = TodoScope(institutions=subtree)
+    breakdown = live_breakdown(cfg.store, chosen, scope, today, tree)
+    per_inst, per_person = breakdown.by_inst, breakdown.by_assignee
+    total = roll_up(per_inst, tree, code)
+    children = [n for n in tree.values() if n.parent_code == code]
+    ranked_children = rank(
+        [(n.inst_code, n.inst_name, roll_up(per_inst, tree, n.inst_code)) for n in children]
+    )
+    people = staff_rows(cfg.store, [k for k in per_person if k])
+    ranked_people = rank(
+        [(k, people[k].staff_name if k in people else k, c) for k, c in per_person.items() if k]
+    )
+    trend = completion_trend(cfg.store, chosen.id, code, today)
+    series = [(p.day.isoformat(), round(p.completion_rate * 100, 1)) for p in trend if p.day != today]
+    series.append((today.isoformat(), round(total.completion_rate * 100, 1)))
+    context.update(
+        total=total,
+        children=ranked_children,
+        people=ranked_people,
+        positions={k: people[k].position for k in people},
+        quality=latest_record_quality(cfg.store, chosen.id, code, today),
+        trend=series,
+        chart={"days": [d for d, _ in series], "rates": [r for _, r in series],
+               "target": round(chosen.target_rate * 100, 1)},
+    )  # fmt: skip
+    return render(request, "dashboard.html", context)
+
+
+def _summary(request: Request, person: Viewer, day: dt.date, campaign_id: int | None) -> SummaryTable:
+    """The day's table (live when it has no snapshot: nothing is written), rows in the viewer's scope."""
+    try:
+        table = summary_table(config(request).store, day, campaign_id)
+    except DqgovError:
+        raise PageNotFound() from None
+    return replace(table, scores=[s for s in table.scores if person.sees_institution(s.inst_code)])
+
+
+def _summary_day(request: Request, date: str | None, campaign_id: int | None) -> dt.date:
+    cfg = config(request)
+    if date:
+        return parse_day(date, "date", cfg.today())
+    campaigns = list_campaigns(cfg.store)
+    chosen = _campaign(campaigns, campaign_id)
+    days = snapshot_days(cfg.store, chosen.id) if chosen else []
+    return days[0] if days else cfg.today()
+
+
+@router.get("/summary")
+def summary(
+    request: Request,
+    person: Overseer,
+    date: Annotated[str | None, Query(max_length=10)] = None,
+    campaign: OptionalId = None,
+) -> Response:
+    cfg = config(request)
+    campaigns = list_campaigns(cfg.store)
+    if not campaigns:
+        return render(request, "summary.html", {"campaigns": [], "rows": [], "day": None})
+    day = _summary_day(request, date, campaign)
+    table = _summary(request, person, day, campaign)
+    headers = dict(COLUMNS)
+    context = {
+        "campaigns": campaigns,
+        "campaign": table.campaign,
+        "day": day,
+        "live": table.live,
+        "frozen": table.frozen,
+        "days": snapshot_days(cfg.store, table.campaign.id),
+        "columns": [(name, headers[name]) for name in TABLE_COLUMNS],
+        "rows": [(s, as_row(s)) for s in table.scores],
+    }
+    return render(request, "summary.html", context)
+
+
+@router.get("/summary.xlsx")
+def summary_xlsx(
+    request: Request,
+    person: Overseer,
+    date: Annotated[str | None, Query(max_length=10)] = None,
+    campaign: OptionalId = None,
+) -> Response:
+    cfg = config(request)
+    day = _summary_day(request, date, campaign)
+    table = _summary(request, person, day, campaign)
+    folder = Path(tempfile.mkdtemp(prefix="dqgov-summary-"))
+    path = folder / f"summary-{day.isoformat()}.xlsx"
+    to_xlsx(table.scores, path, title(table.campaign.name, day, table.live))
+    audit(cfg.store, person.staff_id, "export", detail=f"summary xlsx {day} campaign {table.campaign.id}",
+          client=client_of(request))  # fmt: skip
+    return FileResponse(
+        path,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename=f"机构问题汇总表-{day.isoformat()}.xlsx",
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
+@router.get("/appeals")
+def appeals(request: Request, person: Overseer) -> Response:
+    waiting = appeals_waiting_for(config(request).store, person.staff_id)
+    staff = staff_rows(config(request).store, {a.appellant for a in waiting})
+    return render(request, "appeals.html", {"appeals": waiting, "staff": staff})
+
+
+@router.post("/appeals/{appeal_id}/decide")
+def decide(
+    request: Request,
+    person: Overseer,
+    appeal_id: Id,
+    decision: Annotated[str, Form(pattern="^(accept|reject|pass_up)$")],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    cfg = config(request)
+    if not any(a.id == appeal_id for a in appeals_waiting_for(cfg.store, person.staff_id)):
+        raise PageNotFound()
+    try:
+        if person.is_office:
+            arbitrate(cfg.store, appeal_id, person.staff_id, decision, note or None, today=cfg.today())
+        else:
+            coordinate(cfg.store, appeal_id, person.staff_id, decision, note or None, today=cfg.today())
+    except (NotFound, NotAllowed):
+        raise PageNotFound() from None
+    except DqgovError as exc:
+        return render(request, "error.html", {"code": 409, "detail": str(exc)}, status_code=409)
+    audit(
+        cfg.store,
+        person.staff_id,
+        f"appeal_{decision}",
+        detail=f"appeal {appeal_id}",
+        client=client_of(request),
+    )
+    return RedirectResponse("/appeals?msg=decided", status_code=303)

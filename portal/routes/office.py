@@ -1,0 +1,251 @@
+"""The data office: campaigns, the rule catalogue, check runs with their GX Data Docs and "run now",
+exports, and the audit log. (Arbitration is the appeals page, routes/head.py.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse
+
+from portal.auth import client_of
+from portal.deps import PageNotFound, config, data_office, error_page, lang_of, render
+from portal.guard import Id, parse_day
+from portal.i18n import translate
+from portal.scoping import Viewer
+from remediation.checks.reconcile.run import reconcile_run
+from remediation.checks.voiding import void_run
+from remediation.errors import DqgovError
+from remediation.reporting.datadocs import docs_info
+from remediation.reporting.export import EXTRA_COLUMNS, FINDINGS_COLUMNS, findings_rows
+from remediation.reporting.orgtree import staff_rows
+from remediation.reporting.runlog import check_run, check_runs, run_rules
+from remediation.reporting.spreadsheet import csv_writer
+from remediation.workflow.audit import audit, audit_entries
+from remediation.workflow.auditchain import verify_chain
+from remediation.workflow.campaigns import CampaignError, create_campaign, list_campaigns
+
+router = APIRouter(prefix="/office")
+Office = Annotated[Viewer, Depends(data_office)]
+# The audit page verifies the hash chain of the newest entries at each view (~0.25 s for 10,000);
+# `dqgov audit verify` walks the whole log.
+AUDIT_CHECK_WINDOW = 10_000
+
+
+def _campaigns_page(
+    request: Request, error: str | None = None, form: dict[str, str] | None = None
+) -> Response:
+    context = {
+        "campaigns": list_campaigns(config(request).store),
+        "tables": [s.table for s in config(request).suites()],
+        "error": error,
+        "form": form or {},
+    }
+    return render(request, "office_campaigns.html", context, status_code=422 if error else 200)
+
+
+@router.get("/campaigns")
+def campaigns(request: Request, person: Office) -> Response:
+    return _campaigns_page(request)
+
+
+@router.post("/campaigns")
+async def campaign_create(request: Request, person: Office) -> Response:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+    tables = [str(v) for v in form.getlist("tables")]
+    return await run_in_threadpool(_create_campaign, request, person, fields, tables)
+
+
+def _create_campaign(request: Request, person: Viewer, fields: dict[str, str], tables: list[str]) -> Response:
+    try:
+        target = float(fields.get("target", "")) / 100
+        baseline = dt.date.fromisoformat(fields.get("baseline", ""))
+        deadline = dt.date.fromisoformat(fields.get("deadline", ""))
+    except ValueError:
+        return _campaigns_page(request, "baseline / deadline: YYYY-MM-DD; target: a number", fields)
+
+    def split(name: str) -> list[str]:
+        return [p.strip() for p in fields.get(name, "").replace("；", ";").split(";") if p.strip()]
+
+    try:
+        made = create_campaign(
+            config(request).store, fields.get("name", ""), baseline, deadline, target,
+            tables=tables, rules=split("rules"), institutions=split("institutions"), created_by=person.staff_id,
+        )  # fmt: skip
+    except CampaignError as exc:
+        return _campaigns_page(request, str(exc), fields)
+    audit(config(request).store, person.staff_id, "campaign_created", detail=f"campaign {made.id} {made.name}",
+          client=client_of(request))  # fmt: skip
+    return RedirectResponse("/office/campaigns?msg=campaign_created", status_code=303)
+
+
+@router.get("/rules")
+def rules(request: Request, person: Office) -> Response:
+    return render(request, "office_rules.html", {"suites": config(request).suites()})
+
+
+@router.get("/runs")
+def runs(request: Request, person: Office, rechecks: Annotated[bool, Query()] = False) -> Response:
+    cfg = config(request)
+    listed = check_runs(cfg.store, 100, include_rechecks=rechecks)
+    context = {
+        "runs": listed,
+        "docs": {r.id: docs_info(cfg.datadocs_root, r.id) for r in listed},
+        "jobs": {r.id: cfg.docs_jobs.state(r.id) for r in listed},
+        "trigger": cfg.trigger.state(),
+        "today": cfg.today(),
+        "rechecks": rechecks,
+    }
+    return render(request, "office_runs.html", context)
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, person: Office, run_id: Id) -> Response:
+    cfg = config(request)
+    run = check_run(cfg.store, run_id)
+    if run is None:
+        raise PageNotFound()
+    people = staff_rows(cfg.store, {p for p in (run.accepted_by, run.voided_by) if p})
+    context = {
+        "run": run,
+        "rules": run_rules(cfg.store, run_id),
+        "docs": docs_info(cfg.datadocs_root, run_id),
+        "job": cfg.docs_jobs.state(run_id),
+        "people": {k: v.staff_name for k, v in people.items()},
+        "can_accept": run.stopped_by_guard,
+        "can_void": run.status in ("reconciled", "validated") or run.stopped_by_guard,
+    }
+    return render(request, "office_run.html", context)
+
+
+def _confirmed(request: Request, confirm: str) -> HTMLResponse | None:
+    """None when the person ticked the confirmation; else the page that asks them to."""
+    if confirm == "yes":
+        return None
+    return render(request, "error.html", {"code": 422, "detail": translate(lang_of(request), "error.confirm_needed")},
+                  status_code=422)  # fmt: skip
+
+
+@router.post("/runs/{run_id}/accept-drop")
+def accept_drop(
+    request: Request, person: Office, run_id: Id, confirm: Annotated[str, Form(max_length=10)] = ""
+) -> Response:
+    """A member of the data office confirms the drop the volume guard stopped; the run then applies."""
+    cfg = config(request)
+    if check_run(cfg.store, run_id) is None:
+        raise PageNotFound()
+    if (refused := _confirmed(request, confirm)) is not None:
+        return refused
+    try:
+        summary = reconcile_run(cfg.store, run_id, accepted_by=person.staff_id, client=client_of(request))
+    except DqgovError as exc:
+        return error_page(request, exc)
+    msg = "drop_accepted" if summary.status == "reconciled" else "run_superseded"
+    return RedirectResponse(f"/office/runs/{run_id}?msg={msg}", status_code=303)
+
+
+@router.post("/runs/{run_id}/void")
+def void(
+    request: Request,
+    person: Office,
+    run_id: Id,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Void a mistaken run: its to-dos are cancelled or put back as they were (audited)."""
+    cfg = config(request)
+    if check_run(cfg.store, run_id) is None:
+        raise PageNotFound()
+    if (refused := _confirmed(request, confirm)) is not None:
+        return refused
+    if not reason.strip():
+        return render(request, "error.html", {"code": 422, "detail": translate(lang_of(request), "error.reason_needed")},
+                      status_code=422)  # fmt: skip
+    try:
+        void_run(cfg.store, run_id, person.staff_id, reason.strip(), client_of(request), today=cfg.today())
+    except DqgovError as exc:
+        return error_page(request, exc)
+    return RedirectResponse(f"/office/runs/{run_id}?msg=run_voided", status_code=303)
+
+
+@router.post("/runs/now")
+def run_now(request: Request, person: Office, day: Annotated[str, Form(max_length=10)] = "") -> Response:
+    cfg = config(request)
+    when = parse_day(day, "day", cfg.today()) if day else cfg.today()
+    started = cfg.trigger.start(when, person.staff_id)
+    if started:
+        audit(
+            cfg.store, person.staff_id, "run_now", detail=f"check DAGs for {when}", client=client_of(request)
+        )
+    return RedirectResponse(f"/office/runs?msg={'run_started' if started else 'run_busy'}", status_code=303)
+
+
+@router.post("/runs/{run_id}/docs")
+def build_docs(request: Request, person: Office, run_id: Id) -> Response:
+    cfg = config(request)
+    run = check_run(cfg.store, run_id)
+    if run is None or run.record_key is not None:
+        raise PageNotFound()
+    cfg.docs_jobs.start(run_id)
+    audit(cfg.store, person.staff_id, "datadocs_build", detail=f"run {run_id}", client=client_of(request))
+    return RedirectResponse(f"/office/runs/{run_id}?msg=docs_started", status_code=303)
+
+
+@router.get("/runs/{run_id}/docs/{path:path}")
+def serve_docs(request: Request, person: Office, run_id: Id, path: str) -> Response:
+    """The run's Data Docs site, read-only, from its folder (nothing outside it is served)."""
+    cfg = config(request)
+    folder = (cfg.datadocs_root / str(run_id)).resolve()
+    try:
+        target = (folder / (path or "index.html")).resolve()
+        servable = target.is_relative_to(folder) and target.is_file() and not target.name.endswith(".json")
+    except OSError:  # a name too long for the file system, say
+        servable = False
+    if not servable:
+        raise PageNotFound()
+    return FileResponse(target)
+
+
+@router.get("/exports")
+def exports(request: Request, person: Office) -> Response:
+    return render(request, "office_exports.html", {})
+
+
+@router.get("/exports/findings.csv")
+def export_csv(request: Request, person: Office, all: Annotated[bool, Query()] = False) -> Response:
+    cfg = config(request)
+    audit(cfg.store, person.staff_id, "export", detail=f"findings csv{' (all)' if all else ''}",
+          client=client_of(request))  # fmt: skip
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv_writer(out)
+        writer.writerow(FINDINGS_COLUMNS + EXTRA_COLUMNS)
+        yield "\ufeff" + out.getvalue()
+        for row in findings_rows(cfg.store, include_closed=all):
+            out.seek(0)
+            out.truncate()
+            writer.writerow(row)
+            yield out.getvalue()
+
+    name = f"findings-{cfg.today().isoformat()}{'-all' if all else ''}.csv"
+    return StreamingResponse(
+        lines(), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip
+
+
+@router.get("/audit")
+def audit_log(
+    request: Request, person: Office, action: Annotated[str | None, Query(max_length=40)] = None
+) -> Response:
+    store = config(request).store
+    entries = audit_entries(store, action=action or None, limit=300)
+    chain = verify_chain(store, newest=AUDIT_CHECK_WINDOW)
+    return render(request, "office_audit.html", {"entries": entries, "action": action, "chain": chain})

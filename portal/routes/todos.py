@@ -1,0 +1,198 @@
+"""To-dos: the list (an account manager's own, a head's subtree, the data office's all), the record page,
+and the account manager's actions on it: correct in place, "already fixed in the source", appeal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from portal.auth import client_of
+from portal.deps import PageNotFound, config, lang_of, render, viewer
+from portal.guard import Id
+from portal.i18n import translate
+from portal.record_view import record_context
+from portal.scoping import Viewer
+from remediation.checks.corrections import submit_correction
+from remediation.checks.verification import claim_fixed
+from remediation.errors import AmbiguousKey, DqgovError, NotAllowed, NotFound
+from remediation.notify.inbox import inbox_messages, mark_read
+from remediation.reporting.orgtree import institution_tree, staff_rows, subtree_codes
+from remediation.reporting.queries import (
+    SORTS,
+    TodoFilters,
+    list_todos,
+    rule_ids_in_use,
+    todo_counts,
+    todo_detail,
+)
+from remediation.workflow.appeals import appeal_history, escalate, file_appeal, withdraw
+from remediation.workflow.audit import audit
+
+router = APIRouter()
+Person = Annotated[Viewer, Depends(viewer)]
+Text = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("/todos")
+def todos(
+    request: Request,
+    person: Person,
+    status: Annotated[
+        str,
+        Query(
+            pattern="^(active|closed|all|open|pending_verification|fixed|exempted|out_of_scope|gone|void)$"
+        ),
+    ] = "active",
+    rule: Text = None,
+    severity: Annotated[str | None, Query(pattern="^(high|medium|low)?$")] = None,
+    card: Annotated[str | None, Query(pattern="^(none|yellow|red)?$")] = None,
+    due: Annotated[str | None, Query(pattern="^(overdue|soon|later|none)?$")] = None,
+    table: Annotated[str | None, Query(pattern="^(merchant|customer_org)?$")] = None,
+    inst: Text = None,
+    assignee: Text = None,
+    key: Text = None,
+    sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "due",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    cfg = config(request)
+    institutions = None
+    tree = institution_tree(cfg.store)
+    if inst:
+        if not person.sees_institution(inst):
+            raise PageNotFound()
+        institutions = subtree_codes(tree, inst)
+    filters = TodoFilters(
+        status=status, rule_id=rule or None, severity=severity or None, card=card or None, due=due or None,
+        table_name=table or None, institutions=institutions, assignee=assignee or None,
+        record_key=key or None, sort=sort, page=page,
+    )  # fmt: skip
+    today = cfg.today()
+    listing = list_todos(cfg.store, person.scope, filters, today)
+    counts = todo_counts(cfg.store, person.scope, filters, today)
+    assignee_name = None
+    if assignee:
+        found = staff_rows(cfg.store, [assignee]).get(assignee)
+        assignee_name = found.staff_name if found else None
+    context: dict[str, Any] = {
+        "listing": listing,
+        "counts": counts,
+        "filters": filters,
+        "rules": rule_ids_in_use(cfg.store),
+        "inst": inst,
+        "inst_name": tree[inst].inst_name if inst and inst in tree else None,
+        "assignee": assignee,
+        "assignee_name": assignee_name,
+        "today": today,
+    }
+    return render(request, "todos.html", context)
+
+
+@router.get("/todos/{todo_id}")
+def todo_page(request: Request, person: Person, todo_id: Id) -> Response:
+    return render(request, "todo.html", record_context(request, person, todo_id))
+
+
+def _own_todo(request: Request, person: Viewer, todo_id: int) -> None:
+    """The to-do must be in scope (else 404) and the person its assignee (else 404 too)."""
+    detail = todo_detail(config(request).store, person.scope, todo_id)
+    if detail is None or detail.row.assignee_staff_id != person.staff_id:
+        raise PageNotFound()
+
+
+def _action_failed(request: Request, exc: DqgovError) -> Response:
+    if isinstance(exc, NotFound | NotAllowed):
+        raise PageNotFound()
+    detail = str(exc)
+    if isinstance(exc, AmbiguousKey):  # nothing was written: say why in the viewer's language
+        detail = translate(lang_of(request), "todo.ambiguous_key", record_key=exc.record_key, n=exc.rows)
+    return render(request, "error.html", {"code": 409, "detail": detail}, status_code=409)
+
+
+@router.post("/todos/{todo_id}/correct")
+async def correct(request: Request, person: Person, todo_id: Id) -> Response:
+    form = await request.form()
+    raw = {k[len("field_") :]: v for k, v in form.items() if k.startswith("field_") and isinstance(v, str)}
+    # validating, writing back and re-checking block: off the event loop
+    return await run_in_threadpool(_correct, request, person, todo_id, raw)
+
+
+def _correct(request: Request, person: Viewer, todo_id: int, raw: dict[str, str]) -> Response:
+    _own_todo(request, person, todo_id)
+    cfg = config(request)
+    try:
+        outcome = submit_correction(
+            cfg.store, cfg.source_url, todo_id, person.staff_id, raw, cfg.writeback(),
+            check_date=cfg.today(), client=client_of(request), suites=cfg.suites(),
+        )  # fmt: skip
+    except DqgovError as exc:
+        return _action_failed(request, exc)
+    if outcome.status == "refused":
+        context = record_context(request, person, todo_id, typed=raw, errors=outcome.errors)
+        return render(request, "todo.html", context, status_code=422)
+    return RedirectResponse(f"/todos/{todo_id}?msg={outcome.status}", status_code=303)
+
+
+@router.post("/todos/{todo_id}/claim")
+def claim(
+    request: Request, person: Person, todo_id: Id, note: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    _own_todo(request, person, todo_id)
+    store = config(request).store
+    try:
+        claim_fixed(store, todo_id, person.staff_id, note or None)
+    except DqgovError as exc:
+        return _action_failed(request, exc)
+    audit(store, person.staff_id, "claim_fixed", detail=f"to-do {todo_id}", client=client_of(request))
+    return RedirectResponse(f"/todos/{todo_id}?msg=claimed", status_code=303)
+
+
+@router.post("/todos/{todo_id}/appeal")
+def appeal(
+    request: Request,
+    person: Person,
+    todo_id: Id,
+    reason: Annotated[str, Form(max_length=2000)],
+    evidence: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    _own_todo(request, person, todo_id)
+    store = config(request).store
+    try:
+        appeal_id = file_appeal(store, todo_id, person.staff_id, reason, evidence or None)
+    except DqgovError as exc:
+        return _action_failed(request, exc)
+    audit(store, person.staff_id, "appeal_filed", detail=f"appeal {appeal_id} on to-do {todo_id}",
+          client=client_of(request))  # fmt: skip
+    return RedirectResponse(f"/todos/{todo_id}?msg=appealed", status_code=303)
+
+
+@router.post("/todos/{todo_id}/appeals/{appeal_id}/{action}")
+def appeal_action(request: Request, person: Person, todo_id: Id, appeal_id: Id, action: str) -> Response:
+    """The appellant withdraws a pending appeal, or takes a head's rejection to the data office."""
+    act, done = {"withdraw": (withdraw, "withdrawn"), "escalate": (escalate, "escalated")}.get(
+        action, (None, "")
+    )
+    store = config(request).store
+    _own_todo(request, person, todo_id)
+    if act is None or appeal_id not in {a.id for a in appeal_history(store, todo_id)}:
+        raise PageNotFound()
+    try:
+        act(store, appeal_id, person.staff_id)
+    except DqgovError as exc:
+        return _action_failed(request, exc)
+    audit(store, person.staff_id, f"appeal_{action}", detail=f"appeal {appeal_id}", client=client_of(request))
+    return RedirectResponse(f"/todos/{todo_id}?msg={done}", status_code=303)
+
+
+@router.get("/inbox")
+def inbox(request: Request, person: Person) -> Response:
+    messages = inbox_messages(config(request).store, person.staff_id)
+    return render(request, "inbox.html", {"messages": messages})
+
+
+@router.post("/inbox/read")
+def inbox_read(request: Request, person: Person) -> Response:
+    mark_read(config(request).store, person.staff_id)
+    return RedirectResponse("/inbox?msg=read", status_code=303)

@@ -1,0 +1,3 @@
+from remediation.cli.main import main
+
+main()

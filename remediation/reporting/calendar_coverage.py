@@ -1,0 +1,68 @@
+"""Which years the working-day calendar does not know yet, while they matter.
+
+A year matters when the coming 90 days reach into it, or when an active to-do is due in it. It is
+covered when chinese-calendar has it, or when the bank's calendar file marks it `covered: true`.
+Otherwise due dates, cards and reminders in it count Monday–Friday, and the data office must enter the
+State Council's schedule (放假调休安排) before they go wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from remediation.store.models import ACTIVE_STATUSES, Todo
+from remediation.workdays import WorkdayCalendar
+
+WINDOW_DAYS = 90
+
+
+@dataclass(frozen=True)
+class CoverageGap:
+    year: int
+    in_window: bool  # the coming WINDOW_DAYS days reach into the year
+    todos: int  # active to-dos due in the year
+
+
+def due_years(conn: sa.Connection) -> dict[int, int]:
+    """Active to-dos with a due date, counted by the due date's year."""
+    year = sa.extract("year", Todo.due_date)
+    rows = conn.execute(
+        sa.select(year, sa.func.count())
+        .where(Todo.status.in_(ACTIVE_STATUSES), Todo.due_date.is_not(None))
+        .group_by(year)
+    )
+    return {int(y): int(n) for y, n in rows}
+
+
+def coverage_gaps(
+    store: sa.Engine | sa.Connection | None, today: dt.date, calendar: WorkdayCalendar | None = None
+) -> list[CoverageGap]:
+    """The uncovered years that matter as of `today`, earliest first (store None: the window only)."""
+    calendar = calendar or WorkdayCalendar()
+    window = set(range(today.year, (today + dt.timedelta(days=WINDOW_DAYS)).year + 1))
+    todos: dict[int, int] = {}
+    if isinstance(store, sa.Engine):
+        with store.connect() as conn:
+            todos = due_years(conn)
+    elif store is not None:
+        todos = due_years(store)
+    years = sorted(y for y in window | set(todos) if not calendar.covers(y))
+    return [CoverageGap(y, y in window, todos.get(y, 0)) for y in years]
+
+
+def describe_gap(gap: CoverageGap) -> str:
+    """One line for the command line (the portal words it through its catalogue)."""
+    why = []
+    if gap.in_window:
+        why.append(f"the next {WINDOW_DAYS} days reach into it")
+    if gap.todos:
+        why.append(f"{gap.todos} open to-do(s) are due in it")
+    return (
+        f"the working-day calendar does not cover {gap.year} ({'; '.join(why)}): neither chinese-calendar nor "
+        f"the bank's calendar has its holidays, so due dates, cards and reminders count Monday–Friday. "
+        f"Enter the State Council's schedule: `dqgov calendar import FILE`, or enter the days (portal or "
+        f"`dqgov calendar set`) and then `dqgov calendar cover {gap.year}`"
+    )

@@ -1,0 +1,232 @@
+"""The head's dashboard: live counts of a campaign per institution subtree and per account manager, and
+the completion-rate trend from the daily snapshots.
+
+"Live" counts follow the snapshot's rules (remediation/reporting/snapshots.py: stock baseline, new segment, out
+of scope counts nowhere) but read the to-dos as they are now, so a correction that closes a to-do moves
+the head's rate at once. The official T+1 figures, rank and score stay with the snapshots
+(`snapshots.institution_scores`, the 机构问题汇总表).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from remediation.reporting.orgtree import InstitutionNode, subtree_codes
+from remediation.reporting.queries import TodoScope
+from remediation.store.models import (
+    ACTIVE_STATUSES,
+    UNCOUNTED_STATUSES,
+    Snapshot,
+    SnapshotRecords,
+    Todo,
+    TodoStatus,
+)
+from remediation.workflow.campaigns import CampaignScope
+
+TREND_DAYS = 120
+
+
+@dataclass
+class LiveCounts:
+    baseline: int = 0  # stock to-dos the campaign inherited
+    done: int = 0  # of those: fixed or exempted
+    active: int = 0  # open or pending verification, stock baseline and new
+    pending: int = 0
+    overdue: int = 0
+    yellow: int = 0
+    red: int = 0
+    new: int = 0  # to-dos outside the baseline (new records, or stock records failing later)
+    fixed_total: int = 0  # every to-do fixed (baseline or not)
+
+    @property
+    def completion_rate(self) -> float:
+        return self.done / self.baseline if self.baseline else 1.0
+
+    def add(self, other: LiveCounts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+def _n(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+@dataclass
+class LiveBreakdown:
+    by_inst: dict[str | None, LiveCounts]
+    by_assignee: dict[str | None, LiveCounts]
+
+
+def live_breakdown(
+    store: sa.Engine,
+    campaign: CampaignScope,
+    scope: TodoScope,
+    today: dt.date,
+    tree: Mapping[str, InstitutionNode] | None = None,
+) -> LiveBreakdown:
+    """Counts of the to-dos in scope and campaign per `inst_code` and per assignee, from one scan."""
+    t = Todo
+    new_segment = sa.and_(t.record_created.is_not(None), t.record_created > campaign.baseline_date)
+    in_baseline = sa.and_(sa.not_(new_segment), t.first_seen <= campaign.baseline_date)
+    counted = sa.or_(new_segment, in_baseline)
+    active = sa.and_(counted, t.status.in_(ACTIVE_STATUSES))
+    stmt = (
+        sa.select(
+            t.inst_code,
+            t.assignee_staff_id,
+            _n(in_baseline),
+            _n(sa.and_(in_baseline, t.status.in_((TodoStatus.FIXED.value, TodoStatus.EXEMPTED.value)))),
+            _n(active),
+            _n(sa.and_(counted, t.status == TodoStatus.PENDING_VERIFICATION)),
+            _n(sa.and_(active, t.due_date < today)),
+            _n(sa.and_(active, t.card == "yellow")),
+            _n(sa.and_(active, t.card == "red")),
+            _n(sa.not_(in_baseline)),
+            _n(t.status == TodoStatus.FIXED),
+        )
+        .where(scope.clause(), t.status.not_in(UNCOUNTED_STATUSES))
+        .group_by(t.inst_code, t.assignee_staff_id)
+    )
+    if campaign.tables:
+        stmt = stmt.where(t.table_name.in_(campaign.tables))
+    if campaign.rules:
+        stmt = stmt.where(t.rule_id.in_(campaign.rules))
+    if campaign.institutions and tree is not None:
+        members: set[str] = set()
+        for root in campaign.institutions:
+            members |= subtree_codes(dict(tree), root)
+        stmt = stmt.where(t.inst_code.in_(sorted(members)))
+    result = LiveBreakdown({}, {})
+    with store.connect() as conn:
+        for row in conn.execute(stmt):
+            counts = LiveCounts(*(int(v) for v in row[2:]))
+            result.by_inst.setdefault(row[0], LiveCounts()).add(counts)
+            result.by_assignee.setdefault(row[1], LiveCounts()).add(counts)
+    return result
+
+
+def live_counts(
+    store: sa.Engine,
+    campaign: CampaignScope,
+    scope: TodoScope,
+    by: str,
+    today: dt.date,
+    tree: Mapping[str, InstitutionNode] | None = None,
+) -> dict[str | None, LiveCounts]:
+    """Counts per `inst_code` or per assignee (`by`: inst | assignee); see `live_breakdown`."""
+    breakdown = live_breakdown(store, campaign, scope, today, tree)
+    return breakdown.by_inst if by == "inst" else breakdown.by_assignee
+
+
+def roll_up(
+    per_inst: Mapping[str | None, LiveCounts], tree: Mapping[str, InstitutionNode], root: str
+) -> LiveCounts:
+    """The sum over the subtree of `root`."""
+    total = LiveCounts()
+    for code in subtree_codes(dict(tree), root):
+        if code in per_inst:
+            total.add(per_inst[code])
+    return total
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    key: str
+    name: str
+    counts: LiveCounts
+    rank: int
+
+
+def rank(rows: list[tuple[str, str, LiveCounts]]) -> list[RankedRow]:
+    """Best first: completion rate, then fewest overdue, then fewest active, then by key."""
+    ordered = sorted(rows, key=lambda r: (-r[2].completion_rate, r[2].overdue, r[2].active, r[0]))
+    return [RankedRow(key, name, counts, i) for i, (key, name, counts) in enumerate(ordered, start=1)]
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    day: dt.date
+    baseline: int
+    done: int
+    active: int
+    overdue: int
+
+    @property
+    def completion_rate(self) -> float:
+        return self.done / self.baseline if self.baseline else 1.0
+
+
+def completion_trend(
+    store: sa.Engine, campaign_id: int, inst_code: str, until: dt.date, days: int = TREND_DAYS
+) -> list[TrendPoint]:
+    """One point per snapshot day of the institution's subtree (stock segment), oldest first."""
+    s = Snapshot
+    stmt = (
+        sa.select(
+            s.snapshot_date,
+            sa.func.sum(s.baseline),
+            sa.func.sum(s.fixed + s.exempted),
+            sa.func.sum(s.open + s.pending),
+            sa.func.sum(s.overdue),
+        )
+        .where(
+            s.campaign_id == campaign_id,
+            s.inst_code == inst_code,
+            s.segment == "stock",
+            s.snapshot_date <= until,
+            s.snapshot_date > until - dt.timedelta(days=days),
+        )
+        .group_by(s.snapshot_date)
+        .order_by(s.snapshot_date)
+    )
+    with store.connect() as conn:
+        return [
+            TrendPoint(d, int(b or 0), int(f or 0), int(a or 0), int(o or 0))
+            for d, b, f, a, o in conn.execute(stmt)
+        ]
+
+
+def snapshot_days(store: sa.Engine, campaign_id: int, limit: int = 62) -> list[dt.date]:
+    """The days that have a snapshot, newest first."""
+    with store.connect() as conn:
+        return list(
+            conn.scalars(
+                sa.select(Snapshot.snapshot_date)
+                .where(Snapshot.campaign_id == campaign_id)
+                .distinct()
+                .order_by(Snapshot.snapshot_date.desc())
+                .limit(limit)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class RecordQuality:
+    day: dt.date
+    new_records: int
+    with_findings: int
+
+    @property
+    def quality(self) -> float:
+        """New-record quality (增量数据质量): share of new records without an active finding."""
+        return 1 - self.with_findings / self.new_records if self.new_records else 1.0
+
+
+def latest_record_quality(
+    store: sa.Engine, campaign_id: int, inst_code: str, until: dt.date
+) -> RecordQuality | None:
+    """New-record quality of the institution's subtree from its latest snapshot up to `until`."""
+    r = SnapshotRecords
+    with store.connect() as conn:
+        row = conn.execute(
+            sa.select(r.snapshot_date, r.new_records, r.new_records_with_findings)
+            .where(r.campaign_id == campaign_id, r.inst_code == inst_code, r.snapshot_date <= until)
+            .order_by(r.snapshot_date.desc())
+            .limit(1)
+        ).first()
+    return RecordQuality(row[0], int(row[1]), int(row[2])) if row is not None else None

@@ -1,0 +1,511 @@
+"""The governance store: SQLAlchemy 2 models. Alembic migrations in `remediation/store/migrations` create them.
+
+All tables carry the `dq_` prefix so the store can live in the same database (or schema) as the bank's
+source tables without a clash (the source also has `institution` and `staff`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+        }
+    )
+
+
+class TodoStatus(enum.StrEnum):
+    OPEN = "open"
+    PENDING_VERIFICATION = "pending_verification"  # the account manager says fixed; a check must prove it
+    FIXED = "fixed"  # closed because a re-check passed (verified fixed)
+    EXEMPTED = (
+        "exempted"  # an accepted appeal: the rule does not apply to these values (leaves the denominator)
+    )
+    OUT_OF_SCOPE = "out_of_scope"  # closed because the record's status is closed (clause G1)
+    GONE = "gone"  # closed because the record is no longer in the source extract
+    VOID = "void"  # opened by a check run that the data office voided: it never should have existed
+
+
+# statuses in which the account manager still owes work; both count as open in rates and SLAs
+ACTIVE_STATUSES = (TodoStatus.OPEN.value, TodoStatus.PENDING_VERIFICATION.value)
+# closed to-dos that count nowhere (not fixed, not open): nobody can or should fix them
+UNCOUNTED_STATUSES = (TodoStatus.OUT_OF_SCOPE.value, TodoStatus.GONE.value, TodoStatus.VOID.value)
+
+
+class Card(enum.StrEnum):
+    NONE = "none"
+    YELLOW = "yellow"  # overdue
+    RED = "red"  # overdue past the second limit; escalated to the head
+
+
+class RunStatus(enum.StrEnum):
+    VALIDATING = "validating"
+    VALIDATED = "validated"
+    RECONCILED = "reconciled"
+    SUPERSEDED = "superseded"  # a newer run of the table was reconciled first; this run changed nothing
+    FAILED = "failed"  # validation raised, or the volume guard stopped it before reconcile (`guard` says)
+    ABANDONED = "abandoned"  # its process died (or its lease ran out) before it was reconciled
+    VOID = "void"  # voided by the data office: its changes to the to-dos were undone
+
+
+# runs whose results were applied, or may still be
+LIVE_RUN_STATUSES = (RunStatus.VALIDATING.value, RunStatus.VALIDATED.value)
+
+
+class Institution(Base):
+    """Mirror of the source `institution` table, plus the routing fallback computed at sync."""
+
+    __tablename__ = "dq_institution"
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    inst_name: Mapped[str] = mapped_column(sa.String(100))
+    inst_level: Mapped[str] = mapped_column(sa.String(20))
+    parent_code: Mapped[str | None] = mapped_column(sa.String(20))
+    fallback_staff_id: Mapped[str | None] = mapped_column(sa.String(20))  # active head up the tree (G3)
+    depth: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class Staff(Base):
+    """Mirror of the source `staff` table."""
+
+    __tablename__ = "dq_staff"
+    staff_id: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    staff_name: Mapped[str] = mapped_column(sa.String(60))
+    inst_code: Mapped[str] = mapped_column(sa.String(20), index=True)
+    position: Mapped[str] = mapped_column(sa.String(30))
+    email: Mapped[str | None] = mapped_column(sa.String(120))
+    wecom_userid: Mapped[str | None] = mapped_column(sa.String(60))
+    active: Mapped[bool] = mapped_column(sa.Boolean)
+
+
+class RuleRecord(Base):
+    """The rules as last loaded from `expectations/rules/*.yml` (the catalogue the store's to-dos refer to)."""
+
+    __tablename__ = "dq_rule"
+    rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    clauses: Mapped[str] = mapped_column(sa.String(60))
+    columns: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    dimension: Mapped[str] = mapped_column(sa.String(20))
+    dimension_gbt: Mapped[str] = mapped_column(sa.String(20))
+    description: Mapped[str] = mapped_column(sa.Text)
+    hint: Mapped[str] = mapped_column(sa.Text)
+    regulation: Mapped[str] = mapped_column(sa.Text)
+    fingerprint: Mapped[str] = mapped_column(sa.String(16))
+
+
+class CheckRun(Base):
+    __tablename__ = "dq_check_run"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    logical_date: Mapped[dt.date] = mapped_column(sa.Date)
+    trigger: Mapped[str] = mapped_column(sa.String(20))  # airflow | cli | recheck
+    record_key: Mapped[str | None] = mapped_column(sa.String(64))  # set on a targeted re-check of one record
+    status: Mapped[str] = mapped_column(sa.String(20))
+    source: Mapped[str] = mapped_column(sa.String(300))  # URL without password
+    started_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    records_total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    records_in_scope: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failing_records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    findings: Mapped[int] = mapped_column(sa.Integer, default=0)
+    opened: Mapped[int] = mapped_column(sa.Integer, default=0)
+    reopened: Mapped[int] = mapped_column(sa.Integer, default=0)
+    kept: Mapped[int] = mapped_column(sa.Integer, default=0)
+    fixed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    out_of_scope: Mapped[int] = mapped_column(sa.Integer, default=0)
+    gone: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    reassigned: Mapped[int] = mapped_column(sa.Integer, default=0)
+    gx_success: Mapped[bool | None] = mapped_column(sa.Boolean)
+    gx_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    versions: Mapped[str | None] = mapped_column(sa.Text)  # JSON: GX and reference-data versions
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    owner: Mapped[str | None] = mapped_column(sa.String(120))  # host:pid of the validating process
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    guard: Mapped[str | None] = mapped_column(sa.Text)  # JSON: the volume-guard comparison, when it tripped
+    accepted_by: Mapped[str | None] = mapped_column(sa.String(20))  # who confirmed a drop the guard stopped
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    source_defects: Mapped[str | None] = mapped_column(sa.Text)  # JSON: records without a key, duplicate keys
+    voided_by: Mapped[str | None] = mapped_column(sa.String(20))
+    voided_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (sa.Index("ix_dq_check_run_table_date", "table_name", "logical_date"),)
+
+
+class RunVolume(Base):
+    """Per check run and institution: records in scope, which the volume guard compares run to run."""
+
+    __tablename__ = "dq_run_volume"
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    records: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class DuplicateKey(Base):
+    """A source defect seen by a run: several rows share one primary key. Their to-dos are left alone."""
+
+    __tablename__ = "dq_duplicate_key"
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    rows: Mapped[int] = mapped_column(sa.Integer)
+
+
+class TodoBefore(Base):
+    """The state of a to-do just before a run changed it, so that voiding the run can restore it."""
+
+    __tablename__ = "dq_todo_before"
+    run_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    todo_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    inst_code: Mapped[str | None] = mapped_column(sa.String(20))
+    mgr_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    assignee_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    routed_to_head: Mapped[bool] = mapped_column(sa.Boolean)
+    masked_value: Mapped[str | None] = mapped_column(sa.String(300))
+    first_seen: Mapped[dt.date] = mapped_column(sa.Date)
+    last_seen: Mapped[dt.date] = mapped_column(sa.Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    reopen_count: Mapped[int] = mapped_column(sa.Integer)
+    opened_run_id: Mapped[int] = mapped_column(sa.Integer)
+    transition_run_id: Mapped[int] = mapped_column(sa.Integer)
+    due_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    card: Mapped[str] = mapped_column(sa.String(10))
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+# the to-do columns a run may change, which a before-image keeps
+TODO_STATE_COLUMNS = (
+    "status", "inst_code", "mgr_staff_id", "assignee_staff_id", "routed_to_head", "masked_value", "first_seen",
+    "last_seen", "closed_on", "reopen_count", "opened_run_id", "transition_run_id", "due_date", "card",
+    "value_hash",
+)  # fmt: skip
+
+
+class TableLock(Base):
+    """One row per record type: on SQLite, writing it takes the database's write lock for a reconcile."""
+
+    __tablename__ = "dq_table_lock"
+    table_name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(120))
+    acquired_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class CheckRunRule(Base):
+    """Per rule and run: GX's failing count, the extracted count, and whether closing is allowed."""
+
+    __tablename__ = "dq_check_run_rule"
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    unexpected: Mapped[int | None] = mapped_column(sa.Integer)
+    extracted: Mapped[int] = mapped_column(sa.Integer, default=0)
+    status: Mapped[str] = mapped_column(sa.String(20))  # ok | mismatch | error
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Finding(Base):
+    """Staging: every failing (rule, record) of one run, routed. Kept only for the latest runs."""
+
+    __tablename__ = "dq_finding"
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    record_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    inst_code: Mapped[str | None] = mapped_column(sa.String(20))
+    mgr_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    assignee_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    routed_to_head: Mapped[bool] = mapped_column(sa.Boolean)
+    masked_value: Mapped[str | None] = mapped_column(sa.String(300))
+    record_created: Mapped[dt.date | None] = mapped_column(sa.Date)
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class RecordState(Base):
+    """Staging: source status of records whose open to-dos no longer fail (fixed, or closed, or gone)."""
+
+    __tablename__ = "dq_record_state"
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    status: Mapped[str | None] = mapped_column(sa.String(20))  # NULL: the record is gone from the source
+    state: Mapped[str | None] = mapped_column(
+        sa.String(20)
+    )  # live | out_of_scope | gone (by the suite's scope)
+
+
+class Todo(Base):
+    """数据质量问题待办: one per (rule, table, record key), opened and closed only by check results."""
+
+    __tablename__ = "dq_todo"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[str] = mapped_column(sa.String(60))
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    record_key: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    clause: Mapped[str] = mapped_column(sa.String(60))
+    columns: Mapped[str] = mapped_column(sa.String(200))
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    inst_code: Mapped[str | None] = mapped_column(sa.String(20))
+    mgr_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    assignee_staff_id: Mapped[str | None] = mapped_column(sa.String(20))
+    routed_to_head: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    masked_value: Mapped[str | None] = mapped_column(sa.String(300))
+    first_seen: Mapped[dt.date] = mapped_column(sa.Date)
+    last_seen: Mapped[dt.date] = mapped_column(sa.Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    reopen_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    opened_run_id: Mapped[int] = mapped_column(sa.Integer)
+    transition_run_id: Mapped[int] = mapped_column(sa.Integer)  # the run of the last status change
+    due_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    card: Mapped[str] = mapped_column(sa.String(10), default=Card.NONE, server_default=Card.NONE.value)
+    record_created: Mapped[dt.date | None] = mapped_column(sa.Date)  # onboard_date / open_date: stock or new
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))  # of the rule's raw values, for exemptions
+
+    __table_args__ = (
+        sa.UniqueConstraint("rule_id", "table_name", "record_key"),
+        sa.Index("ix_dq_todo_assignee_status", "assignee_staff_id", "status"),
+        sa.Index("ix_dq_todo_inst_status", "inst_code", "status"),
+        sa.Index("ix_dq_todo_table_status", "table_name", "status"),
+        sa.Index("ix_dq_todo_transition", "transition_run_id"),
+    )
+
+
+class TodoEvent(Base):
+    """Append-only audit of every change to a to-do: who (a person or `system`), when, from what to what."""
+
+    __tablename__ = "dq_todo_event"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    todo_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_todo.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(sa.String(40))
+    event: Mapped[str] = mapped_column(sa.String(30))  # opened | reopened | fixed | out_of_scope | reassigned
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str | None] = mapped_column(sa.String(20))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Campaign(Base):
+    """专项治理: a time-boxed remediation campaign. Empty scope fields mean "all"."""
+
+    __tablename__ = "dq_campaign"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    tables: Mapped[str] = mapped_column(sa.String(200), default="")  # ';'-separated record types
+    rules: Mapped[str] = mapped_column(sa.Text, default="")  # ';'-separated rule ids
+    institutions: Mapped[str] = mapped_column(sa.Text, default="")  # ';'-separated subtree roots
+    baseline_date: Mapped[dt.date] = mapped_column(sa.Date)
+    deadline: Mapped[dt.date] = mapped_column(sa.Date)
+    target_rate: Mapped[float] = mapped_column(sa.Float)
+    is_default: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(sa.String(40))
+
+
+class Appeal(Base):
+    """申诉 → 协调 → 仲裁: one appeal of one to-do, moving through the three stages."""
+
+    __tablename__ = "dq_appeal"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    todo_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_todo.id"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(20))  # coordination | arbitration
+    status: Mapped[str] = mapped_column(sa.String(20))  # pending | accepted | rejected | withdrawn
+    reason: Mapped[str] = mapped_column(sa.Text)
+    evidence: Mapped[str | None] = mapped_column(sa.Text)
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))  # the values appealed about
+    appellant: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class AppealDecision(Base):
+    """Append-only: every decision on an appeal, with who, when, at which stage and why."""
+
+    __tablename__ = "dq_appeal_decision"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    appeal_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_appeal.id"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(20))
+    decision: Mapped[str] = mapped_column(sa.String(20))  # accept | reject | pass_up
+    decided_by: Mapped[str] = mapped_column(sa.String(20))
+    decided_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Exemption(Base):
+    """豁免: bound to the record's values when granted; lapses when they change or it expires."""
+
+    __tablename__ = "dq_exemption"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    todo_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_todo.id"), index=True)
+    appeal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("dq_appeal.id"))
+    value_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    granted_by: Mapped[str] = mapped_column(sa.String(20))
+    granted_on: Mapped[dt.date] = mapped_column(sa.Date)
+    expires_on: Mapped[dt.date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(20))  # active | lapsed | expired
+    ended_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    ended_by_run_id: Mapped[int | None] = mapped_column(sa.Integer)  # the check run that ended it
+
+
+class OutboxMessage(Base):
+    """Transactional outbox: written with the change that causes it, delivered (and retried) later."""
+
+    __tablename__ = "dq_outbox"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)  # nothing is sent twice
+    channel: Mapped[str] = mapped_column(sa.String(20))  # email | wecom | inbox
+    recipient: Mapped[str] = mapped_column(sa.String(20))  # staff_id
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20))  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (sa.Index("ix_dq_outbox_status_next", "status", "next_attempt_at"),)
+
+
+class InboxMessage(Base):
+    """The portal inbox: what the outbox delivered on the `inbox` channel."""
+
+    __tablename__ = "dq_inbox"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    staff_id: Mapped[str] = mapped_column(sa.String(20), index=True)
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    read_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class Snapshot(Base):
+    """Daily counts per campaign × institution (its whole subtree) × rule × segment (stock | new)."""
+
+    __tablename__ = "dq_snapshot"
+    snapshot_date: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    segment: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    baseline: Mapped[int] = mapped_column(sa.Integer, default=0)
+    open: Mapped[int] = mapped_column(sa.Integer, default=0)
+    pending: Mapped[int] = mapped_column(sa.Integer, default=0)
+    fixed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    exempted: Mapped[int] = mapped_column(sa.Integer, default=0)
+    overdue: Mapped[int] = mapped_column(sa.Integer, default=0)
+    yellow: Mapped[int] = mapped_column(sa.Integer, default=0)
+    red: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new: Mapped[int] = mapped_column(sa.Integer, default=0)
+    frozen: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class SnapshotRecords(Base):
+    """Per snapshot and institution subtree: records in scope and new records, for new-record quality."""
+
+    __tablename__ = "dq_snapshot_records"
+    snapshot_date: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new_records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new_records_with_findings: Mapped[int] = mapped_column(sa.Integer, default=0)
+    routing_gaps: Mapped[int] = mapped_column(sa.Integer, default=0)  # to-dos routed to a head (G3)
+    frozen: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class RunRecords(Base):
+    """Per check run, campaign and institution: records in scope, and those created after the baseline."""
+
+    __tablename__ = "dq_run_records"
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new_records: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class User(Base):
+    """A portal login for a member of staff (dq_staff); passwords are stored as argon2 hashes only."""
+
+    __tablename__ = "dq_user"
+    staff_id: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    failed_attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    password_changed_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A server-side portal session; the cookie carries a random token, the store only its hash."""
+
+    __tablename__ = "dq_session"
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(sa.String(20), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained audit log: logins, unmasked views, corrections, decisions (portal and CLI)."""
+
+    __tablename__ = "dq_audit"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    staff_id: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))  # login | login_failed | locked | unmasked_view | ...
+    table_name: Mapped[str | None] = mapped_column(sa.String(40))
+    record_key: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    client: Mapped[str | None] = mapped_column(sa.String(64))
+    # the hash chain (remediation/workflow/auditchain.py): unique, so two appends can never follow the same entry
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    row_hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class Correction(Base):
+    """A correction typed by an account manager: validated by the rules, written back, then re-checked."""
+
+    __tablename__ = "dq_correction"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    todo_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_todo.id"), index=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    record_key: Mapped[str] = mapped_column(sa.String(64))
+    changes: Mapped[str] = mapped_column(sa.Text)  # JSON {column: new value}
+    status: Mapped[str] = mapped_column(sa.String(20))  # written | write_failed | verified | still_failing
+    staff_id: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class HashKey(Base):
+    """The key chain the store's value hashes were made with: public key ids only, oldest first."""
+
+    __tablename__ = "dq_hash_key"
+    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    added_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))

@@ -1,0 +1,586 @@
+"""申诉 → 协调 → 仲裁: appeals of to-dos, the decisions on them, and the exemptions they grant.
+
+- **File** (申诉): the to-do's assignee appeals an open to-do (or one waiting for verification) with a
+  reason and an optional evidence note. The appeal is bound to the record's values as the last check saw
+  them (`value_hash`).
+- **Coordinate** (协调): an active sub-branch or branch head of the to-do's institution, or of one above it,
+  accepts, rejects, or passes the appeal up to the data office. When there is no such head (other than
+  the appellant), the appeal starts at arbitration.
+- **Arbitrate** (仲裁): the data office accepts or rejects an appeal at arbitration: one a head passed up,
+  or one the appellant escalated after a head rejected it.
+- **Accept** grants an exemption (豁免) bound to those values for `exemption.default_days` (policy); the
+  to-do becomes *exempted* and leaves the denominator. Reconcile ends it when a check sees other values,
+  when it expires, or when the record passes.
+- The appellant may **withdraw** a pending appeal, or **escalate** one rejected at coordination.
+
+A rejection at arbitration is final for those values: a new appeal of the to-do is possible only once a
+check has seen other values (or an exemption granted on them has expired). Every step appends a
+`dq_appeal_decision` row and a `dq_todo_event`, with who and when, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from remediation.clock import now, today_shanghai
+from remediation.errors import InvalidInput, InvalidState, NotAllowed, NotFound
+from remediation.policy import current_policy
+from remediation.store.models import (
+    ACTIVE_STATUSES,
+    Appeal,
+    AppealDecision,
+    Card,
+    Exemption,
+    Institution,
+    Staff,
+    Todo,
+    TodoStatus,
+)
+from remediation.workflow.actions import (
+    Store,
+    active_staff,
+    add_event,
+    ancestors,
+    guarded_update,
+    lock_todo,
+    reading,
+    require_assignee,
+    text,
+    transaction,
+)
+
+COORDINATOR_POSITIONS = ("sub_branch_head", "branch_head")
+ARBITER_POSITIONS = ("data_office",)
+MAX_REASON = 2000
+MAX_EVIDENCE = 4000
+MAX_NOTE = 2000
+
+
+class Stage(enum.StrEnum):
+    COORDINATION = "coordination"  # 协调: a head of the institution
+    ARBITRATION = "arbitration"  # 仲裁: the data office
+
+
+class AppealStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Decision(enum.StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    PASS_UP = "pass_up"  # a head hands the appeal to the data office
+    WITHDRAW = "withdraw"  # the appellant, while it is pending
+    ESCALATE = "escalate"  # the appellant, after a rejection at coordination
+
+
+EVENTS = {
+    Decision.ACCEPT: "appeal_accepted",
+    Decision.REJECT: "appeal_rejected",
+    Decision.PASS_UP: "appeal_passed_up",
+    Decision.WITHDRAW: "appeal_withdrawn",
+    Decision.ESCALATE: "appeal_escalated",
+}
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    stage: str
+    decision: str
+    decided_by: str
+    decided_at: dt.datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ExemptionView:
+    id: int
+    granted_by: str
+    granted_on: dt.date
+    expires_on: dt.date
+    status: str  # active | lapsed | expired
+    ended_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class AppealView:
+    id: int
+    todo_id: int
+    stage: str
+    status: str
+    reason: str
+    evidence: str | None
+    appellant: str
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+    table_name: str
+    record_key: str
+    rule_id: str
+    inst_code: str | None
+    masked_value: str | None
+    todo_status: str
+    decisions: tuple[DecisionView, ...] = ()
+    exemption: ExemptionView | None = None
+
+
+def file_appeal(store: Store, todo_id: int, staff_id: str, reason: str, evidence: str | None = None) -> int:
+    """The assignee appeals the to-do; returns the new appeal's id."""
+    reason_text = text(reason, "the appeal's reason", MAX_REASON, required=True)
+    evidence_text = text(evidence, "the evidence note", MAX_EVIDENCE)
+    at = now()
+    with transaction(store) as conn:
+        active_staff(conn, staff_id)
+        todo = lock_todo(conn, todo_id)
+        require_assignee(todo, staff_id, "appeal it")
+        if todo.status not in ACTIVE_STATUSES:
+            raise InvalidState(
+                f"to-do {todo_id} is {todo.status}: only an open to-do (or one waiting for verification) "
+                "can be appealed"
+            )
+        if todo.value_hash is None:
+            raise InvalidState(
+                f"to-do {todo_id} has no fingerprint of its values yet; appeal it after the next check"
+            )
+        pending = _pending_appeal(conn, todo_id)
+        if pending is not None:
+            raise InvalidState(f"to-do {todo_id} already has appeal {pending} pending")
+        _refuse_settled(conn, todo)
+        stage = Stage.COORDINATION if _coordinators(conn, todo.inst_code, staff_id) else Stage.ARBITRATION
+        # the write lock (SQLite) or row lock (PostgreSQL) on the to-do makes "no pending appeal" hold
+        no_pending = ~sa.exists().where(Appeal.todo_id == todo_id, Appeal.status == AppealStatus.PENDING)
+        guarded_update(
+            conn,
+            f"to-do {todo_id}",
+            sa.update(Todo)
+            .where(
+                Todo.id == todo_id,
+                Todo.status == todo.status,
+                Todo.assignee_staff_id == staff_id,
+                Todo.value_hash == todo.value_hash,
+                no_pending,
+            )
+            .values(status=todo.status),
+        )
+        appeal_id = int(
+            conn.execute(
+                sa.insert(Appeal)
+                .values(
+                    todo_id=todo_id,
+                    stage=stage,
+                    status=AppealStatus.PENDING,
+                    reason=reason_text,
+                    evidence=evidence_text,
+                    value_hash=todo.value_hash,
+                    appellant=staff_id,
+                    created_at=at,
+                )
+                .returning(Appeal.id)
+            ).scalar_one()
+        )
+        where = "" if stage == Stage.COORDINATION else " (no head to coordinate: straight to the data office)"
+        add_event(
+            conn,
+            todo_id,
+            staff_id,
+            "appeal_filed",
+            todo.status,
+            todo.status,
+            f"appeal {appeal_id} at {stage}{where}: {reason_text}",
+            at,
+        )
+        return appeal_id
+
+
+def coordinate(
+    store: Store,
+    appeal_id: int,
+    staff_id: str,
+    decision: str,
+    note: str | None = None,
+    *,
+    today: dt.date | None = None,
+) -> None:
+    """A head of the to-do's institution (or of one above it) accepts, rejects or passes the appeal up."""
+    choice = _choice(decision, (Decision.ACCEPT, Decision.REJECT, Decision.PASS_UP), "coordination")
+    note_text = _note(note, choice)
+    with transaction(store) as conn:
+        appeal, todo = _lock_appeal(conn, appeal_id)
+        person = active_staff(conn, staff_id)
+        if person.position not in COORDINATOR_POSITIONS or person.inst_code not in ancestors(
+            conn, todo.inst_code
+        ):
+            raise NotAllowed(
+                f"{staff_id} ({person.position}, {person.inst_code}) is not a head of institution "
+                f"{todo.inst_code or '(unknown)'} or of one above it: may not coordinate appeal {appeal_id}"
+            )
+        _not_own(appeal, staff_id)
+        _expect_pending(appeal, Stage.COORDINATION)
+        _decide(conn, appeal, todo, staff_id, choice, note_text, today or today_shanghai())
+
+
+def arbitrate(
+    store: Store,
+    appeal_id: int,
+    staff_id: str,
+    decision: str,
+    note: str | None = None,
+    *,
+    today: dt.date | None = None,
+) -> None:
+    """The data office accepts or rejects an appeal at arbitration."""
+    choice = _choice(decision, (Decision.ACCEPT, Decision.REJECT), "arbitration")
+    note_text = _note(note, choice)
+    with transaction(store) as conn:
+        appeal, todo = _lock_appeal(conn, appeal_id)
+        person = active_staff(conn, staff_id)
+        if person.position not in ARBITER_POSITIONS:
+            raise NotAllowed(
+                f"{staff_id} ({person.position}) is not in the data office: may not arbitrate appeal {appeal_id}"
+            )
+        _not_own(appeal, staff_id)
+        _expect_pending(appeal, Stage.ARBITRATION)
+        _decide(conn, appeal, todo, staff_id, choice, note_text, today or today_shanghai())
+
+
+def withdraw(store: Store, appeal_id: int, staff_id: str, note: str | None = None) -> None:
+    """The appellant withdraws a pending appeal."""
+    note_text = text(note, "the note", MAX_NOTE)
+    with transaction(store) as conn:
+        appeal, todo = _lock_appeal(conn, appeal_id)
+        active_staff(conn, staff_id)
+        if staff_id != appeal.appellant:
+            raise NotAllowed(f"only {appeal.appellant}, who filed appeal {appeal_id}, may withdraw it")
+        if appeal.status != AppealStatus.PENDING:
+            raise InvalidState(
+                f"appeal {appeal_id} is {appeal.status}: only a pending appeal can be withdrawn"
+            )
+        at = now()
+        guarded_update(
+            conn,
+            f"appeal {appeal_id}",
+            sa.update(Appeal)
+            .where(
+                Appeal.id == appeal_id, Appeal.status == AppealStatus.PENDING, Appeal.stage == appeal.stage
+            )
+            .values(status=AppealStatus.WITHDRAWN, closed_at=at),
+        )
+        _record(conn, appeal, todo, staff_id, Decision.WITHDRAW, note_text, at)
+
+
+def escalate(store: Store, appeal_id: int, staff_id: str, note: str | None = None) -> None:
+    """The appellant takes an appeal a head rejected to the data office for arbitration."""
+    note_text = text(note, "the note", MAX_NOTE)
+    with transaction(store) as conn:
+        appeal, todo = _lock_appeal(conn, appeal_id)
+        active_staff(conn, staff_id)
+        if staff_id != appeal.appellant:
+            raise NotAllowed(f"only {appeal.appellant}, who filed appeal {appeal_id}, may escalate it")
+        if appeal.status != AppealStatus.REJECTED or appeal.stage != Stage.COORDINATION:
+            raise InvalidState(
+                f"appeal {appeal_id} is {appeal.status} at {appeal.stage}: only an appeal rejected at "
+                "coordination can be escalated to the data office"
+            )
+        _expect_exemptible(appeal, todo, "escalated")
+        pending = _pending_appeal(conn, todo.id)
+        if pending is not None:
+            raise InvalidState(f"to-do {todo.id} already has appeal {pending} pending")
+        at = now()
+        guarded_update(
+            conn,
+            f"appeal {appeal_id}",
+            sa.update(Appeal)
+            .where(
+                Appeal.id == appeal_id,
+                Appeal.status == AppealStatus.REJECTED,
+                Appeal.stage == Stage.COORDINATION,
+            )
+            .values(stage=Stage.ARBITRATION, status=AppealStatus.PENDING, closed_at=None),
+        )
+        _record(conn, appeal, todo, staff_id, Decision.ESCALATE, note_text, at)
+
+
+def appeals_waiting_for(store: Store, staff_id: str) -> list[AppealView]:
+    """The appeals waiting for this person's decision, oldest first.
+
+    A head: those at coordination on to-dos of their institution's subtree. The data office: those at
+    arbitration. Never the person's own appeals; nothing for anyone else.
+    """
+    with reading(store) as conn:
+        person = conn.execute(sa.select(Staff).where(Staff.staff_id == staff_id)).first()
+        if person is None:
+            raise NotFound(f"there is no member of staff {staff_id!r}")
+        if not person.active:
+            return []
+        waiting = sa.and_(Appeal.status == AppealStatus.PENDING, Appeal.appellant != staff_id)
+        if person.position in ARBITER_POSITIONS:
+            return _views(conn, sa.and_(waiting, Appeal.stage == Stage.ARBITRATION))
+        if person.position in COORDINATOR_POSITIONS:
+            subtree = _subtree(person.inst_code)
+            in_subtree = Todo.inst_code.in_(sa.select(subtree.c.inst_code))
+            return _views(conn, sa.and_(waiting, Appeal.stage == Stage.COORDINATION, in_subtree))
+        return []
+
+
+def appeal_history(store: Store, todo_id: int) -> list[AppealView]:
+    """Every appeal of the to-do with its decisions and the exemption it granted, oldest first."""
+    with reading(store) as conn:
+        if conn.scalar(sa.select(Todo.id).where(Todo.id == todo_id)) is None:
+            raise NotFound(f"there is no to-do {todo_id}")
+        return _views(conn, Appeal.todo_id == todo_id)
+
+
+def _choice(value: str, allowed: Sequence[Decision], stage: str) -> Decision:
+    try:
+        choice = Decision(value.strip().lower().replace("-", "_"))
+    except ValueError:
+        choice = None
+    if choice not in allowed:
+        raise InvalidInput(f"{stage} decides {' | '.join(d.value for d in allowed)}, not {value!r}")
+    assert choice is not None
+    return choice
+
+
+def _note(note: str | None, choice: Decision) -> str | None:
+    note_text = text(note, "the note", MAX_NOTE)
+    if choice is Decision.REJECT and note_text is None:
+        raise InvalidInput("a rejection needs a note saying why")
+    return note_text
+
+
+def _lock_appeal(conn: sa.Connection, appeal_id: int) -> tuple[Any, Any]:
+    """The appeal and its to-do, locked in that order everywhere: to-do first, then appeal."""
+    todo_id = conn.scalar(sa.select(Appeal.todo_id).where(Appeal.id == appeal_id))
+    if todo_id is None:
+        raise NotFound(f"there is no appeal {appeal_id}")
+    todo = lock_todo(conn, todo_id)
+    appeal = conn.execute(sa.select(Appeal).where(Appeal.id == appeal_id).with_for_update()).one()
+    return appeal, todo
+
+
+def _pending_appeal(conn: sa.Connection, todo_id: int) -> int | None:
+    return conn.scalar(
+        sa.select(Appeal.id).where(Appeal.todo_id == todo_id, Appeal.status == AppealStatus.PENDING)
+    )
+
+
+def _refuse_settled(conn: sa.Connection, todo: Any) -> None:
+    """An appeal rejected on the same values settles them: escalate it, or wait for other values."""
+    rejected = conn.execute(
+        sa.select(Appeal.id, Appeal.stage)
+        .where(
+            Appeal.todo_id == todo.id,
+            Appeal.status == AppealStatus.REJECTED,
+            Appeal.value_hash == todo.value_hash,
+        )
+        .order_by(Appeal.id.desc())
+    ).first()
+    if rejected is None:
+        return
+    if rejected.stage == Stage.ARBITRATION:
+        raise InvalidState(
+            f"the data office rejected appeal {rejected.id} of to-do {todo.id} on these values; "
+            "it can be appealed again once the record's values change"
+        )
+    raise InvalidState(
+        f"appeal {rejected.id} of to-do {todo.id} was rejected at coordination on these values; "
+        "escalate that appeal to the data office instead"
+    )
+
+
+def _coordinators(conn: sa.Connection, inst_code: str | None, appellant: str) -> list[str]:
+    chain = ancestors(conn, inst_code)
+    if not chain:
+        return []
+    return list(
+        conn.scalars(
+            sa.select(Staff.staff_id).where(
+                Staff.active.is_(True),
+                Staff.position.in_(COORDINATOR_POSITIONS),
+                Staff.inst_code.in_(chain),
+                Staff.staff_id != appellant,
+            )
+        )
+    )
+
+
+def _subtree(inst_code: str) -> sa.CTE:
+    inst = (
+        sa.select(Institution.inst_code)
+        .where(Institution.inst_code == inst_code)
+        .cte("subtree", recursive=True)
+    )
+    # UNION (not UNION ALL) stops on a cycle in the tree
+    return inst.union(sa.select(Institution.inst_code).where(Institution.parent_code == inst.c.inst_code))
+
+
+def _not_own(appeal: Any, staff_id: str) -> None:
+    if appeal.appellant == staff_id:
+        raise NotAllowed(f"{staff_id} filed appeal {appeal.id} and may not decide it")
+
+
+def _expect_pending(appeal: Any, stage: Stage) -> None:
+    if appeal.status != AppealStatus.PENDING:
+        raise InvalidState(f"appeal {appeal.id} is {appeal.status} already: there is nothing to decide")
+    if appeal.stage != stage:
+        raise InvalidState(
+            f"appeal {appeal.id} is at coordination: a head of the institution decides it first, "
+            "or passes it up to the data office"
+            if appeal.stage == Stage.COORDINATION
+            else f"appeal {appeal.id} is at arbitration: the data office decides it now"
+        )
+
+
+def _expect_exemptible(appeal: Any, todo: Any, verb: str) -> None:
+    if todo.status not in ACTIVE_STATUSES:
+        raise InvalidState(
+            f"to-do {todo.id} is {todo.status} now, so appeal {appeal.id} cannot be {verb}: "
+            "there is nothing left to exempt"
+        )
+    if todo.value_hash != appeal.value_hash:
+        raise InvalidState(
+            f"a check has seen other values of the record since appeal {appeal.id} was filed, so it "
+            f"cannot be {verb}: the account manager may appeal the new values"
+        )
+
+
+def _decide(
+    conn: sa.Connection,
+    appeal: Any,
+    todo: Any,
+    staff_id: str,
+    choice: Decision,
+    note: str | None,
+    today: dt.date,
+) -> None:
+    if choice is Decision.ACCEPT:
+        _expect_exemptible(appeal, todo, "accepted")
+    stage, status = {
+        Decision.ACCEPT: (appeal.stage, AppealStatus.ACCEPTED),
+        Decision.REJECT: (appeal.stage, AppealStatus.REJECTED),
+        Decision.PASS_UP: (Stage.ARBITRATION, AppealStatus.PENDING),
+    }[choice]
+    at = now()
+    guarded_update(
+        conn,
+        f"appeal {appeal.id}",
+        sa.update(Appeal)
+        .where(Appeal.id == appeal.id, Appeal.status == AppealStatus.PENDING, Appeal.stage == appeal.stage)
+        .values(stage=stage, status=status, closed_at=None if status == AppealStatus.PENDING else at),
+    )
+    _record(conn, appeal, todo, staff_id, choice, note, at)
+    if choice is Decision.ACCEPT:
+        _exempt(conn, appeal, todo, staff_id, today, at)
+
+
+def _record(
+    conn: sa.Connection,
+    appeal: Any,
+    todo: Any,
+    staff_id: str,
+    choice: Decision,
+    note: str | None,
+    at: dt.datetime,
+) -> None:
+    """The decision row and the to-do's audit event."""
+    conn.execute(
+        sa.insert(AppealDecision).values(
+            appeal_id=appeal.id,
+            stage=appeal.stage,
+            decision=choice,
+            decided_by=staff_id,
+            decided_at=at,
+            note=note,
+        )
+    )
+    detail = f"appeal {appeal.id} at {appeal.stage}" + (f": {note}" if note else "")
+    add_event(conn, todo.id, staff_id, EVENTS[choice], todo.status, todo.status, detail, at)
+
+
+def _exempt(
+    conn: sa.Connection, appeal: Any, todo: Any, staff_id: str, today: dt.date, at: dt.datetime
+) -> None:
+    expires = today + dt.timedelta(days=current_policy().exemption_days)
+    exemption_id = conn.execute(
+        sa.insert(Exemption)
+        .values(
+            todo_id=todo.id,
+            appeal_id=appeal.id,
+            value_hash=appeal.value_hash,
+            granted_by=staff_id,
+            granted_on=today,
+            expires_on=expires,
+            status="active",
+        )
+        .returning(Exemption.id)
+    ).scalar_one()
+    guarded_update(
+        conn,
+        f"to-do {todo.id}",
+        sa.update(Todo)
+        .where(Todo.id == todo.id, Todo.status == todo.status, Todo.value_hash == appeal.value_hash)
+        .values(status=TodoStatus.EXEMPTED, closed_on=today, card=Card.NONE),
+    )
+    add_event(
+        conn,
+        todo.id,
+        staff_id,
+        "exempted",
+        todo.status,
+        TodoStatus.EXEMPTED,
+        f"exemption {exemption_id} (appeal {appeal.id}) until {expires}",
+        at,
+    )
+
+
+def _views(conn: sa.Connection, where: ColumnElement[bool]) -> list[AppealView]:
+    rows = conn.execute(
+        sa.select(
+            Appeal.id,
+            Appeal.todo_id,
+            Appeal.stage,
+            Appeal.status,
+            Appeal.reason,
+            Appeal.evidence,
+            Appeal.appellant,
+            Appeal.created_at,
+            Appeal.closed_at,
+            Todo.table_name,
+            Todo.record_key,
+            Todo.rule_id,
+            Todo.inst_code,
+            Todo.masked_value,
+            Todo.status.label("todo_status"),
+        )
+        .join(Todo, Todo.id == Appeal.todo_id)
+        .where(where)
+        .order_by(Appeal.created_at, Appeal.id)
+    ).all()
+    chosen = sa.select(Appeal.id).join(Todo, Todo.id == Appeal.todo_id).where(where)
+    decisions: dict[int, list[DecisionView]] = {}
+    for d in conn.execute(
+        sa.select(AppealDecision).where(AppealDecision.appeal_id.in_(chosen)).order_by(AppealDecision.id)
+    ):
+        decisions.setdefault(d.appeal_id, []).append(
+            DecisionView(d.stage, d.decision, d.decided_by, d.decided_at, d.note)
+        )
+    exemptions = {
+        e.appeal_id: ExemptionView(e.id, e.granted_by, e.granted_on, e.expires_on, e.status, e.ended_on)
+        for e in conn.execute(sa.select(Exemption).where(Exemption.appeal_id.in_(chosen)))
+    }
+    return [
+        AppealView(
+            **row._asdict(),
+            decisions=tuple(decisions.get(row.id, ())),
+            exemption=exemptions.get(row.id),
+        )
+        for row in rows
+    ]

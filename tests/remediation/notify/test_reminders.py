@@ -1,0 +1,323 @@
+"""Digests through a real SMTP server (aiosmtpd) and a local WeCom-style webhook, on both backends.
+
+Acceptance (issue 4): 500 to-dos for 20 people give exactly 20 digests per channel; a second run sends
+none; an SMTP outage leaves the e-mails queued until the server is back; values are masked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from expectations.rulebook import load_suites
+from remediation.checks.pipeline import run_suite
+from remediation.masking import mask_value
+from remediation.notify.outbox import deliver
+from remediation.notify.reminders import RemindSummary, remind
+from remediation.notify.transports import (
+    InboxTransport,
+    Outgoing,
+    SmtpTransport,
+    Transport,
+    WecomTransport,
+    usable_channels,
+)
+from remediation.policy import current_policy
+from remediation.store.engines import open_store
+from remediation.store.models import InboxMessage, OutboxMessage, Todo
+from remediation.workdays import WorkdayCalendar
+from tests.factories import CHECK_DATE, build_source, merchant_row, resident_id
+from tests.servers import SmtpSink, WecomSink, free_port
+from tests.storedata import add_todos, managers, seed_org, staff_row
+
+POLICY = current_policy()  # top 10 items, 8 attempts, back-off 60 s doubling
+CAL = WorkdayCalendar()
+PORTAL = "http://dq.bank.example:8000"
+ALL = ("email", "wecom", "inbox")
+DAY = CHECK_DATE  # Friday 20 November 2026
+
+
+def run_remind(
+    store: sa.Engine, day: dt.date = DAY, channels: Sequence[str] = ALL, **policy: Any
+) -> RemindSummary:
+    return remind(store, day, dataclasses.replace(POLICY, **policy), CAL, list(channels), PORTAL)
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+
+
+def outbox(store: sa.Engine, channel: str | None = None) -> list[dict[str, Any]]:
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
+    if channel:
+        query = query.where(OutboxMessage.channel == channel)
+    with store.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def inbox(store: sa.Engine) -> list[dict[str, Any]]:
+    with store.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(InboxMessage).order_by(InboxMessage.id)).mappings()]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def wecom() -> Iterator[WecomSink]:
+    sink = WecomSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+def transports(smtp: SmtpSink | None = None, wecom: WecomSink | None = None) -> dict[str, Transport]:
+    found: dict[str, Transport] = {"inbox": InboxTransport()}
+    if smtp:
+        found["email"] = SmtpTransport("127.0.0.1", smtp.port, "数据质量治理平台 <dqgov@bank.example>")
+    if wecom:
+        found["wecom"] = WecomTransport(wecom.url)
+    return found
+
+
+@pytest.fixture
+def store(databases: Any) -> sa.Engine:
+    return open_store(databases.new("store"))
+
+
+@pytest.fixture
+def bank500(store: sa.Engine) -> sa.Engine:
+    """20 account managers with 25 open to-dos each: 3 overdue (yellow), 3 due soon, 19 due later."""
+    people = managers(20)
+    seed_org(store, people)
+    due = {0: DAY - dt.timedelta(days=2), 1: DAY + dt.timedelta(days=3)}  # Wed 18 / Mon 23 November
+    add_todos(
+        store,
+        [
+            {
+                "assignee": people[n % 20]["staff_id"],
+                "inst": people[n % 20]["inst_code"],
+                "due": due.get((n // 20) % 10, dt.date(2026, 12, 10)),
+                "rule": ("MER-B2-LEGAL-REP-ID", "MER-C1-PHONE-FORMAT")[n % 3 == 0],
+            }
+            for n in range(500)
+        ],
+        DAY - dt.timedelta(days=10),
+    )
+    return store
+
+
+def test_500_todos_for_20_people_send_20_digests_per_channel_once(
+    bank500: sa.Engine, smtp: SmtpSink, wecom: WecomSink
+) -> None:
+    store = bank500
+    summary = run_remind(store)
+    assert (summary.digests, summary.escalations, summary.messages) == (
+        20,
+        0,
+        {"email": 20, "wecom": 20, "inbox": 20},
+    )
+    assert (summary.due_soon, summary.cards.yellow, summary.cards.red) == (60, 60, 0)
+    now = dt.datetime.now(dt.UTC)
+    delivered = deliver(store, transports(smtp, wecom), now, POLICY)
+    assert (dict(delivered.sent), delivered.retrying, delivered.dead) == (
+        {"email": 20, "wecom": 20, "inbox": 20},
+        0,
+        0,
+    )
+
+    people = {p["staff_id"]: p for p in managers(20)}
+    assert sorted(smtp.recipients) == sorted(p["email"] for p in people.values())
+    subjects = {str(m["To"]): str(m["Subject"]) for m in smtp.messages}
+    assert subjects["a002@bank.example"] == "【数据质量问题待办提醒】钱经理：新增 25 项，临期 3 项，超时 3 项"
+    assert all(b"Subject: =?utf-8?b?" in raw and raw.isascii() for raw in smtp.raw)  # RFC 2047, base64
+    mail = next(m for m in smtp.messages if str(m["To"]) == "a002@bank.example")
+    text = mail.get_body().get_content()  # type: ignore[union-attr]
+    assert "MER-B2-LEGAL-REP-ID 法定代表人身份证件号码校验不通过" in text and PORTAL + "/" in text
+    assert "重点待办（前 10 项）" in text and text.count("[黄牌]") == 3
+
+    assert len(wecom.posts) == 20
+    mentions = Counter(p["markdown"]["content"].split("\n")[1] for p in wecom.posts)
+    assert mentions == Counter(f"<@{s}>" for s in people)
+    assert all(
+        p["msgtype"] == "markdown" and len(p["markdown"]["content"].encode()) <= 4096 for p in wecom.posts
+    )
+    assert sorted(m["staff_id"] for m in inbox(store)) == sorted(people)
+
+    again = run_remind(store)
+    assert (again.digests, again.messages) == (0, {})
+    assert deliver(store, transports(smtp, wecom), now, POLICY).total_sent == 0
+    next_day = run_remind(store, DAY + dt.timedelta(days=1))  # nothing new for anyone: nothing at all
+    assert (next_day.digests, next_day.messages) == (0, {})
+    assert (len(smtp.messages), len(wecom.posts), len(inbox(store))) == (20, 20, 20)
+
+
+def test_an_smtp_outage_leaves_mail_queued_until_the_server_is_back(
+    bank500: sa.Engine, smtp: SmtpSink, wecom: WecomSink
+) -> None:
+    store = bank500
+    smtp.stop()
+    run_remind(store)
+    now = dt.datetime.now(dt.UTC)
+    down = deliver(store, transports(smtp, wecom), now, POLICY)
+    assert (dict(down.sent), down.retrying) == ({"wecom": 20, "inbox": 20}, 20)
+    mails = outbox(store, "email")
+    assert {(m["status"], m["attempts"], utc(m["next_attempt_at"])) for m in mails} == {
+        ("pending", 1, now + dt.timedelta(seconds=60))
+    }
+    assert all("SMTP 127.0.0.1" in m["last_error"] for m in mails)
+    assert deliver(store, transports(smtp, wecom), now + dt.timedelta(seconds=30), POLICY).total_sent == 0
+
+    smtp.start()
+    back = deliver(store, transports(smtp, wecom), now + dt.timedelta(seconds=61), POLICY)
+    assert (dict(back.sent), back.retrying) == ({"email": 20}, 0)
+    assert sorted(smtp.recipients) == sorted(set(smtp.recipients)) and len(smtp.recipients) == 20
+    assert {(m["status"], m["attempts"], m["last_error"]) for m in outbox(store, "email")} == {
+        ("sent", 2, None)
+    }
+    assert deliver(store, transports(smtp, wecom), now + dt.timedelta(hours=1), POLICY).total_sent == 0
+    assert (len(smtp.messages), len(wecom.posts), len(inbox(store))) == (20, 20, 20)
+
+
+def test_a_wecom_errcode_is_a_failure_and_retries_end_dead(store: sa.Engine, wecom: WecomSink) -> None:
+    seed_org(store, managers(2))
+    add_todos(store, [{"assignee": "A001", "due": DAY}, {"assignee": "A002", "due": DAY}], DAY)
+    run_remind(store, channels=["wecom"])
+    wecom.errcode = 45009  # WeCom's "api freq out of limit"
+    policy = dataclasses.replace(POLICY, max_attempts=3, backoff_seconds=10)
+    now = dt.datetime.now(dt.UTC)
+    first = deliver(store, transports(wecom=wecom), now, policy)
+    assert (first.total_sent, first.retrying) == (0, 2)
+    assert {m["last_error"] for m in outbox(store)} == {"WeCom webhook: errcode 45009: api freq out of limit"}
+    second = deliver(store, transports(wecom=wecom), now + dt.timedelta(seconds=10), policy)
+    third = deliver(store, transports(wecom=wecom), now + dt.timedelta(seconds=30), policy)  # 10 s, then 20 s
+    assert (second.retrying, third.dead) == (2, 2)
+    assert {(m["status"], m["attempts"]) for m in outbox(store)} == {("dead", 3)}
+    assert deliver(store, transports(wecom=wecom), now + dt.timedelta(days=1), policy).dead == 0
+    assert len(wecom.posts) == 6
+
+
+def test_unconfigured_channels_queue_nothing_and_a_person_without_email_gets_the_inbox(
+    store: sa.Engine, smtp: SmtpSink
+) -> None:
+    seed_org(store, [staff_row("A001", "赵经理", "110100", "account_manager", email=None), *managers(2)[1:]])
+    add_todos(store, [{"assignee": "A001", "due": DAY}, {"assignee": "A002", "due": DAY}], DAY)
+    channels = usable_channels(POLICY.channels, transports(smtp))  # no WeCom webhook configured
+    assert channels == ["email", "inbox"]
+    run_remind(store, channels=channels)
+    assert sorted((m["recipient"], m["channel"], m["address"]) for m in outbox(store)) == [
+        ("A001", "inbox", "A001"),
+        ("A002", "email", "a002@bank.example"),
+        ("A002", "inbox", "A002"),
+    ]
+    inbox_only = deliver(store, transports(), dt.datetime.now(dt.UTC), POLICY)
+    assert (dict(inbox_only.sent), inbox_only.skipped) == ({"inbox": 2}, 1)
+    assert [(m["status"], m["attempts"]) for m in outbox(store, "email")] == [("pending", 0)]
+
+
+def test_a_digest_covers_only_what_happened_since_the_last_one(store: sa.Engine) -> None:
+    seed_org(store, managers(2))
+    add_todos(store, [{"assignee": "A001", "due": DAY + dt.timedelta(days=20)}], DAY)
+    assert run_remind(store, channels=["inbox"]).digests == 1
+    add_todos(
+        store, [{"key": "102360458129999", "assignee": "A002", "due": DAY + dt.timedelta(days=20)}], DAY
+    )
+    later = run_remind(store, DAY + dt.timedelta(days=3), channels=["inbox"])
+    assert (later.digests, [m["recipient"] for m in outbox(store)]) == (1, ["A001", "A002"])
+    assert outbox(store)[1]["subject"] == "【数据质量问题待办提醒】钱经理：新增 1 项，临期 0 项，超时 0 项"
+
+
+@pytest.fixture
+def checked_bank(databases: Any) -> tuple[sa.Engine, str]:
+    """A source checked by the real pipeline: a bad ID number and a bad phone at M101, an orphan at S101."""
+    source_url = databases.new("source")
+    bad_id = resident_id()[:-1] + ("1" if resident_id()[-1] != "1" else "2")
+    build_source(
+        source_url,
+        [
+            merchant_row(1),
+            merchant_row(2, legal_rep_id_no=bad_id),
+            merchant_row(3, contact_phone="12345678901"),
+            merchant_row(4, mgr_staff_id="M103", contact_phone="1380013800"),  # M103 left: S101's to-do
+        ],
+    )
+    store = open_store(databases.new("store"))
+    suite = next(s for s in load_suites() if s.table == "merchant")
+    run_suite(source_url, store, suite, DAY)
+    return store, bad_id
+
+
+def test_red_cards_escalate_to_the_head_and_only_masked_values_leave(
+    checked_bank: tuple[sa.Engine, str],
+) -> None:
+    store, bad_id = checked_bank
+    with store.connect() as conn:
+        owners = Counter(conn.scalars(sa.select(Todo.assignee_staff_id)))
+    assert set(owners) == {"M101", "S101"}
+    assert run_remind(store, channels=["inbox"]).escalations == 0
+    late = run_remind(store, dt.date(2026, 12, 31), channels=["email", "inbox"])  # every to-do is red by now
+    assert late.cards.red == sum(owners.values())
+    messages = {(m["recipient"], m["channel"]): m for m in outbox(store) if "2026-12-31" in m["dedupe_key"]}
+    assert set(messages) == {(s, c) for s in ("M101", "S101", "B001") for c in ("email", "inbox")}
+    # M101's red cards go to the sub-branch head S101; S101's own go up to the branch head B001
+    assert messages["S101", "inbox"]["subject"].endswith(f"；红牌升级 {owners['M101']} 项")
+    assert f"按管户人：M101 张经理 {owners['M101']} 项" in messages["S101", "inbox"]["body"]
+    assert messages["B001", "inbox"]["subject"] == (
+        f"【数据质量问题待办提醒】钱分行：新增 0 项，临期 0 项，超时 0 项；红牌升级 {owners['S101']} 项"
+    )
+    assert "红牌升级" not in messages["M101", "inbox"]["subject"]
+
+    deliver(store, transports(), dt.datetime.now(dt.UTC), POLICY)
+    texts = [m["subject"] + m["body"] for m in outbox(store)] + [m["body"] for m in inbox(store)]
+    masked = mask_value("legal_rep_id_no", bad_id)
+    assert any(masked in t for t in texts)
+    for raw in (bad_id, "12345678901", "1380013800"):
+        assert not any(raw in t for t in texts), raw
+
+
+def test_dead_letters_after_max_attempts_when_smtp_never_answers(store: sa.Engine) -> None:
+    seed_org(store, managers(1))
+    add_todos(store, [{"assignee": "A001", "due": DAY}], DAY)
+    run_remind(store, channels=["email"])
+    nobody = {"email": SmtpTransport("127.0.0.1", free_port(), "dqgov@bank.example")}
+    policy = dataclasses.replace(POLICY, max_attempts=2, backoff_seconds=0)
+    summary = deliver(store, nobody, dt.datetime.now(dt.UTC), policy)  # no back-off: both tries at once
+    assert (summary.retrying, summary.dead) == (1, 1)
+    assert [(m["status"], m["attempts"]) for m in outbox(store)] == [("dead", 2)]
+
+
+class Recorder:
+    """A transport that only notes what it was given, slowly enough for two workers to overlap."""
+
+    def __init__(self, sent: list[int]) -> None:
+        self.sent = sent
+
+    def send(self, message: Outgoing, conn: sa.Connection) -> None:
+        time.sleep(0.002)
+        self.sent.append(message.id)
+
+    def close(self) -> None:
+        pass
+
+
+def test_two_workers_never_send_the_same_message(bank500: sa.Engine) -> None:
+    run_remind(bank500, channels=["email"])
+    sent: list[int] = []
+    now = dt.datetime.now(dt.UTC)
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(deliver, bank500, {"email": Recorder(sent)}, now, POLICY, 5) for _ in range(2)]
+        totals = [run.result().total_sent for run in runs]
+    assert sum(totals) == len(sent) == len(set(sent)) == 20
