@@ -65,17 +65,17 @@ def main() -> None:
             suites = {s.table: s for s in load_suites()}
             first = timed(
                 "check merchant (first run)",
-                lambda: run_suite(source_url, store, suites["merchant"], day),
+                lambda: run_suite(source, store, suites["merchant"], day),
                 results,
             )
             timed(
                 "check merchant (re-run, no change)",
-                lambda: run_suite(source_url, store, suites["merchant"], day),
+                lambda: run_suite(source, store, suites["merchant"], day),
                 results,
             )
             timed(
                 "check customer_org (first run)",
-                lambda: run_suite(source_url, store, suites["customer_org"], day),
+                lambda: run_suite(source, store, suites["customer_org"], day),
                 results,
             )
         finally:

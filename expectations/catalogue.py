@@ -101,7 +101,7 @@ def rules_markdown(suites: Sequence[Suite]) -> str:
         *_coverage(suites),
     ]
     for suite in suites:
-        out = ", ".join(suite.out_of_scope_statuses)
+        out = ", ".join(suite.scope.exclude_status)
         lines += [
             "",
             f"## {suite.table} · {suite.title} ({len(suite.rules)} rules)",

@@ -29,7 +29,7 @@ def source_columns(table: str) -> dict[str, ColumnElement[Any]]:
 
 def in_scope(suite: Suite, cols: dict[str, ColumnElement[Any]]) -> ColumnElement[bool]:
     status = cols["status"]
-    return sa.or_(status.is_(None), status.not_in(list(suite.out_of_scope_statuses)))
+    return suite.scope.sql(status)
 
 
 def failing_condition(suite: Suite, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
@@ -63,7 +63,7 @@ def extraction_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
 def python_failures(suite: Suite, rows: Sequence[Mapping[str, Any]], ctx: CheckContext) -> list[set[str]]:
     """The rule ids each row fails, computed in Python: the same answers as the SQL, row for row."""
     failed: list[set[str]] = [set() for _ in rows]
-    in_scope = [row.get("status") not in suite.out_of_scope_statuses for row in rows]
+    in_scope = [suite.scope.includes(row.get("status")) for row in rows]
     for rule in suite.rules:
         applies = [
             ok and all(row.get(col) in values for col, values in rule.when.items())

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
+from sqlalchemy.sql.elements import ColumnElement
 
 from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
 
@@ -52,8 +54,28 @@ GBT36344_DIMENSIONS = ("规范性", "完整性", "准确性", "一致性", "时�
 _RULE_ID = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+")
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Clause G1: the records a suite judges. A record whose status is one of `exclude_status` is out of scope
+    (it raises no to-do; its open to-dos close as *out of scope*); a record without a status is in."""
+
+    exclude_status: tuple[str, ...] = ("closed",)
+
+    def sql(self, status: ColumnElement[Any]) -> ColumnElement[bool]:
+        """The in-scope condition on a status column."""
+        return sa.or_(status.is_(None), status.not_in(list(self.exclude_status)))
+
+    def includes(self, status: object) -> bool:
+        """The same condition on a status value, in Python."""
+        return status not in self.exclude_status
+
+
 class RuleFileError(ValueError):
     """A rule file that cannot be used; the message names the file, the rule and the field."""
+
+
+class UnknownTable(RuleFileError):
+    """No rule file checks this record type."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +94,7 @@ class Rule:
     hint: str
     regulation: str
     # the file's scope (clause G1), for kinds that compare a record with the others (E4)
-    out_of_scope_statuses: tuple[str, ...] = ("closed",)
+    scope: Scope = field(default_factory=Scope)
 
     @property
     def clause_text(self) -> str:
@@ -99,7 +121,7 @@ class Suite:
     key: str
     title: str
     schedule: str
-    out_of_scope_statuses: tuple[str, ...]
+    scope: Scope
     rules: tuple[Rule, ...] = field(default_factory=tuple)
     path: Path | None = None
 
@@ -122,7 +144,7 @@ def _str_list(path: Path, where: str, value: Any, name: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _parse_rule(path: Path, table: str, index: int, raw: Any, out_of_scope: tuple[str, ...]) -> Rule:
+def _parse_rule(path: Path, table: str, index: int, raw: Any, scope: Scope) -> Rule:
     from expectations.kinds import KINDS
 
     where = f"rule #{index + 1}"
@@ -192,7 +214,7 @@ def _parse_rule(path: Path, table: str, index: int, raw: Any, out_of_scope: tupl
         dimension=dimension,
         dimension_gbt=dimension_gbt,
         **texts,
-        out_of_scope_statuses=out_of_scope,
+        scope=scope,
     )
 
 
@@ -208,12 +230,14 @@ def load_suite(path: Path) -> Suite:
     table = str(raw.get("table"))
     if table not in RECORD_TABLES:
         raise _fail(path, "table", f"must be one of {', '.join(RECORD_TABLES)}, got {table!r}")
-    scope = raw.get("scope") or {}
-    out_of_scope = _str_list(path, "scope", scope.get("exclude_status", ["closed"]), "exclude_status")
+    scope_raw = raw.get("scope") or {}
+    if not isinstance(scope_raw, dict):
+        raise _fail(path, "scope", "must be a mapping with exclude_status")
+    scope = Scope(_str_list(path, "scope", scope_raw.get("exclude_status", ["closed"]), "exclude_status"))
     rules_raw = raw.get("rules")
     if not isinstance(rules_raw, list) or not rules_raw:
         raise _fail(path, "rules", "must be a non-empty list")
-    rules = tuple(_parse_rule(path, table, i, r, out_of_scope) for i, r in enumerate(rules_raw))
+    rules = tuple(_parse_rule(path, table, i, r, scope) for i, r in enumerate(rules_raw))
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
@@ -224,7 +248,7 @@ def load_suite(path: Path) -> Suite:
         key=PRIMARY_KEYS[table],
         title=str(raw.get("title", table)),
         schedule=str(raw.get("schedule", "0 6 * * *")),
-        out_of_scope_statuses=out_of_scope,
+        scope=scope,
         rules=rules,
         path=path,
     )
@@ -241,6 +265,17 @@ def load_suites(rules_dir: Path = RULES_DIR) -> list[Suite]:
     if duplicates:
         raise RuleFileError(f"{rules_dir}: rule id(s) used in more than one file: {', '.join(duplicates)}")
     return suites
+
+
+def suite_for(table: str, suites: Sequence[Suite] | None = None) -> Suite:
+    """The suite of record type `table` (from `suites`, default: the rule files); RuleFileError names the
+    known ones when there is none."""
+    found = suites if suites is not None else load_suites()
+    for suite in found:
+        if suite.table == table:
+            return suite
+    known = ", ".join(s.table for s in found)
+    raise UnknownTable(f"there are no rules for record type {table!r} (known: {known})")
 
 
 def suite_tables(rules_dir: Path = RULES_DIR) -> list[tuple[str, str]]:

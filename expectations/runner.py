@@ -66,15 +66,17 @@ class GxValidation:
     gx_version: str = ""
 
 
-def validate_with_gx(source_url: str, suite: Suite, ctx: CheckContext) -> GxValidation:
+def validate_with_gx(source: sa.Engine, suite: Suite, ctx: CheckContext) -> GxValidation:
     """Validate the suite's table in its database with Great Expectations, one dqgov expectation per rule.
 
-    Each rule's condition runs in the database (GX's SQL engine); `outcomes[rule_id].unexpected` is the
-    number of in-scope records that fail the rule, or `error` says why GX could not tell.
+    Each rule's condition runs in the database (GX's SQL engine, which opens its own engine on the same URL);
+    `outcomes[rule_id].unexpected` is the number of in-scope records that fail the rule, or `error` says why
+    GX could not tell.
     """
     started = time.perf_counter()
     context = _gx_context()
-    datasource = context.data_sources.add_sql(name="source", connection_string=source_url)
+    url = source.url.render_as_string(hide_password=False)
+    datasource = context.data_sources.add_sql(name="source", connection_string=url)
     asset = datasource.add_table_asset(name=suite.table, table_name=suite.table)
     batch = asset.add_batch_definition_whole_table(name=f"{suite.table}_whole_table")
     try:
@@ -192,7 +194,7 @@ def failing_records(
 def count_records(engine: sa.Engine, suite: Suite) -> tuple[int, int]:
     """(records in the table, records in scope)."""
     table = sa.table(suite.table, sa.column("status"))
-    out = table.c.status.in_(list(suite.out_of_scope_statuses))
+    out = sa.not_(suite.scope.sql(table.c.status))
     stmt = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((out, 1), else_=0)), 0))
     with engine.connect() as conn:
         total, closed = conn.execute(stmt.select_from(table)).one()

@@ -64,9 +64,9 @@ def create_app(
     root = datadocs_root or docs_root()
     made: list[WriteBack] = [writeback] if writeback is not None else []
 
-    def get_writeback() -> WriteBack:
+    def get_writeback() -> WriteBack:  # on the portal's one source engine
         if not made:
-            made.append(writeback_for(source))
+            made.append(writeback_for(cfg.source()))
         return made[0]
 
     cfg = PortalConfig(

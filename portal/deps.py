@@ -4,6 +4,7 @@ errors routes raise, and page rendering with the message catalogue."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from portal.scoping import Viewer
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+_SOURCE_LOCK = threading.Lock()
 
 
 class LoginRequired(Exception):
@@ -66,10 +68,12 @@ class PortalConfig:
         return self._suites
 
     def source(self) -> sa.Engine:
-        """An engine on the source, made on first use (the record page reads records through it)."""
-        if self._source is None:
-            self._source = create_engine(self.source_url, "source")
-        return self._source
+        """The portal's one engine on the source, made on first use: the record page reads through it, the
+        corrections write back and re-check through it."""
+        with _SOURCE_LOCK:
+            if self._source is None:
+                self._source = create_engine(self.source_url, "source")
+            return self._source
 
 
 def make_templates() -> Jinja2Templates:

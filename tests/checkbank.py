@@ -12,6 +12,7 @@ from expectations.rulebook import load_suites
 from remediation.checks.pipeline import run_suite, validate
 from remediation.store.engines import open_store
 from remediation.store.models import CheckRun, Todo
+from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 
 SUITES = {s.table: s for s in load_suites()}
@@ -37,10 +38,10 @@ class Bank:
         self.store = open_store(databases.new("store"))
 
     def run(self, day: dt.date = CHECK_DATE, **kw: Any) -> Any:
-        return run_suite(self.source_url, self.store, SUITES["merchant"], day, **kw)
+        return run_suite(source_engine(self.source_url), self.store, SUITES["merchant"], day, **kw)
 
     def validate(self, day: dt.date = CHECK_DATE) -> int:
-        return validate(self.source_url, self.store, SUITES["merchant"], day).run_id
+        return validate(source_engine(self.source_url), self.store, SUITES["merchant"], day).run_id
 
     def todos(self) -> dict[str, dict[str, Any]]:
         with self.store.connect() as conn:

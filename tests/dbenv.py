@@ -41,6 +41,8 @@ class Databases:
         return sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
+        dispose_source_engines([u for u in _SOURCE_ENGINES if u.startswith(f"sqlite:///{self.tmp_path}")
+                                or any(u.endswith("/" + name) for name in self.created)])  # fmt: skip
         if not self.created:
             return
         from remediation.store import engines as store
@@ -51,3 +53,20 @@ class Databases:
             for name in self.created:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+_SOURCE_ENGINES: dict[str, sa.Engine] = {}
+
+
+def source_engine(url: str) -> sa.Engine:
+    """The tests' engine on a source database, one per URL (the code under test takes engines, not URLs)."""
+    if url not in _SOURCE_ENGINES:
+        _SOURCE_ENGINES[url] = sa.create_engine(url)
+    return _SOURCE_ENGINES[url]
+
+
+def dispose_source_engines(urls: list[str] | None = None) -> None:
+    for url in list(_SOURCE_ENGINES) if urls is None else urls:
+        engine = _SOURCE_ENGINES.pop(url, None)
+        if engine is not None:
+            engine.dispose()

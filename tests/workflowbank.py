@@ -12,7 +12,7 @@ from expectations.rulebook import load_suites
 from remediation.checks.pipeline import RunSummary, run_suite
 from remediation.store.engines import open_store
 from remediation.store.models import Base, Todo, TodoEvent
-from tests.dbenv import Databases
+from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row, uscc
 
 SUITES = {s.table: s for s in load_suites()}
@@ -31,7 +31,7 @@ class Bank:
     store: sa.Engine
 
     def run(self, day: dt.date = CHECK_DATE) -> RunSummary:
-        return run_suite(self.source_url, self.store, SUITES["merchant"], day)
+        return run_suite(source_engine(self.source_url), self.store, SUITES["merchant"], day)
 
     def todo(self, seq: int, rule_id: str) -> dict[str, Any]:
         with self.store.connect() as conn:

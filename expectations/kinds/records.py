@@ -36,7 +36,7 @@ def _sql_unique(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[b
     peers = RECORD_TABLES[rule.table].alias("dq_peer")
     peer_judged, peer_text = sql_judged(peers.c[rule.columns[0]])
     status = peers.c.status
-    in_scope = sa.or_(status.is_(None), status.not_in(list(rule.out_of_scope_statuses)))
+    in_scope = rule.scope.sql(status)
     duplicated = (
         sa.select(peer_text).where(in_scope, peer_judged).group_by(peer_text).having(sa.func.count() > 1)
     )
@@ -69,7 +69,7 @@ def load_peers(conn: sa.Connection, rule: Rule) -> dict[str, frozenset[str]]:
     table = RECORD_TABLES[rule.table]
     column, key = table.c[rule.columns[0]], table.c[PRIMARY_KEYS[rule.table]]
     status = table.c.status
-    in_scope = sa.or_(status.is_(None), status.not_in(list(rule.out_of_scope_statuses)))
+    in_scope = rule.scope.sql(status)
     holders: dict[str, set[str]] = defaultdict(set)
     for record_key, value in conn.execute(sa.select(key, column).where(in_scope)):
         text = checks.judged_text(value)

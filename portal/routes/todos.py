@@ -124,7 +124,7 @@ def _correct(request: Request, person: Viewer, todo_id: int, raw: dict[str, str]
     cfg = config(request)
     try:
         outcome = submit_correction(
-            cfg.store, cfg.source_url, todo_id, person.staff_id, raw, cfg.writeback(),
+            cfg.store, cfg.source(), todo_id, person.staff_id, raw, cfg.writeback(),
             check_date=cfg.today(), client=client_of(request), suites=cfg.suites(),
         )  # fmt: skip
     except DqgovError as exc:

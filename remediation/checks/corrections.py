@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from expectations.compiler import python_failures
 from expectations.contract import RECORD_TABLES
 from expectations.kinds import CheckContext, load_peers
-from expectations.rulebook import Rule, Suite, load_suites
-from remediation.checks.pipeline import open_source
+from expectations.rulebook import Rule, Suite
+from remediation.checks.rules import rules_of
 from remediation.checks.verification import claim_fixed, recheck_record
 from remediation.checks.writeback import NOT_WRITABLE, WriteBack, WriteBackError
 from remediation.clock import now, today_shanghai
@@ -62,10 +62,8 @@ class CorrectionOutcome:
 
 
 def suite_and_rule(table: str, rule_id: str, suites: list[Suite] | None = None) -> tuple[Suite, Rule]:
-    for suite in suites if suites is not None else load_suites():
-        if suite.table == table:
-            return suite, suite.rule(rule_id)
-    raise NotFound(f"there are no rules for record type {table!r}")
+    suite = rules_of(table, suites)
+    return suite, suite.rule(rule_id)
 
 
 def editable_columns(suite: Suite, rule: Rule) -> tuple[str, ...]:
@@ -168,7 +166,7 @@ def validate_changes(
 
 def submit_correction(
     store: sa.Engine,
-    source_url: str,
+    source: sa.Engine,
     todo_id: int,
     staff_id: str,
     raw: Mapping[str, str],
@@ -190,51 +188,45 @@ def submit_correction(
     suite, rule = suite_and_rule(todo.table_name, todo.rule_id, suites)
     editable = editable_columns(suite, rule)
     changes, errors = parse_changes(suite.table, raw, editable)
-    source = open_source(source_url, [suite.table])
     try:
-        try:
-            record = read_record(source, suite.table, todo.record_key)
-        except AmbiguousKey as exc:
-            _refused_ambiguous(store, staff_id, todo, exc, client)
-            raise
-        if record is None:
-            raise NotFound(f"{suite.table} {todo.record_key} is not in the source any more")
-        if not errors:
-            errors, _ = validate_changes(store, source, suite, rule, record, changes, day)
-        if errors:
-            failing = sorted({e.rule_id or e.code for errs in errors.values() for e in errs})
-            audit(store, staff_id, "correction_refused", table_name=suite.table, record_key=todo.record_key,
-                  detail=f"to-do {todo_id}: {', '.join(sorted(errors))} fail {', '.join(failing)}", client=client)  # fmt: skip
-            return CorrectionOutcome("refused", errors, todo_status=todo.status, failing_rules=tuple(failing))
-        changed = {c: v for c, v in changes.items() if v != record.get(c)}
-        shown = {c: masked(c, v, {**record, **changes}, record) for c, v in changed.items()}
-        try:
-            reference = (
-                writeback.write(suite.table, todo.record_key, changed, staff_id) if changed else "no change"
-            )
-        except AmbiguousKey as exc:  # a second row appeared since the record was read
-            _refused_ambiguous(store, staff_id, todo, exc, client)
-            raise
-        except WriteBackError as exc:
-            correction_id = _record(store, todo, staff_id, shown, "write_failed", str(exc))
-            audit(store, staff_id, "correction_failed", table_name=suite.table, record_key=todo.record_key,
-                  detail=f"correction {correction_id}: {exc}", client=client)  # fmt: skip
-            return CorrectionOutcome("write_failed", correction_id=correction_id, todo_status=todo.status,
-                                     detail=str(exc))  # fmt: skip
-        correction_id = _record(store, todo, staff_id, shown, "written", reference)
-        audit(store, staff_id, "correction", table_name=suite.table, record_key=todo.record_key,
-              detail=f"correction {correction_id} of to-do {todo_id} ({writeback.name}): "
-                     f"{', '.join(sorted(changed)) or 'no change'}", client=client)  # fmt: skip
-        if not writeback.immediate:
-            if todo.status == TodoStatus.OPEN:
-                claim_fixed(store, todo_id, staff_id, f"correction {correction_id} sent to the source system")
-            return CorrectionOutcome("queued", correction_id=correction_id,
-                                     todo_status=TodoStatus.PENDING_VERIFICATION.value, detail=reference)  # fmt: skip
-        summary = recheck_record(
-            source_url, store, suite.table, todo.record_key, day, source=source, suites=suites
+        record = read_record(source, suite.table, todo.record_key)
+    except AmbiguousKey as exc:
+        _refused_ambiguous(store, staff_id, todo, exc, client)
+        raise
+    if record is None:
+        raise NotFound(f"{suite.table} {todo.record_key} is not in the source any more")
+    if not errors:
+        errors, _ = validate_changes(store, source, suite, rule, record, changes, day)
+    if errors:
+        failing = sorted({e.rule_id or e.code for errs in errors.values() for e in errs})
+        audit(store, staff_id, "correction_refused", table_name=suite.table, record_key=todo.record_key,
+              detail=f"to-do {todo_id}: {', '.join(sorted(errors))} fail {', '.join(failing)}", client=client)  # fmt: skip
+        return CorrectionOutcome("refused", errors, todo_status=todo.status, failing_rules=tuple(failing))
+    changed = {c: v for c, v in changes.items() if v != record.get(c)}
+    shown = {c: masked(c, v, {**record, **changes}, record) for c, v in changed.items()}
+    try:
+        reference = (
+            writeback.write(suite.table, todo.record_key, changed, staff_id) if changed else "no change"
         )
-    finally:
-        source.dispose()
+    except AmbiguousKey as exc:  # a second row appeared since the record was read
+        _refused_ambiguous(store, staff_id, todo, exc, client)
+        raise
+    except WriteBackError as exc:
+        correction_id = _record(store, todo, staff_id, shown, "write_failed", str(exc))
+        audit(store, staff_id, "correction_failed", table_name=suite.table, record_key=todo.record_key,
+              detail=f"correction {correction_id}: {exc}", client=client)  # fmt: skip
+        return CorrectionOutcome("write_failed", correction_id=correction_id, todo_status=todo.status,
+                                 detail=str(exc))  # fmt: skip
+    correction_id = _record(store, todo, staff_id, shown, "written", reference)
+    audit(store, staff_id, "correction", table_name=suite.table, record_key=todo.record_key,
+          detail=f"correction {correction_id} of to-do {todo_id} ({writeback.name}): "
+                 f"{', '.join(sorted(changed)) or 'no change'}", client=client)  # fmt: skip
+    if not writeback.immediate:
+        if todo.status == TodoStatus.OPEN:
+            claim_fixed(store, todo_id, staff_id, f"correction {correction_id} sent to the source system")
+        return CorrectionOutcome("queued", correction_id=correction_id,
+                                 todo_status=TodoStatus.PENDING_VERIFICATION.value, detail=reference)  # fmt: skip
+    summary = recheck_record(source, store, suite.table, todo.record_key, day, suites=suites)
     status_now = next((t.status for t in summary.todos if t.id == todo_id), None)
     verified = status_now == TodoStatus.FIXED
     outcome = "verified" if verified else "still_failing"

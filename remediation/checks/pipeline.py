@@ -50,7 +50,7 @@ from remediation.store.models import (
     RunStatus,
     RunVolume,
 )
-from remediation.store.source import open_source
+from remediation.store.source import open_source, verify_contract
 from remediation.store.tablelock import holder
 from remediation.workflow.campaigns import ensure_default_campaign, stage_record_counts
 
@@ -103,7 +103,7 @@ def _start_run(
     suite: Suite,
     check_date: dt.date,
     trigger: str,
-    source_url: str,
+    source: sa.Engine,
     record_key: str | None = None,
 ) -> int:
     at = now()
@@ -117,7 +117,7 @@ def _start_run(
                     trigger=trigger,
                     record_key=record_key,
                     status=RunStatus.VALIDATING,
-                    source=safe_url(source_url),
+                    source=safe_url(source.url),
                     started_at=at,
                     owner=holder(),
                     heartbeat_at=at,
@@ -257,14 +257,14 @@ def _stage_record_states(
 def _state(suite: Suite, key: str, states: Mapping[str, str | None]) -> str:
     if key not in states:
         return "gone"
-    return "out_of_scope" if states[key] in suite.out_of_scope_statuses else "live"
+    return "live" if suite.scope.includes(states[key]) else "out_of_scope"
 
 
 def _stage_volume(source: sa.Engine, store: sa.Engine, suite: Suite, run_id: int) -> None:
     """Records in scope per institution, for the volume guard."""
     inst: sa.ColumnClause[str] = sa.column("inst_code")
     status: sa.ColumnClause[str] = sa.column("status")
-    in_scope = sa.or_(status.is_(None), status.not_in(list(suite.out_of_scope_statuses)))
+    in_scope = suite.scope.sql(status)
     stmt = (
         sa.select(inst, sa.func.count())
         .select_from(sa.table(suite.table, inst, status))
@@ -297,26 +297,25 @@ class ValidateSummary:
 
 
 def validate(
-    source_url: str,
+    source: sa.Engine,
     store: sa.Engine,
     suite: Suite,
     check_date: dt.date,
     trigger: str = "cli",
     progress: Progress = _quiet,
-    source: sa.Engine | None = None,
     today: dt.date | None = None,
 ) -> ValidateSummary:
     """Run the suite and stage its findings under a new check run. Does not touch the to-dos.
 
-    A check date after `today` (Asia/Shanghai) is refused before anything is written. Runs left behind by
-    dead processes are swept to *abandoned* first.
+    A check date after `today` (Asia/Shanghai) is refused, and the source's table verified against the
+    contract, before anything is written. Runs left behind by dead processes are swept to *abandoned* first.
     """
     refuse_future(check_date, "check date", today)
-    source = source or open_source(source_url, [suite.table])
+    verify_contract(source, [suite.table])
     sweep_runs(store)
     sync_rules(store, suite)
     ensure_default_campaign(store, check_date)
-    run_id = _start_run(store, suite, check_date, trigger, source_url)
+    run_id = _start_run(store, suite, check_date, trigger, source)
     ctx = CheckContext(check_date=check_date)
     try:
         with heartbeat(store, run_id):
@@ -325,7 +324,7 @@ def validate(
             _stage_volume(source, store, suite, run_id)
             defects = find_key_defects(source, store, suite, run_id)
             progress(f"{suite.table}: validating {in_scope} in-scope records with Great Expectations")
-            gx = validate_with_gx(source_url, suite, ctx)
+            gx = validate_with_gx(source, suite, ctx)
             extracted = _stage_failing(
                 store, suite, failing_records(source, suite, ctx), run_id, progress, defects.duplicate_keys
             )
@@ -391,13 +390,12 @@ def source_rows(source: sa.Engine, suite: Suite, record_key: str) -> list[sa.Row
 
 
 def validate_record(
-    source_url: str,
+    source: sa.Engine,
     store: sa.Engine,
     suite: Suite,
     record_key: str,
     check_date: dt.date,
     trigger: str = "recheck",
-    source: sa.Engine | None = None,
     today: dt.date | None = None,
 ) -> ValidateSummary:
     """Check one record now, staging the result under a new check run that targets it (`record_key`).
@@ -409,14 +407,14 @@ def validate_record(
     several rows, is an error, raised before anything is written.
     """
     refuse_future(check_date, "check date", today)
-    source = source or open_source(source_url, [suite.table])
+    verify_contract(source, [suite.table])
     rows = source_rows(source, suite, record_key)
     if not rows:
-        raise NotFound(f"{suite.table} {record_key!r} does not exist in the source {safe_url(source_url)}")
+        raise NotFound(f"{suite.table} {record_key!r} does not exist in the source {safe_url(source.url)}")
     if len(rows) > 1:
         raise AmbiguousKey(suite.table, record_key, len(rows))
     sync_rules(store, suite)
-    run_id = _start_run(store, suite, check_date, trigger, source_url, record_key)
+    run_id = _start_run(store, suite, check_date, trigger, source, record_key)
     try:
         failing = list(
             failing_records(source, suite, CheckContext(check_date=check_date), record_key=record_key)
@@ -425,7 +423,7 @@ def validate_record(
         every_rule = [r.id for r in suite.rules]
         _stage_record_states(source, store, suite, run_id, every_rule, record_key)
         findings = sum(extracted[r] for r in every_rule)
-        in_scope = int(rows[0].status not in suite.out_of_scope_statuses)
+        in_scope = int(suite.scope.includes(rows[0].status))
         _mark_validated(
             store,
             run_id,
@@ -517,7 +515,7 @@ class RunSummary:
 
 
 def run_suite(
-    source_url: str,
+    source: sa.Engine,
     store: sa.Engine,
     suite: Suite,
     check_date: dt.date,
@@ -532,15 +530,14 @@ def run_suite(
     `today` (default: today in Asia/Shanghai) is the latest check date allowed.
     """
     started = time.perf_counter()
-    source = open_source(source_url, [suite.table])
     org = sync_org(source, store) if sync else None
-    validation = validate(source_url, store, suite, check_date, trigger, progress, source=source, today=today)
+    validation = validate(source, store, suite, check_date, trigger, progress, today=today)
     summary = reconcile_run(store, validation.run_id, accepted_by=accepted_by)
     return RunSummary(suite.table, check_date, org, validation, summary, time.perf_counter() - started)
 
 
 def run_checks(
-    source_url: str,
+    source: sa.Engine,
     store: sa.Engine,
     suites: Sequence[Suite],
     check_date: dt.date,
@@ -554,31 +551,26 @@ def run_checks(
     the other tables are reconciled, then `VolumeGuardTripped` names every table it stopped.
     """
     refuse_future(check_date, "check date")
-    source = open_source(source_url, [s.table for s in suites])
+    verify_contract(source, [s.table for s in suites])
+    started = time.perf_counter()
+    org: OrgSummary | None = sync_org(source, store)
+    validated: list[ValidateSummary] = []
     try:
-        started = time.perf_counter()
-        org: OrgSummary | None = sync_org(source, store)
-        validated: list[ValidateSummary] = []
-        try:
-            for suite in suites:
-                validated.append(
-                    validate(source_url, store, suite, check_date, trigger, progress, source=source)
-                )
-        except BaseException as exc:
-            for v in validated:
-                _fail_run(store, v.run_id, RuntimeError(f"not applied: the {suite.table} run failed ({exc})"))
-            raise
-        stopped: list[str] = []
+        for suite in suites:
+            validated.append(validate(source, store, suite, check_date, trigger, progress))
+    except BaseException as exc:
         for v in validated:
-            try:
-                summary = reconcile_run(store, v.run_id, accepted_by=accepted_by)
-            except VolumeGuardTripped as exc:
-                stopped.append(str(exc))
-                continue
-            seconds = time.perf_counter() - started
-            yield RunSummary(v.table, check_date, org, v, summary, seconds)
-            started, org = time.perf_counter(), None
-        if stopped:
-            raise VolumeGuardTripped(" | ".join(stopped))
-    finally:
-        source.dispose()
+            _fail_run(store, v.run_id, RuntimeError(f"not applied: the {suite.table} run failed ({exc})"))
+        raise
+    stopped: list[str] = []
+    for v in validated:
+        try:
+            summary = reconcile_run(store, v.run_id, accepted_by=accepted_by)
+        except VolumeGuardTripped as exc:
+            stopped.append(str(exc))
+            continue
+        seconds = time.perf_counter() - started
+        yield RunSummary(v.table, check_date, org, v, summary, seconds)
+        started, org = time.perf_counter(), None
+    if stopped:
+        raise VolumeGuardTripped(" | ".join(stopped))

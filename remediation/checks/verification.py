@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from expectations.rulebook import Suite, load_suites
-from remediation.checks.pipeline import open_source, validate_record
+from expectations.rulebook import Suite
+from remediation.checks.pipeline import validate_record
 from remediation.checks.reconcile.run import ReconcileSummary, reconcile_run
+from remediation.checks.rules import rules_of
 from remediation.clock import now, today_shanghai
-from remediation.errors import InvalidState, NotFound
+from remediation.errors import InvalidState
 from remediation.store.models import Finding, Todo, TodoStatus
 from remediation.workflow.actions import (
     Store,
@@ -82,28 +83,18 @@ class RecheckSummary:
 
 
 def recheck_record(
-    source_url: str,
+    source: sa.Engine,
     store: sa.Engine,
     table: str,
     record_key: str,
     check_date: dt.date | None = None,
     *,
-    source: sa.Engine | None = None,
     suites: list[Suite] | None = None,
 ) -> RecheckSummary:
     """Re-check one record now and reconcile its to-dos (and only its to-dos)."""
-    suites = suites if suites is not None else load_suites()
-    suite = next((s for s in suites if s.table == table), None)
-    if suite is None:
-        known = ", ".join(s.table for s in suites)
-        raise NotFound(f"there are no rules for record type {table!r} (known: {known})")
+    suite = rules_of(table, suites)
     day = check_date or today_shanghai()
-    engine = source or open_source(source_url, [table])
-    try:
-        validation = validate_record(source_url, store, suite, record_key, day, source=engine)
-    finally:
-        if source is None:
-            engine.dispose()
+    validation = validate_record(source, store, suite, record_key, day)
     summary = reconcile_run(store, validation.run_id)
     with store.connect() as conn:
         failing = conn.scalars(

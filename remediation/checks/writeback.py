@@ -25,7 +25,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
 from remediation import settings
 from remediation.errors import AmbiguousKey, DqgovError
-from remediation.store.engines import create_engine
 from remediation.store.source_records import record_rows
 
 WRITEBACK_KINDS = ("update", "outbox")
@@ -156,10 +155,9 @@ def _one_row(conn: sa.Connection, table: str, record_key: str) -> None:
         raise WriteBackError(f"{table} {record_key} is not in the source (any more)")
 
 
-def writeback_for(source_url: str, kind: str | None = None) -> WriteBack:
-    """The adapter `kind` (default: DQGOV_WRITEBACK) on the source at `source_url`."""
+def writeback_for(source: sa.Engine, kind: str | None = None) -> WriteBack:
+    """The adapter `kind` (default: DQGOV_WRITEBACK) on the `source` engine."""
     kind = (kind or settings.get("DQGOV_WRITEBACK")).strip().lower()
     if kind not in WRITEBACK_KINDS:
         raise DqgovError(f"DQGOV_WRITEBACK={kind!r}: choose one of {', '.join(WRITEBACK_KINDS)}")
-    engine = create_engine(source_url, "source")
-    return SourceRowUpdate(engine) if kind == "update" else CorrectionsOutbox(engine)
+    return SourceRowUpdate(source) if kind == "update" else CorrectionsOutbox(source)

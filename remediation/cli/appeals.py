@@ -204,11 +204,15 @@ def recheck(
     from remediation.checks.verification import recheck_record
     from remediation.clock import parse_date
     from remediation.store.engines import open_store
+    from remediation.store.source import open_source
 
+    day = parse_date(check_date, "--check-date", not_after_today=True)
+    source = open_source(source_url, [])  # the record's table is verified by the re-check itself
     store = open_store(store_url)
-    s = recheck_record(
-        source_url, store, table, key, parse_date(check_date, "--check-date", not_after_today=True)
-    )
+    try:
+        s = recheck_record(source, store, table, key, day)
+    finally:
+        source.dispose()
     failing = ", ".join(s.failing_rules) or "no rule"
     done = f"run {s.run_id} ({s.check_date}, {s.reconcile.status}): fixed {s.reconcile.fixed}"
     _audit(store, None, "recheck", table_name=table, record_key=key, detail=done)

@@ -10,7 +10,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -80,7 +80,6 @@ def check(
     """
     warn_coverage_when_done(ctx, store_url, check_date)  # uncovered calendar years, once the check succeeded
     from expectations.rulebook import load_suites
-    from remediation.checks.pipeline import run_checks
     from remediation.store.engines import open_store
     from remediation.store.source import open_source
 
@@ -90,10 +89,17 @@ def check(
             "--accept-drop needs --staff ID: the member of the data office who confirms the drop"
         )
     suites = load_suites()
-    open_source(source_url, [s.table for s in suites]).dispose()  # the whole contract, before the store
-    store = open_store(store_url)
-    accepted_by = staff if accept_drop else None
-    for s in run_checks(source_url, store, suites, day, "cli", echo, accepted_by):
+    source = open_source(source_url, [s.table for s in suites])  # the whole contract, before the store
+    try:
+        _check(source, open_store(store_url), suites, day, staff if accept_drop else None)
+    finally:
+        source.dispose()
+
+
+def _check(source: Any, store: Any, suites: Any, day: dt.date, accepted_by: str | None) -> None:
+    from remediation.checks.pipeline import run_checks
+
+    for s in run_checks(source, store, suites, day, "cli", echo, accepted_by):
         v, r = s.validation, s.reconcile
         typer.echo(
             f"{s.table} {day}: {v.records_in_scope} records in scope, {v.failing_records} failing, "

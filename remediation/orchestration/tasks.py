@@ -29,7 +29,11 @@ def sync_org_task(context: dict[str, Any]) -> dict[str, Any]:
     from remediation.checks.routing import sync_org
     from remediation.store.engines import open_store
 
-    summary = sync_org(open_source(source_url_of(context), []), open_store())
+    source = open_source(source_url_of(context), [])
+    try:
+        summary = sync_org(source, open_store())
+    finally:
+        source.dispose()
     return {
         "institutions": summary.institutions,
         "staff": summary.staff,
@@ -38,12 +42,15 @@ def sync_org_task(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate_task(table: str, context: dict[str, Any]) -> int:
-    from expectations.rulebook import load_suites
-    from remediation.checks.pipeline import validate
+    from expectations.rulebook import suite_for
+    from remediation.checks.pipeline import open_source, validate
     from remediation.store.engines import open_store
 
-    suite = next(s for s in load_suites() if s.table == table)
-    summary = validate(source_url_of(context), open_store(), suite, check_date_of(context), trigger="airflow")
+    source = open_source(source_url_of(context), [table])
+    try:
+        summary = validate(source, open_store(), suite_for(table), check_date_of(context), trigger="airflow")
+    finally:
+        source.dispose()
     return summary.run_id
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from expectations.kinds import CheckContext
-from expectations.rulebook import Suite, load_suites
+from expectations.rulebook import Suite, UnknownTable, suite_for
 from remediation import settings
 from remediation.errors import DqgovError, NotFound
 from remediation.store.models import CheckRun, CheckRunRule
@@ -126,9 +126,10 @@ def build_data_docs(store: sa.Engine, source_url: str, run_id: int, root: Path |
         raise NotFound(f"there is no check run {run_id}")
     if run.record_key is not None:
         raise DataDocsError(f"run {run_id} re-checked one record; GX did not validate it")
-    suite = next((s for s in load_suites() if s.table == run.table_name), None)
-    if suite is None:
-        raise DataDocsError(f"there are no rules for record type {run.table_name!r} any more")
+    try:
+        suite = suite_for(run.table_name)
+    except UnknownTable:
+        raise DataDocsError(f"there are no rules for record type {run.table_name!r} any more") from None
     target = root / str(run_id)
     work = root / f".{run_id}.part"
     shutil.rmtree(work, ignore_errors=True)

@@ -158,7 +158,7 @@ def stage_record_counts(source: sa.Engine, store: sa.Engine, suite: Suite, run_i
     inst: sa.ColumnClause[str] = sa.column("inst_code")
     status: sa.ColumnClause[str] = sa.column("status")
     table = sa.table(suite.table, inst, status, created)
-    in_scope = sa.or_(status.is_(None), status.not_in(list(suite.out_of_scope_statuses)))
+    in_scope = suite.scope.sql(status)
     rows: list[dict[str, object]] = []
     for campaign in list_campaigns(store):
         if not campaign.covers_table(suite.table):

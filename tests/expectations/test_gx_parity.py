@@ -21,7 +21,7 @@ from expectations.contract import RECORD_TABLES
 from expectations.kinds import KINDS, CheckContext
 from expectations.rulebook import Suite, load_suites
 from expectations.runner import failing_records, validate_dataframe_with_gx, validate_with_gx
-from tests.dbenv import BACKENDS, Databases
+from tests.dbenv import BACKENDS, Databases, source_engine
 from tests.factories import CHECK_DATE, STAFF, build_source, customer_row, merchant_row, resident_id, uscc
 
 SUITES = {s.table: s for s in load_suites()}
@@ -119,7 +119,7 @@ def counts_on(url: str) -> dict[str, dict[str, int | None]]:
     try:
         for suite in SUITES.values():
             for source, gx in (
-                ("gx_sql", validate_with_gx(url, suite, CTX)),
+                ("gx_sql", validate_with_gx(source_engine(url), suite, CTX)),
                 ("gx_pandas", validate_dataframe_with_gx(load_frame(engine, suite.table), suite, CTX)),
             ):
                 errors = {o.rule_id: o.error for o in gx.outcomes.values() if o.error}

@@ -32,7 +32,7 @@ from remediation.checks.pipeline import run_suite
 from remediation.orchestration.runnow import Trigger
 from remediation.store.engines import open_store
 from remediation.workflow.accounts import set_password
-from tests.dbenv import Databases
+from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 from tests.servers import free_port
 
@@ -66,7 +66,7 @@ def build_bank(source_url: str, store_url: str) -> sa.Engine:
     build_source(source_url, merchants, customers).dispose()
     store = open_store(store_url)
     for suite in load_suites():
-        run_suite(source_url, store, suite, CHECK_DATE)
+        run_suite(source_engine(source_url), store, suite, CHECK_DATE)
     for staff_id in LOGINS:
         set_password(store, staff_id, PASSWORD)
     return store

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from portal.i18n import MESSAGES
 from remediation.checks.verification import recheck_record
 from remediation.store.models import AuditEntry, Institution, Todo
+from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, add_row, merchant_row, update_record, without_primary_key
 from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
 
@@ -170,7 +171,7 @@ def test_a_micro_merchants_name_is_masked_for_the_head_and_in_clear_only_on_the_
         source, "merchant", key(3), mer_type="micro", uscc=None, licence_end=None, mer_reg_name=name
     )
     source.dispose()
-    recheck_record(bank.source_url, bank.store, "merchant", key(3), CHECK_DATE)
+    recheck_record(source_engine(bank.source_url), bank.store, "merchant", key(3), CHECK_DATE)
     todo = bank.todo_id(3, "MER-E1-REG-NAME-TEXT")
     head = portal.client()
     head.login("S101")
@@ -216,6 +217,31 @@ def test_a_correction_is_refused_field_by_field_then_accepted_and_verified(porta
     assert bank.todo_status(todo) == "fixed"
     page = client.get(accepted.headers["location"]).text
     assert "已整改（已验证）" in page and "在平台更正并写回" in page
+
+
+def test_the_portal_reads_writes_and_rechecks_the_source_through_one_engine(portal: Portal) -> None:
+    """Record pages, corrections (write-back and re-check) share the portal's one source engine: none is
+    opened per request."""
+    source_db = sa.make_url(portal.bank.source_url).database
+    engines: set[int] = set()
+
+    def seen(conn: sa.Connection) -> None:
+        if conn.engine.url.database == source_db:
+            engines.add(id(conn.engine))
+
+    sa.event.listen(sa.Engine, "engine_connect", seen)
+    try:
+        client = portal.client()
+        client.login("M101")
+        for seq, rule in ((1, "MER-C1-PHONE-FORMAT"), (7, "MER-C1-PHONE-FORMAT")):
+            todo = portal.bank.todo_id(seq, rule)
+            client.get(f"/todos/{todo}")
+            assert client.post(f"/todos/{todo}/correct", {"field_contact_phone": "13800138000"}).status == 303
+    finally:
+        sa.event.remove(sa.Engine, "engine_connect", seen)
+    cfg = portal.app.state.portal
+    assert engines == {id(cfg.source())}
+    assert cfg.writeback().source is cfg.source()
 
 
 def test_already_fixed_and_appeal_actions(portal: Portal) -> None:

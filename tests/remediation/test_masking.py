@@ -24,7 +24,7 @@ from remediation.reporting.export import export_findings
 from remediation.store.engines import create_engine, open_store
 from remediation.store.models import Correction, OutboxMessage, Todo
 from remediation.workdays import WorkdayCalendar
-from tests.dbenv import Databases
+from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row
 
 COMPANY = "九江市浔阳区好运来餐饮有限公司"
@@ -68,7 +68,7 @@ def checked(databases: Databases) -> tuple[str, sa.Engine]:
     ]
     build_source(source_url, merchants).dispose()
     store = open_store(databases.new("store"))
-    run_suite(source_url, store, MERCHANT, CHECK_DATE)
+    run_suite(source_engine(source_url), store, MERCHANT, CHECK_DATE)
     return source_url, store
 
 
@@ -110,7 +110,7 @@ def test_a_correction_trail_holds_a_persons_name_masked(checked: tuple[str, sa.E
             )
         )  # fmt: skip
     assert todo_id is not None
-    outcome = submit_correction(store, source_url, todo_id, "M101", {"settle_acct_name": "王小红"},
+    outcome = submit_correction(store, source_engine(source_url), todo_id, "M101", {"settle_acct_name": "王小红"},
                                 SourceRowUpdate(create_engine(source_url, "source")), check_date=CHECK_DATE)  # fmt: skip
     assert outcome.status == "verified"
     with store.connect() as conn:

@@ -11,7 +11,7 @@ import datetime as dt
 import sys
 
 from expectations.rulebook import load_suites
-from remediation.checks.pipeline import validate
+from remediation.checks.pipeline import open_source, validate
 from remediation.checks.reconcile.run import reconcile_run
 from remediation.store.engines import open_store
 
@@ -21,7 +21,7 @@ def main(argv: list[str]) -> None:
         source_url, store_url, table, day = argv[1:5]
         store = open_store(store_url)
         suite = next(s for s in load_suites() if s.table == table)
-        run_id = validate(source_url, store, suite, dt.date.fromisoformat(day)).run_id
+        run_id = validate(open_source(source_url, [table]), store, suite, dt.date.fromisoformat(day)).run_id
         print(f"validated {run_id}", flush=True)
         sys.stdin.readline()
     else:

@@ -22,7 +22,7 @@ from remediation.errors import AmbiguousKey
 from remediation.store.engines import create_engine, open_store
 from remediation.store.models import AuditEntry, Correction, Todo
 from remediation.store.source_records import read_record, record_rows
-from tests.dbenv import Databases
+from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, add_row, build_source, merchant_row, without_primary_key
 
 SUITES = load_suites()
@@ -42,7 +42,12 @@ class Shared:
         )
         without_primary_key(self.source)
         self.store = open_store(databases.new("store"))
-        run_suite(self.source_url, self.store, next(s for s in SUITES if s.table == "merchant"), CHECK_DATE)
+        run_suite(
+            source_engine(self.source_url),
+            self.store,
+            next(s for s in SUITES if s.table == "merchant"),
+            CHECK_DATE,
+        )
         add_row(self.source, "merchant",
                 merchant_row(1, mgr_staff_id="M102", legal_rep_name="王五", contact_phone=OTHER_PHONE))  # fmt: skip
         with self.store.connect() as conn:
@@ -85,7 +90,7 @@ def test_a_correction_is_refused_with_the_reason_and_nothing_is_written(shared: 
     writeback = adapter(create_engine(shared.source_url, "source"))
     assert shared.todo_id is not None
     with pytest.raises(AmbiguousKey):
-        submit_correction(shared.store, shared.source_url, shared.todo_id, "M101", {"contact_phone": "13800138000"},
+        submit_correction(shared.store, source_engine(shared.source_url), shared.todo_id, "M101", {"contact_phone": "13800138000"},
                           writeback, check_date=CHECK_DATE, suites=SUITES)  # fmt: skip
     assert shared.phones() == sorted([BAD_PHONE, OTHER_PHONE]) and shared.requests() == 0
     with shared.store.connect() as conn:

@@ -16,7 +16,7 @@ from remediation.checks.writeback import REQUESTS, CorrectionsOutbox, SourceRowU
 from remediation.errors import InvalidState, NotAllowed
 from remediation.store.engines import create_engine, open_store
 from remediation.store.models import Correction, Todo, TodoEvent
-from tests.dbenv import Databases
+from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row, resident_id
 
 BAD_PHONE = "12345678901"
@@ -36,7 +36,12 @@ class Checked:
             ],
         )
         self.store = open_store(databases.new("store"))
-        run_suite(self.source_url, self.store, next(s for s in SUITES if s.table == "merchant"), CHECK_DATE)
+        run_suite(
+            source_engine(self.source_url),
+            self.store,
+            next(s for s in SUITES if s.table == "merchant"),
+            CHECK_DATE,
+        )
 
     def todo(self, seq: int, rule_id: str) -> Any:
         with self.store.connect() as conn:
@@ -55,7 +60,7 @@ class Checked:
         self, todo_id: int, changes: Mapping[str, str], staff: str = "M101", adapter: Any = None
     ) -> Any:
         writeback = adapter or SourceRowUpdate(create_engine(self.source_url, "source"))
-        return submit_correction(self.store, self.source_url, todo_id, staff, changes, writeback,
+        return submit_correction(self.store, source_engine(self.source_url), todo_id, staff, changes, writeback,
                                  check_date=CHECK_DATE, suites=SUITES)  # fmt: skip
 
     def corrections(self) -> list[Any]:

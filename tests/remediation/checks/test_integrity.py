@@ -20,6 +20,7 @@ from remediation.errors import DqgovError, InvalidState, NotAllowed
 from remediation.store.engines import open_store
 from remediation.store.models import AuditEntry, CheckRun, Finding, OutboxMessage, Todo, TodoEvent
 from tests.checkbank import BAD_PHONE, PHONE, SUITES, Bank, key
+from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row, update_record
 
 DAY = dt.timedelta(days=1)
@@ -49,7 +50,7 @@ def test_a_full_run_never_undoes_what_a_newer_recheck_proved(bank: Bank) -> None
     bank.run()
     stale = bank.validate(CHECK_DATE + DAY)  # sees merchant 1 still failing
     update_record(bank.source, "merchant", key(1), contact_phone="13800138000")
-    recheck_record(bank.source_url, bank.store, "merchant", key(1), CHECK_DATE + DAY)
+    recheck_record(source_engine(bank.source_url), bank.store, "merchant", key(1), CHECK_DATE + DAY)
     assert bank.statuses()[f"{key(1)}:{PHONE}"] == "fixed"
     reconcile_run(bank.store, stale)
     assert bank.statuses()[f"{key(1)}:{PHONE}"] == "fixed"  # not reopened by the older view of the record
@@ -146,7 +147,7 @@ def test_a_vanished_record_closes_as_gone_and_carries_on_when_it_returns(bank: B
 
 def test_a_check_date_after_today_is_refused_before_anything_is_written(bank: Bank) -> None:
     with pytest.raises(DqgovError, match=r"check date 2099-03-03 is after today"):
-        validate(bank.source_url, bank.store, SUITES["merchant"], dt.date(2099, 3, 3))
+        validate(source_engine(bank.source_url), bank.store, SUITES["merchant"], dt.date(2099, 3, 3))
     assert bank.count(CheckRun) == 0
 
 
@@ -220,7 +221,7 @@ def test_null_and_shared_keys_never_become_todos_and_leave_existing_ones_alone(d
     ]
     source = keyless_source(source_url, merchants)
     store = open_store(databases.new("store"))
-    summary = run_suite(source_url, store, SUITES["merchant"], CHECK_DATE)
+    summary = run_suite(source_engine(source_url), store, SUITES["merchant"], CHECK_DATE)
     with store.connect() as conn:
         keys = set(conn.scalars(sa.select(Todo.record_key)))
         run = conn.execute(
@@ -243,6 +244,6 @@ def test_null_and_shared_keys_never_become_todos_and_leave_existing_ones_alone(d
         )
     with store.connect() as conn:
         before = conn.execute(sa.select(Todo.__table__)).all()
-    run_suite(source_url, store, SUITES["merchant"], CHECK_DATE + DAY)
+    run_suite(source_engine(source_url), store, SUITES["merchant"], CHECK_DATE + DAY)
     with store.connect() as conn:
         assert conn.execute(sa.select(Todo.__table__)).all() == before

@@ -13,13 +13,14 @@ from remediation.checks.pipeline import RunSummary, run_suite, validate
 from remediation.checks.reconcile.run import reconcile_run
 from remediation.store.engines import open_store
 from remediation.store.models import CheckRunRule, Todo, TodoEvent
+from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row, update_record
 
 SUITES = {s.table: s for s in load_suites()}
 
 
 def run(source_url: str, store: sa.Engine, table: str = "merchant", day: dt.date = CHECK_DATE) -> RunSummary:
-    return run_suite(source_url, store, SUITES[table], day)
+    return run_suite(source_engine(source_url), store, SUITES[table], day)
 
 
 def todos(store: sa.Engine) -> dict[tuple[str, str], dict[str, Any]]:
@@ -152,7 +153,7 @@ def test_a_rule_whose_counts_disagree_does_not_close_todos(bank: tuple[str, sa.E
     source_url, source, store = bank
     run(source_url, store)
     update_record(source, "merchant", "102360458120002", contact_phone="13800138000")
-    staged = validate(source_url, store, SUITES["merchant"], CHECK_DATE + dt.timedelta(days=1))
+    staged = validate(source_engine(source_url), store, SUITES["merchant"], CHECK_DATE + dt.timedelta(days=1))
     with store.begin() as conn:  # as if GX had counted a failing row the extractor did not see
         conn.execute(
             sa.update(CheckRunRule)
@@ -177,3 +178,30 @@ def test_every_failing_row_becomes_a_todo(databases: Any) -> None:
             )
         ).one()
     assert tuple(by_rule) == (10_000, 10_000, "ok")
+
+
+def test_the_rule_files_scope_decides_what_is_out_of_scope(databases: Any, tmp_path: Any) -> None:
+    """A bank whose merchant rules also leave `suspended` records out: a suspended record raises no to-do,
+    and its open to-dos close as out of scope, not as fixed (clause G1 as the YAML says it)."""
+    import shutil
+
+    from expectations.rulebook import RULES_DIR, load_suites
+
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    path = rules / "merchant.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("exclude_status: [closed]",
+                                                              "exclude_status: [closed, suspended]"),
+                    encoding="utf-8")  # fmt: skip
+    merchant = next(s for s in load_suites(rules) if s.table == "merchant")
+    assert merchant.scope.exclude_status == ("closed", "suspended")
+    source_url = databases.new("source")
+    source = build_source(source_url, [merchant_row(1, contact_phone="12345678901"),
+                                       merchant_row(2, contact_phone="12345678901", status="suspended")])  # fmt: skip
+    store = open_store(databases.new("store"))
+    run_suite(source_engine(source_url), store, merchant, CHECK_DATE)
+    assert set(todos(store)) == {("102360458120001", "MER-C1-PHONE-FORMAT")}
+    update_record(source, "merchant", "102360458120001", status="suspended")
+    summary = run_suite(source_engine(source_url), store, merchant, CHECK_DATE + dt.timedelta(days=1))
+    assert todos(store)[("102360458120001", "MER-C1-PHONE-FORMAT")]["status"] == "out_of_scope"
+    assert (summary.reconcile.out_of_scope, summary.reconcile.fixed) == (1, 0)

@@ -12,6 +12,7 @@ from remediation.checks.verification import claim_fixed, recheck_record
 from remediation.errors import InvalidState, NotAllowed, NotFound
 from remediation.store.models import CheckRun, CheckRunRule, Exemption, Todo, TodoEvent
 from remediation.workflow.appeals import coordinate, file_appeal
+from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, update_record
 from tests.workflowbank import GOOD_PHONE, Bank, aware, build_bank, key
 
@@ -26,7 +27,7 @@ def bank(databases: Any) -> Bank:
 
 
 def recheck(bank: Bank, seq: int, day: dt.date = CHECK_DATE + DAY) -> Any:
-    return recheck_record(bank.source_url, bank.store, "merchant", key(seq), day)
+    return recheck_record(source_engine(bank.source_url), bank.store, "merchant", key(seq), day)
 
 
 def test_claiming_fixed_waits_for_a_check(bank: Bank) -> None:
@@ -139,9 +140,9 @@ def test_a_recheck_of_an_exempted_record_that_is_now_correct_ends_the_exemption(
 def test_a_recheck_refuses_a_record_the_source_does_not_have(bank: Bank) -> None:
     before = bank.dump()
     with pytest.raises(NotFound, match="merchant '102360458129999' does not exist in the source"):
-        recheck_record(bank.source_url, bank.store, "merchant", "102360458129999", CHECK_DATE)
+        recheck_record(source_engine(bank.source_url), bank.store, "merchant", "102360458129999", CHECK_DATE)
     with pytest.raises(NotFound, match="no rules for record type 'shop'"):
-        recheck_record(bank.source_url, bank.store, "shop", key(2), CHECK_DATE)
+        recheck_record(source_engine(bank.source_url), bank.store, "shop", key(2), CHECK_DATE)
     assert bank.dump() == before
 
 

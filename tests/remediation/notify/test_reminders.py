@@ -34,6 +34,7 @@ from remediation.policy import current_policy
 from remediation.store.engines import open_store
 from remediation.store.models import InboxMessage, OutboxMessage, Todo
 from remediation.workdays import WorkdayCalendar
+from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row, resident_id
 from tests.servers import SmtpSink, WecomSink, free_port
 from tests.storedata import add_todos, managers, seed_org, staff_row
@@ -256,7 +257,7 @@ def checked_bank(databases: Any) -> tuple[sa.Engine, str]:
     )
     store = open_store(databases.new("store"))
     suite = next(s for s in load_suites() if s.table == "merchant")
-    run_suite(source_url, store, suite, DAY)
+    run_suite(source_engine(source_url), store, suite, DAY)
     return store, bad_id
 
 

@@ -13,7 +13,7 @@ from remediation.checks.verification import recheck_record
 from remediation.reporting.datadocs import DataDocsError, build_data_docs, docs_info, sanitize_html
 from remediation.store.engines import open_store
 from remediation.store.models import CheckRun
-from tests.dbenv import Databases
+from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row
 
 BAD_PHONE = "12345678901"
@@ -29,7 +29,7 @@ def test_data_docs_are_built_by_gx_without_failing_values(
     )
     store = open_store(sqlite_databases.new("store"))
     merchant = next(s for s in load_suites() if s.table == "merchant")
-    run_id = run_suite(source_url, store, merchant, CHECK_DATE).validation.run_id
+    run_id = run_suite(source_engine(source_url), store, merchant, CHECK_DATE).validation.run_id
     info = build_data_docs(store, source_url, run_id, tmp_path)
     assert info.success is False and info.gx_counts["MER-C1-PHONE-FORMAT"] == 1
     assert info.gx_counts == {k: v for k, v in info.run_counts.items()}  # the source has not changed
@@ -44,7 +44,9 @@ def test_data_docs_are_built_by_gx_without_failing_values(
         assert "<script" not in html and "cdn." not in html and "/static/datadocs.css" in html
     validation = (tmp_path / str(run_id) / info.index).read_text(encoding="utf-8")
     assert "MER-C1-PHONE-FORMAT" in validation and "1 unexpected values found" in validation
-    target = recheck_record(source_url, store, "merchant", merchant_row(1)["mer_id"], CHECK_DATE)
+    target = recheck_record(
+        source_engine(source_url), store, "merchant", merchant_row(1)["mer_id"], CHECK_DATE
+    )
     with pytest.raises(DataDocsError):
         build_data_docs(store, source_url, target.run_id, tmp_path)
     with store.connect() as conn:

@@ -17,7 +17,7 @@ from remediation.reporting.report import to_csv, to_xlsx
 from remediation.reporting.snapshots import institution_scores, take_snapshot
 from remediation.reporting.spreadsheet import neutral
 from remediation.store.engines import open_store
-from tests.dbenv import Databases
+from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row
 
 EVIL_NAME = '=HYPERLINK("http://x","点击")'
@@ -37,7 +37,7 @@ def checked(databases: Databases) -> sa.Engine:
     source.dispose()
     store = open_store(databases.new("store"))
     for suite in load_suites():
-        run_suite(source_url, store, suite, CHECK_DATE)
+        run_suite(source_engine(source_url), store, suite, CHECK_DATE)
     take_snapshot(store, CHECK_DATE)
     return store
 

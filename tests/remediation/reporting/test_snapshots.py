@@ -17,7 +17,7 @@ from remediation.reporting.snapshots import institution_scores, take_snapshot
 from remediation.store.engines import open_store
 from remediation.store.models import CheckRun, Snapshot, Todo
 from remediation.workflow.campaigns import CampaignError, create_campaign, list_campaigns
-from tests.dbenv import BACKENDS, Databases
+from tests.dbenv import BACKENDS, Databases, source_engine
 from tests.factories import build_source, customer_row, merchant_row, update_record
 
 DAY1 = dt.date(2026, 11, 18)  # the first check: the default campaign's baseline
@@ -27,7 +27,7 @@ SUITES = {s.table: s for s in load_suites()}
 
 def check(source_url: str, store: sa.Engine, day: dt.date) -> None:
     for suite in SUITES.values():
-        run_suite(source_url, store, suite, day)
+        run_suite(source_engine(source_url), store, suite, day)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -188,13 +188,13 @@ def test_a_month_end_snapshot_freezes_only_after_that_days_checks_reconciled(dat
     early = take_snapshot(store, month_end)  # the snapshot task ran before the day's checks
     assert not early.frozen
     assert early.not_frozen_because and "merchant" in early.not_frozen_because
-    run_suite(source_url, store, SUITES["merchant"], month_end)
+    run_suite(source_engine(source_url), store, SUITES["merchant"], month_end)
     half = take_snapshot(store, month_end)
     assert not half.frozen and half.not_frozen_because and "customer_org" in half.not_frozen_because
     assert "merchant" not in half.not_frozen_because
     with store.connect() as conn:
         assert not conn.scalar(sa.select(sa.func.count()).select_from(Snapshot).where(Snapshot.frozen))
-    run_suite(source_url, store, SUITES["customer_org"], month_end)
+    run_suite(source_engine(source_url), store, SUITES["customer_org"], month_end)
     done = take_snapshot(store, month_end)
     assert done.frozen and done.not_frozen_because is None
     with store.connect() as conn:

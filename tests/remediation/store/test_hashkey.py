@@ -27,7 +27,7 @@ from remediation.store.hashkey import KeyChain, load_chain
 from remediation.store.hashstore import HASHED_TABLES
 from remediation.store.models import Exemption, Todo
 from remediation.workflow.appeals import coordinate, file_appeal
-from tests.dbenv import Databases
+from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row, update_record
 from tests.workflowbank import BAD_PHONE, SUITES, Bank, build_bank, key
 
@@ -81,7 +81,7 @@ def test_a_recovered_id_attack_finds_nothing_without_the_key(databases: Database
     store = open_store(databases.new("store"))
     from remediation.checks.pipeline import run_suite
 
-    run_suite(source_url, store, SUITES["merchant"], CHECK_DATE)
+    run_suite(source_engine(source_url), store, SUITES["merchant"], CHECK_DATE)
     with store.connect() as conn:
         todo = conn.execute(sa.select(Todo).where(Todo.rule_id == ID_RULE)).one()
     assert todo.masked_value == "legal_rep_id_no=360***********1230; legal_rep_id_type=01"

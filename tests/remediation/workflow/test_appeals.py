@@ -25,6 +25,7 @@ from remediation.workflow.appeals import (
     file_appeal,
     withdraw,
 )
+from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, update_record
 from tests.workflowbank import BAD_PHONE, GOOD_PHONE, Bank, aware, build_bank, key
 
@@ -191,7 +192,7 @@ def refusals(bank: Bank) -> list[tuple[Callable[[], object], type[DqgovError], s
     coordinate(bank.store, a4, "B001", "pass_up")
     fixed = bank.todo_id(3, PHONE)
     update_record(bank.source, "merchant", key(3), contact_phone=GOOD_PHONE)
-    recheck_record(bank.source_url, bank.store, "merchant", key(3), CHECK_DATE)
+    recheck_record(source_engine(bank.source_url), bank.store, "merchant", key(3), CHECK_DATE)
     return [
         (
             lambda: file_appeal(bank.store, t2, "M102", "不是我的"),
@@ -324,7 +325,9 @@ def test_an_appeal_cannot_be_accepted_for_values_the_record_no_longer_has(bank: 
     todo_id = bank.todo_id(2, PHONE)
     appeal_id = file_appeal(bank.store, todo_id, "M101", "误报")
     update_record(bank.source, "merchant", key(2), contact_phone=BAD_PHONE[:-1] + "7")
-    recheck_record(bank.source_url, bank.store, "merchant", key(2), CHECK_DATE)  # sees the new values
+    recheck_record(
+        source_engine(bank.source_url), bank.store, "merchant", key(2), CHECK_DATE
+    )  # sees the new values
     before = bank.dump()
     with pytest.raises(InvalidState, match=f"other values of the record since appeal {appeal_id}"):
         coordinate(bank.store, appeal_id, "S101", "accept", today=CHECK_DATE)

@@ -28,6 +28,7 @@ from remediation.store.models import OutboxMessage, Todo, TodoEvent
 from remediation.workdays import WorkdayCalendar
 from remediation.workflow.audit import audit_entries
 from remediation.workflow.calendar import cover_year, import_calendar, set_day
+from tests.dbenv import source_engine
 from tests.factories import build_source, merchant_row
 from tests.storedata import add_todos, seed_org
 
@@ -140,7 +141,7 @@ def test_a_check_in_2027_counts_the_bank_entered_spring_festival(
     )
     store = open_store(databases.new("store"))
     suite = next(s for s in load_suites() if s.table == "merchant")
-    run_suite(source_url, store, suite, D(2027, 2, 3), today=D(2027, 2, 3))
+    run_suite(source_engine(source_url), store, suite, D(2027, 2, 3), today=D(2027, 2, 3))
     with store.connect() as conn:
         due = dict(conn.execute(sa.select(Todo.rule_id, Todo.due_date)).all())
     assert due["MER-P3-LEGAL-REP-ID-VALID"] == D(2027, 2, 17)  # 5 working days: the holiday week skipped
