@@ -44,8 +44,8 @@ def build(source_url: str, store: sa.Engine, todos: int) -> dict[str, str]:
     """The bank, its to-dos and snapshots; returns the logins to measure with (role → staff id)."""
     from expectations.contract import SOURCE_METADATA, institution, merchant, staff
     from expectations.rulebook import load_suites
-    from remediation.checks.pipeline import sync_rules
     from remediation.checks.routing import compute_fallbacks
+    from remediation.checks.staging import sync_rules
     from remediation.reporting.snapshots import take_snapshot
     from remediation.store.models import Institution, Staff, Todo, TodoEvent
     from remediation.workflow.accounts import set_password

@@ -23,10 +23,11 @@ from remediation.checks.corrections import (
     suite_and_rule,
 )
 from remediation.errors import AmbiguousKey, DqgovError
+from remediation.reporting.appeal_views import appeal_history
 from remediation.reporting.queries import todo_corrections, todo_detail, todo_history
 from remediation.store.models import ACTIVE_STATUSES, TodoStatus
 from remediation.store.source_records import read_record
-from remediation.workflow.appeals import AppealStatus, appeal_history
+from remediation.workflow.appeals import AppealStatus
 from remediation.workflow.audit import audit
 
 

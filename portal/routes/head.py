@@ -21,6 +21,7 @@ from portal.guard import Id, OptionalId, parse_day
 from portal.routes.calendar import calendar_gaps
 from portal.scoping import Viewer, root_institution
 from remediation.errors import DqgovError, NotAllowed, NotFound
+from remediation.reporting.appeal_views import appeals_waiting_for
 from remediation.reporting.dashboard import (
     completion_trend,
     latest_record_quality,
@@ -33,7 +34,7 @@ from remediation.reporting.orgtree import institution_tree, path_to, staff_rows,
 from remediation.reporting.queries import TodoScope
 from remediation.reporting.report import COLUMNS, TABLE_COLUMNS, as_row, title, to_xlsx
 from remediation.reporting.snapshots import SummaryTable, summary_table
-from remediation.workflow.appeals import appeals_waiting_for, arbitrate, coordinate
+from remediation.workflow.appeals import arbitrate, coordinate
 from remediation.workflow.audit import audit
 from remediation.workflow.campaigns import CampaignError, CampaignScope, choose_campaign, list_campaigns
 

@@ -19,6 +19,7 @@ from remediation.checks.corrections import submit_correction
 from remediation.checks.verification import claim_fixed
 from remediation.errors import AmbiguousKey, DqgovError, NotAllowed, NotFound
 from remediation.notify.inbox import inbox_messages, mark_read
+from remediation.reporting.appeal_views import appeal_history
 from remediation.reporting.orgtree import institution_tree, staff_rows, subtree_codes
 from remediation.reporting.queries import (
     SORTS,
@@ -28,7 +29,7 @@ from remediation.reporting.queries import (
     todo_counts,
     todo_detail,
 )
-from remediation.workflow.appeals import appeal_history, escalate, file_appeal, withdraw
+from remediation.workflow.appeals import escalate, file_appeal, withdraw
 from remediation.workflow.audit import audit
 
 router = APIRouter()

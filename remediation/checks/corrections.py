@@ -36,8 +36,9 @@ from remediation.checks.writeback import NOT_WRITABLE, WriteBack, WriteBackError
 from remediation.clock import now, today_shanghai
 from remediation.errors import AmbiguousKey, InvalidState, NotFound
 from remediation.masking import is_person_name, mask_value
-from remediation.store.models import ACTIVE_STATUSES, Correction, Staff, Todo, TodoStatus
+from remediation.store.models import ACTIVE_STATUSES, Staff, Todo, TodoStatus
 from remediation.store.source_records import read_record
+from remediation.store.workflow_models import Correction
 from remediation.workflow.actions import add_event, lock_todo, require_assignee, transaction
 from remediation.workflow.audit import audit
 

@@ -26,7 +26,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from remediation import settings
 from remediation.clock import now
 from remediation.errors import DqgovError
-from remediation.store.models import CheckRun, DuplicateKey, Finding, RecordState, RunStatus
+from remediation.store.models import (
+    LIVE_RUN_STATUSES,
+    CheckRun,
+    DuplicateKey,
+    Finding,
+    RecordState,
+    RunStatus,
+)
 
 
 def lease() -> dt.timedelta:
@@ -79,7 +86,7 @@ def sweep_runs(
         live = conn.execute(
             sa.select(
                 CheckRun.id, CheckRun.status, CheckRun.owner, CheckRun.heartbeat_at, CheckRun.started_at
-            ).where(CheckRun.status.in_([RunStatus.VALIDATING, RunStatus.VALIDATED]))
+            ).where(CheckRun.status.in_(LIVE_RUN_STATUSES))
         ).all()
     swept: dict[int, str] = {}
     for run in live:
@@ -97,7 +104,7 @@ def sweep_runs(
                     sa.update(CheckRun)
                     .where(
                         CheckRun.id == run_id,
-                        CheckRun.status.in_([RunStatus.VALIDATING, RunStatus.VALIDATED]),
+                        CheckRun.status.in_(LIVE_RUN_STATUSES),
                     )
                     .values(status=RunStatus.ABANDONED, error=why, finished_at=at)
                 )

@@ -29,7 +29,6 @@ from remediation.store.models import (
     Card,
     CheckRun,
     DuplicateKey,
-    Exemption,
     Finding,
     RecordState,
     RunStatus,
@@ -39,6 +38,7 @@ from remediation.store.models import (
     TodoStatus,
 )
 from remediation.store.tablelock import lock_table
+from remediation.store.workflow_models import Exemption
 from remediation.workflow.audit import audit
 
 SLA_EVENTS = ("due_soon", "card_yellow", "card_red")  # reminders' marks: recomputed, they block nothing

@@ -11,7 +11,7 @@ from remediation.errors import DqgovError
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from remediation.workflow.appeals import AppealView
+    from remediation.reporting.appeal_views import AppealView
 
 appeal_app = typer.Typer(
     help="Appeals (申诉 → 协调 → 仲裁) and the exemptions they grant.", no_args_is_help=True
@@ -44,8 +44,9 @@ def appeal_file(
     store_url: StoreOpt = None,
 ) -> None:
     """File an appeal of your to-do."""
+    from remediation.reporting.appeal_views import appeal_history
     from remediation.store.engines import open_store
-    from remediation.workflow.appeals import appeal_history, file_appeal
+    from remediation.workflow.appeals import file_appeal
 
     store = open_store(store_url)
     appeal_id = file_appeal(store, todo_id, staff, reason, evidence)
@@ -147,8 +148,8 @@ def appeal_list(
     store_url: StoreOpt = None,
 ) -> None:
     """The appeals waiting for a person (--staff), or the appeal history of a to-do (--todo)."""
+    from remediation.reporting.appeal_views import appeal_history, appeals_waiting_for
     from remediation.store.engines import open_store
-    from remediation.workflow.appeals import appeal_history, appeals_waiting_for
 
     if (staff is None) == (todo_id is None):
         raise DqgovError("appeal list needs exactly one of --staff ID or --todo ID")

@@ -42,14 +42,9 @@ Closed records (clause G1) get such values too, at the same rate, but they are n
 a closed record may raise a to-do, so none of them is in the ground truth.
 """
 
-from remediation.demobank.generate import (
-    CLAUSES_BY_TABLE,
-    DEFAULT_CLAUSE_WEIGHTS,
-    DemoBankSpec,
-    InjectedDefect,
-    generate_demo_bank,
-    injected_defect,
-)
+from remediation.demobank.clauses import CLAUSES_BY_TABLE, DEFAULT_CLAUSE_WEIGHTS
+from remediation.demobank.generate import generate_demo_bank, injected_defect
+from remediation.demobank.spec import DemoBankSpec, InjectedDefect
 
 __all__ = [
     "CLAUSES_BY_TABLE",

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from remediation.policy import current_policy
-from remediation.store.models import OutboxMessage, Staff
+from remediation.store.models import Staff
+from remediation.store.workflow_models import OutboxMessage
 
 
 def alert_channels() -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from remediation.store.models import InboxMessage
+from remediation.store.workflow_models import InboxMessage
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from remediation.notify.transports import DeliveryError, Outgoing, Transport
 from remediation.policy import Policy
-from remediation.store.models import OutboxMessage
+from remediation.store.workflow_models import OutboxMessage
 
 BATCH = 50
 LEASE = dt.timedelta(minutes=15)  # longer than a batch of sends can take (50 × 10 s timeouts)

@@ -28,16 +28,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from remediation.notify.digest import Digest, Escalation, Item, RuleCount, render_text, render_wecom
 from remediation.notify.sla import CardSummary, due_soon_limit, mark_due_soon, red_limit, update_cards
 from remediation.policy import Policy
-from remediation.store.models import (
-    ACTIVE_STATUSES,
-    Card,
-    Institution,
-    OutboxMessage,
-    RuleRecord,
-    Staff,
-    Todo,
-    TodoEvent,
-)
+from remediation.store.models import ACTIVE_STATUSES, Card, Institution, RuleRecord, Staff, Todo, TodoEvent
+from remediation.store.workflow_models import OutboxMessage
 from remediation.workdays import WorkdayCalendar
 
 # events that put a to-do on someone's list as "new" (新增)

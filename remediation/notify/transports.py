@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from remediation import settings
 from remediation.errors import DqgovError
-from remediation.store.models import InboxMessage
+from remediation.store.workflow_models import InboxMessage
 
 TIMEOUT_SECONDS = 10.0
 

@@ -16,7 +16,8 @@ TIMEZONE = "Asia/Shanghai"
 def check_date_of(context: dict[str, Any]) -> dt.date:
     """The run's logical date in Asia/Shanghai (a manual run without one uses its run_after)."""
     moment = context.get("logical_date") or context["dag_run"].run_after
-    return pendulum.instance(moment).in_timezone(TIMEZONE).date()
+    day: dt.date = pendulum.instance(moment).in_timezone(TIMEZONE).date()
+    return day
 
 
 def source_url_of(context: dict[str, Any]) -> str:

@@ -18,14 +18,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from remediation.reporting.orgtree import InstitutionNode, subtree_codes
 from remediation.reporting.queries import TodoScope
-from remediation.store.models import (
-    ACTIVE_STATUSES,
-    UNCOUNTED_STATUSES,
-    Snapshot,
-    SnapshotRecords,
-    Todo,
-    TodoStatus,
-)
+from remediation.store.models import ACTIVE_STATUSES, UNCOUNTED_STATUSES, Todo, TodoStatus
+from remediation.store.workflow_models import Snapshot, SnapshotRecords
 from remediation.workflow.campaigns import CampaignScope
 
 TREND_DAYS = 120

@@ -30,7 +30,8 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from remediation.store.models import CheckRun, OutboxMessage, RunStatus, Todo, TodoStatus
+from remediation.store.models import CheckRun, RunStatus, Todo, TodoStatus
+from remediation.store.workflow_models import OutboxMessage
 
 DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0)
 CHANNELS = ("email", "wecom", "inbox")
@@ -94,7 +95,7 @@ class StoreCollector:
             )
         ]
         trips = dict(
-            conn.execute(  # type: ignore[arg-type]
+            conn.execute(
                 sa.select(CheckRun.table_name, sa.func.count())
                 .where(full, CheckRun.guard.is_not(None))
                 .group_by(CheckRun.table_name)

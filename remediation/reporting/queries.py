@@ -15,15 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from remediation.store.models import (
-    ACTIVE_STATUSES,
-    Correction,
-    Institution,
-    RuleRecord,
-    Staff,
-    Todo,
-    TodoEvent,
-)
+from remediation.store.models import ACTIVE_STATUSES, Institution, RuleRecord, Staff, Todo, TodoEvent
+from remediation.store.workflow_models import Correction
 
 T = TypeVar("T")
 PER_PAGE = 50

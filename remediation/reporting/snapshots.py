@@ -33,13 +33,11 @@ from remediation.store.models import (
     CheckRun,
     Institution,
     RuleRecord,
-    RunRecords,
     RunStatus,
-    Snapshot,
-    SnapshotRecords,
     Todo,
     TodoStatus,
 )
+from remediation.store.workflow_models import RunRecords, Snapshot, SnapshotRecords
 from remediation.workflow.campaigns import CampaignScope, choose_campaign, list_campaigns
 
 COUNTS = ("baseline", "open", "pending", "fixed", "exempted", "overdue", "yellow", "red", "new")

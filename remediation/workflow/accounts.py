@@ -23,7 +23,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from remediation.errors import InvalidInput, NotFound
-from remediation.store.models import ACTIVE_STATUSES, Institution, Staff, Todo, User, WebSession
+from remediation.store.models import ACTIVE_STATUSES, Institution, Staff, Todo
+from remediation.store.workflow_models import User, WebSession
 from remediation.workflow.audit import audit
 
 MAX_FAILURES = 5

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from remediation.store.models import AuditEntry
+from remediation.store.workflow_models import AuditEntry
 from remediation.workflow.actions import Store, transaction
 from remediation.workflow.auditchain import GENESIS, entry_hash
 

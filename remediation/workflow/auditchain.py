@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from remediation.store.models import AuditEntry
+from remediation.store.workflow_models import AuditEntry
 from remediation.workflow.actions import reading
 
 GENESIS = "0" * 64

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from expectations.contract import CREATED_COLUMNS
 from expectations.rulebook import Suite
 from remediation.errors import DqgovError
-from remediation.store.models import Campaign, Institution, RuleRecord, RunRecords
+from remediation.store.models import Institution, RuleRecord
+from remediation.store.workflow_models import Campaign, RunRecords
 
 DEFAULT_CAMPAIGN = "默认专项治理 · default campaign"
 DEFAULT_TARGET = 0.9

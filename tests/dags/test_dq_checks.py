@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from expectations.rulebook import load_suites
 from remediation.orchestration.embedded_airflow import DAGS_FOLDER, airflow_env, ensure_metadata_db, run_dag
-from remediation.store.models import CheckRun, InboxMessage, OutboxMessage, Snapshot, Todo
+from remediation.store.models import CheckRun, Todo
+from remediation.store.workflow_models import InboxMessage, OutboxMessage, Snapshot
 from tests.dbenv import BACKENDS, Databases
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 from tests.servers import SmtpSink

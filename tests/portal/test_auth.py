@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 
-from remediation.store.models import AuditEntry, User, WebSession
+from remediation.store.workflow_models import AuditEntry, User, WebSession
 from remediation.workflow.accounts import hash_token
 from tests.portal.conftest import CSRF, PASSWORD, Portal
 

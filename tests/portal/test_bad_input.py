@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from fastapi.dependencies.utils import get_flat_dependant
 from fastapi.routing import APIRoute
 
-from remediation.store.models import Appeal, CheckRun, Todo
+from remediation.store.models import CheckRun, Todo
+from remediation.store.workflow_models import Appeal
 from tests.portal.conftest import Bank, Client, Response, make_app, serve
 
 BAD_VALUES = (

@@ -8,7 +8,8 @@ import datetime as dt
 import sqlalchemy as sa
 
 from remediation.calendar_file import read_calendar
-from remediation.store.models import AuditEntry, Todo, TodoEvent
+from remediation.store.models import Todo, TodoEvent
+from remediation.store.workflow_models import AuditEntry
 from tests.portal.conftest import Portal
 
 PHONE = "MER-C1-PHONE-FORMAT"  # low: due 20 working days after the check of Fri 20 November 2026

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from remediation.store.engines import open_store
-from remediation.store.models import CheckRun, OutboxMessage
+from remediation.store.models import CheckRun
+from remediation.store.workflow_models import OutboxMessage
 from tests.dbenv import Databases, _pg_admin
 from tests.factories import CHECK_DATE, build_source, merchant_row
 from tests.portal.conftest import Bank, make_app, serve

@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 
 from portal.i18n import MESSAGES
 from remediation.checks.verification import recheck_record
-from remediation.store.models import AuditEntry, Institution, Todo
+from remediation.store.models import Institution, Todo
+from remediation.store.workflow_models import AuditEntry
 from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, add_row, merchant_row, update_record, without_primary_key
 from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
@@ -266,7 +267,7 @@ def test_already_fixed_and_appeal_actions(portal: Portal) -> None:
 def test_the_inbox_shows_a_persons_messages_only_and_marks_them_read(portal: Portal) -> None:
     import datetime as dt
 
-    from remediation.store.models import InboxMessage
+    from remediation.store.workflow_models import InboxMessage
 
     with portal.bank.store.begin() as conn:
         conn.execute(
@@ -312,7 +313,8 @@ def test_create_app_without_arguments_reads_the_settings(bank: Bank, monkeypatch
 
 
 def test_the_appellant_withdraws_and_escalates_from_the_record_page(portal: Portal) -> None:
-    from remediation.workflow.appeals import appeal_history, coordinate
+    from remediation.reporting.appeal_views import appeal_history
+    from remediation.workflow.appeals import coordinate
 
     bank = portal.bank
     client = portal.client()

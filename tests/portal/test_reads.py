@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from remediation.reporting.snapshots import take_snapshot
-from remediation.store.models import Snapshot, SnapshotRecords
+from remediation.store.workflow_models import Snapshot, SnapshotRecords
 from tests.factories import CHECK_DATE
 from tests.portal.conftest import Bank, Client, make_app, serve
 

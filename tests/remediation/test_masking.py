@@ -22,7 +22,8 @@ from remediation.notify.reminders import remind
 from remediation.policy import current_policy
 from remediation.reporting.export import export_findings
 from remediation.store.engines import create_engine, open_store
-from remediation.store.models import Correction, OutboxMessage, Todo
+from remediation.store.models import Todo
+from remediation.store.workflow_models import Correction, OutboxMessage
 from remediation.workdays import WorkdayCalendar
 from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row

@@ -23,7 +23,6 @@ from remediation.store.models import (
     Card,
     CheckRunRule,
     DuplicateKey,
-    Exemption,
     Finding,
     RecordState,
     RuleRecord,
@@ -32,6 +31,7 @@ from remediation.store.models import (
     TodoEvent,
     TodoStatus,
 )
+from remediation.store.workflow_models import Exemption
 
 t = cast(sa.Table, Todo.__table__)
 e = cast(sa.Table, Exemption.__table__)

@@ -20,8 +20,9 @@ from remediation.checks.writeback import (
 )
 from remediation.errors import AmbiguousKey
 from remediation.store.engines import create_engine, open_store
-from remediation.store.models import AuditEntry, Correction, Todo
+from remediation.store.models import Todo
 from remediation.store.source_records import read_record, record_rows
+from remediation.store.workflow_models import AuditEntry, Correction
 from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, add_row, build_source, merchant_row, without_primary_key
 

@@ -15,7 +15,8 @@ from remediation.checks.pipeline import run_suite
 from remediation.checks.writeback import REQUESTS, CorrectionsOutbox, SourceRowUpdate, WriteBackError
 from remediation.errors import InvalidState, NotAllowed
 from remediation.store.engines import create_engine, open_store
-from remediation.store.models import Correction, Todo, TodoEvent
+from remediation.store.models import Todo, TodoEvent
+from remediation.store.workflow_models import Correction
 from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row, resident_id
 

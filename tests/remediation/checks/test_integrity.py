@@ -18,7 +18,8 @@ from remediation.checks.voiding import void_run
 from remediation.checks.volume import VolumeGuardTripped
 from remediation.errors import DqgovError, InvalidState, NotAllowed
 from remediation.store.engines import open_store
-from remediation.store.models import AuditEntry, CheckRun, Finding, OutboxMessage, Todo, TodoEvent
+from remediation.store.models import CheckRun, Finding, Todo, TodoEvent
+from remediation.store.workflow_models import AuditEntry, OutboxMessage
 from tests.checkbank import BAD_PHONE, PHONE, SUITES, Bank, key
 from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row, update_record

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from remediation.checks.verification import claim_fixed, recheck_record
 from remediation.errors import InvalidState, NotAllowed, NotFound
-from remediation.store.models import CheckRun, CheckRunRule, Exemption, Todo, TodoEvent
+from remediation.store.models import CheckRun, CheckRunRule, Todo, TodoEvent
+from remediation.store.workflow_models import Exemption
 from remediation.workflow.appeals import coordinate, file_appeal
 from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, update_record

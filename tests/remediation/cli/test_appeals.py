@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from remediation.store.models import AuditEntry
+from remediation.store.workflow_models import AuditEntry
 from tests.factories import CHECK_DATE, update_record
 from tests.workflowbank import GOOD_PHONE, build_bank, key
 

@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from remediation.store.engines import open_store
-from remediation.store.models import AuditEntry, Todo
+from remediation.store.models import Todo
+from remediation.store.workflow_models import AuditEntry
 from tests.factories import CHECK_DATE, build_source, merchant_row
 from tests.storedata import add_todos, seed_org
 

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from expectations.contract import SOURCE_METADATA
-from remediation.store.models import AuditEntry, CheckRun
+from remediation.store.models import CheckRun
+from remediation.store.workflow_models import AuditEntry
 from tests.checkbank import PHONE, Bank, key
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 

@@ -32,7 +32,8 @@ from remediation.notify.transports import (
 )
 from remediation.policy import current_policy
 from remediation.store.engines import open_store
-from remediation.store.models import InboxMessage, OutboxMessage, Todo
+from remediation.store.models import Todo
+from remediation.store.workflow_models import InboxMessage, OutboxMessage
 from remediation.workdays import WorkdayCalendar
 from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row, resident_id

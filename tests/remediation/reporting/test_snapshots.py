@@ -15,7 +15,8 @@ from remediation.checks.pipeline import run_suite
 from remediation.reporting.report import as_row, to_csv
 from remediation.reporting.snapshots import institution_scores, take_snapshot
 from remediation.store.engines import open_store
-from remediation.store.models import CheckRun, Snapshot, Todo
+from remediation.store.models import CheckRun, Todo
+from remediation.store.workflow_models import Snapshot
 from remediation.workflow.campaigns import CampaignError, create_campaign, list_campaigns
 from tests.dbenv import BACKENDS, Databases, source_engine
 from tests.factories import build_source, customer_row, merchant_row, update_record

@@ -25,7 +25,8 @@ from remediation.masking import value_hash
 from remediation.store.engines import alembic_config, open_store, upgrade
 from remediation.store.hashkey import KeyChain, load_chain
 from remediation.store.hashstore import HASHED_TABLES
-from remediation.store.models import Exemption, Todo
+from remediation.store.models import Todo
+from remediation.store.workflow_models import Exemption
 from remediation.workflow.appeals import coordinate, file_appeal
 from tests.dbenv import Databases, source_engine
 from tests.factories import CHECK_DATE, build_source, merchant_row, update_record

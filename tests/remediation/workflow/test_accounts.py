@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from remediation.errors import InvalidInput, NotFound
 from remediation.store.engines import open_store
-from remediation.store.models import User
+from remediation.store.workflow_models import User
 from remediation.workflow.accounts import (
     MAX_FAILURES,
     authenticate,

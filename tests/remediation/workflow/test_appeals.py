@@ -15,16 +15,9 @@ import sqlalchemy as sa
 from remediation.checks.verification import recheck_record
 from remediation.errors import DqgovError, InvalidInput, InvalidState, NotAllowed, NotFound
 from remediation.policy import DEFAULT_POLICY
-from remediation.store.models import Appeal, AppealDecision, Exemption
-from remediation.workflow.appeals import (
-    appeal_history,
-    appeals_waiting_for,
-    arbitrate,
-    coordinate,
-    escalate,
-    file_appeal,
-    withdraw,
-)
+from remediation.reporting.appeal_views import appeal_history, appeals_waiting_for
+from remediation.store.workflow_models import Appeal, AppealDecision, Exemption
+from remediation.workflow.appeals import arbitrate, coordinate, escalate, file_appeal, withdraw
 from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, update_record
 from tests.workflowbank import BAD_PHONE, GOOD_PHONE, Bank, aware, build_bank, key

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from remediation.store.engines import alembic_config, open_store
-from remediation.store.models import AuditEntry
+from remediation.store.workflow_models import AuditEntry
 from remediation.workflow.audit import audit
 from remediation.workflow.auditchain import entry_hash, verify_chain
 

@@ -24,7 +24,8 @@ from remediation.notify.reminders import remind
 from remediation.policy import current_policy
 from remediation.reporting.calendar_coverage import CoverageGap, coverage_gaps
 from remediation.store.engines import open_store
-from remediation.store.models import OutboxMessage, Todo, TodoEvent
+from remediation.store.models import Todo, TodoEvent
+from remediation.store.workflow_models import OutboxMessage
 from remediation.workdays import WorkdayCalendar
 from remediation.workflow.audit import audit_entries
 from remediation.workflow.calendar import cover_year, import_calendar, set_day
