@@ -10,12 +10,12 @@ from __future__ import annotations
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
-from remediation.orchestration.dag_defaults import START_DATE, default_args
+from remediation.orchestration.dag_defaults import START_DATE, check_dag_id, default_args, todos_asset
 
 
 def build(table: str, schedule: str) -> DAG:
     with DAG(
-        dag_id=f"dq_{table}",
+        dag_id=check_dag_id(table),
         schedule=schedule,
         start_date=START_DATE,
         catchup=False,
@@ -37,7 +37,7 @@ def build(table: str, schedule: str) -> DAG:
 
             return validate_task(table, context)
 
-        @task(outlets=[Asset(f"dqgov://todos/{table}")])
+        @task(outlets=[Asset(todos_asset(table))])
         def reconcile(check_run_id: int) -> dict[str, object]:
             from remediation.orchestration.tasks import reconcile_task
 
@@ -50,4 +50,4 @@ def build(table: str, schedule: str) -> DAG:
 
 
 for _table, _schedule in suite_tables():
-    globals()[f"dq_{_table}"] = build(_table, _schedule)
+    globals()[check_dag_id(_table)] = build(_table, _schedule)

@@ -12,7 +12,13 @@ from __future__ import annotations
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
-from remediation.orchestration.dag_defaults import START_DATE, default_args
+from remediation.orchestration.dag_defaults import (
+    NOTIFY_DAG,
+    OUTBOX_DAG,
+    START_DATE,
+    default_args,
+    todos_asset,
+)
 
 
 @task
@@ -23,8 +29,8 @@ def deliver() -> dict[str, object]:
 
 
 with DAG(
-    dag_id="dq_notify",
-    schedule=[Asset(f"dqgov://todos/{table}") for table, _ in suite_tables()],
+    dag_id=NOTIFY_DAG,
+    schedule=[Asset(todos_asset(table)) for table, _ in suite_tables()],
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -43,7 +49,7 @@ with DAG(
 
 
 with DAG(
-    dag_id="dq_outbox",
+    dag_id=OUTBOX_DAG,
     schedule="*/15 * * * *",
     start_date=START_DATE,
     catchup=False,

@@ -10,11 +10,17 @@ from __future__ import annotations
 from airflow.sdk import DAG, Asset, task
 
 from expectations.rulebook import suite_tables
-from remediation.orchestration.dag_defaults import START_DATE, default_args
+from remediation.orchestration.dag_defaults import (
+    SNAPSHOT_DAG,
+    SNAPSHOTS_ASSET,
+    START_DATE,
+    default_args,
+    todos_asset,
+)
 
 with DAG(
-    dag_id="dq_snapshot",
-    schedule=[Asset(f"dqgov://todos/{table}") for table, _ in suite_tables()],
+    dag_id=SNAPSHOT_DAG,
+    schedule=[Asset(todos_asset(table)) for table, _ in suite_tables()],
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -23,7 +29,7 @@ with DAG(
     doc_md=__doc__,
 ) as dq_snapshot:
 
-    @task(outlets=[Asset("dqgov://snapshots")])
+    @task(outlets=[Asset(SNAPSHOTS_ASSET)])
     def snapshot(**context: object) -> dict[str, object]:
         from remediation.orchestration.tasks import snapshot_task
 

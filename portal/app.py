@@ -76,10 +76,10 @@ def create_app(
         trigger=trigger or Trigger(runner_from_settings(source)),
         datadocs_root=root,
         docs_jobs=DocsJobs(store, source, root),
-        session_lifetime=dt.timedelta(hours=session_hours or float(settings.get("DQGOV_SESSION_HOURS"))),
+        session_lifetime=dt.timedelta(hours=session_hours or settings.number_of("DQGOV_SESSION_HOURS")),
         secure_cookies=secure_cookies
         if secure_cookies is not None
-        else settings.get("DQGOV_COOKIE_SECURE").lower() == "true",
+        else settings.flag_of("DQGOV_COOKIE_SECURE"),
         calendar_file=calendar_file or calendar_path(),
     )
     if today is not None:

@@ -7,11 +7,17 @@ from zoneinfo import ZoneInfo
 
 from remediation.errors import DqgovError
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+TIMEZONE = "Asia/Shanghai"  # the bank's calendar day; Airflow's schedules too
+SHANGHAI = ZoneInfo(TIMEZONE)
 
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """An instant read back from the store: SQLite gives naive datetimes, which were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def today_shanghai() -> dt.date:

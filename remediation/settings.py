@@ -1,10 +1,55 @@
-"""Settings, declared once: name, default and help. The README's settings table is tested against this."""
+"""Settings, declared once: name, default, help and how the text is read. The README's settings table is
+tested against this (names and defaults).
+
+`get` gives a setting's text (with `$DQGOV_HOME` filled in); `integer`, `number` and `flag` give it read by
+its own parser, once per value, and a value that does not parse is a `SettingError` naming the setting.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from remediation.errors import DqgovError
+
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off", "")
+
+
+class SettingError(DqgovError):
+    """A setting whose value cannot be used; the message names it."""
+
+
+def text(raw: str) -> str:
+    return raw
+
+
+def integer(raw: str) -> int:
+    return int(raw.strip())
+
+
+def number(raw: str) -> float:
+    return float(raw.strip())
+
+
+def flag(raw: str) -> bool:
+    """The one reading of a yes/no setting: 1/true/yes/on or 0/false/no/off (or empty), any case."""
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ValueError(f"{raw!r} is not true or false")
+
+
+_MEANING: dict[Callable[[str], Any], str] = {
+    integer: "a whole number",
+    number: "a number",
+    flag: "true or false",
+}
 
 
 @dataclass(frozen=True)
@@ -12,6 +57,7 @@ class Setting:
     name: str
     default: str
     help: str
+    parse: Callable[[str], Any] = text
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -26,12 +72,13 @@ SETTINGS: tuple[Setting, ...] = (
         "sqlite:///$DQGOV_HOME/var/demo_source.sqlite",
         "Source database the DAGs check (read-only; any SQLAlchemy URL following the contract).",
     ),
-    Setting("DQGOV_PORTAL_PORT", "8000", "Port the portal listens on (127.0.0.1)."),
+    Setting("DQGOV_PORTAL_PORT", "8000", "Port the portal listens on (127.0.0.1).", integer),
     Setting(
         "DQGOV_RUN_LEASE_MINUTES",
         "30",
         "A check run not heard from for this long (no heartbeat while validating, or validated and not "
         "reconciled) is swept to *abandoned*.",
+        number,
     ),
     Setting(
         "DQGOV_POLICY_FILE",
@@ -44,7 +91,10 @@ SETTINGS: tuple[Setting, ...] = (
         "The bank's working-day calendar (holidays, make-up working days) that extends chinese-calendar.",
     ),
     Setting(
-        "DQGOV_RETRY_DELAY_SECONDS", "300", "Wait before Airflow retries a failed check task (2 retries)."
+        "DQGOV_RETRY_DELAY_SECONDS",
+        "300",
+        "Wait before Airflow retries a failed check task (2 retries).",
+        integer,
     ),
     Setting(
         "DQGOV_PORTAL_URL",
@@ -52,11 +102,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Address of the portal as people reach it; digests link to it.",
     ),
     Setting("DQGOV_SMTP_HOST", "", "SMTP server for e-mail digests; empty: no e-mail is queued or sent."),
-    Setting("DQGOV_SMTP_PORT", "25", "Port of the SMTP server."),
+    Setting("DQGOV_SMTP_PORT", "25", "Port of the SMTP server.", integer),
     Setting("DQGOV_SMTP_FROM", "dqgov@localhost", "Sender address of e-mail digests."),
     Setting("DQGOV_SMTP_USER", "", "SMTP login user; empty: no login."),
     Setting("DQGOV_SMTP_PASSWORD", "", "SMTP login password."),
-    Setting("DQGOV_SMTP_STARTTLS", "false", "true: upgrade the SMTP connection with STARTTLS before login."),
+    Setting(
+        "DQGOV_SMTP_STARTTLS", "false", "true: upgrade the SMTP connection with STARTTLS before login.", flag
+    ),
     Setting(
         "DQGOV_WECOM_WEBHOOK_URL",
         "",
@@ -69,8 +121,10 @@ SETTINGS: tuple[Setting, ...] = (
         "How an accepted correction reaches the source: `update` (UPDATE the source row: the demo) or "
         "`outbox` (INSERT into `dq_correction_request` in the source database, which the bank's system consumes).",
     ),
-    Setting("DQGOV_SESSION_HOURS", "8", "A portal login lasts this many hours."),
-    Setting("DQGOV_COOKIE_SECURE", "false", "true: the session cookie is sent over HTTPS only (behind TLS)."),
+    Setting("DQGOV_SESSION_HOURS", "8", "A portal login lasts this many hours.", number),
+    Setting(
+        "DQGOV_COOKIE_SECURE", "false", "true: the session cookie is sent over HTTPS only (behind TLS).", flag
+    ),
     Setting(
         "DQGOV_AIRFLOW_API_URL",
         "",
@@ -106,7 +160,40 @@ def home() -> Path:
 
 
 def get(name: str) -> str:
+    """The setting's text: the environment's value, else its default (with `$DQGOV_HOME` filled in)."""
     value = os.environ.get(name)
     if value:
         return value
     return _BY_NAME[name].default.replace("$DQGOV_HOME", str(home()))
+
+
+_parsed: dict[tuple[str, str], Any] = {}
+
+
+def parse_as(name: str, raw: str) -> Any:
+    """`raw` read by setting `name`'s parser (once per value); SettingError names the setting."""
+    if (name, raw) not in _parsed:
+        parse = _BY_NAME[name].parse
+        try:
+            _parsed[(name, raw)] = parse(raw)
+        except ValueError:
+            raise SettingError(f"{name}={raw!r} is not {_MEANING[parse]}") from None
+    return _parsed[(name, raw)]
+
+
+def _value(name: str, parse: Callable[[str], Any]) -> Any:
+    if _BY_NAME[name].parse is not parse:
+        raise TypeError(f"{name} is not read as {_MEANING.get(parse, parse.__name__)}")
+    return parse_as(name, get(name))
+
+
+def integer_of(name: str) -> int:
+    return int(_value(name, integer))
+
+
+def number_of(name: str) -> float:
+    return float(_value(name, number))
+
+
+def flag_of(name: str) -> bool:
+    return bool(_value(name, flag))

@@ -21,6 +21,7 @@ from portal.guard import Id, OptionalId, parse_day
 from portal.routes.calendar import calendar_gaps
 from portal.scoping import Viewer, root_institution
 from remediation.errors import DqgovError, NotAllowed, NotFound
+from remediation.policy import current_policy
 from remediation.reporting.appeal_views import appeals_waiting_for
 from remediation.reporting.dashboard import (
     completion_trend,
@@ -189,9 +190,25 @@ def decide(
         raise PageNotFound()
     try:
         if person.is_office:
-            arbitrate(cfg.store, appeal_id, person.staff_id, decision, note or None, today=cfg.today())
+            arbitrate(
+                cfg.store,
+                appeal_id,
+                person.staff_id,
+                decision,
+                note or None,
+                today=cfg.today(),
+                policy=current_policy(),
+            )
         else:
-            coordinate(cfg.store, appeal_id, person.staff_id, decision, note or None, today=cfg.today())
+            coordinate(
+                cfg.store,
+                appeal_id,
+                person.staff_id,
+                decision,
+                note or None,
+                today=cfg.today(),
+                policy=current_policy(),
+            )
     except (NotFound, NotAllowed):
         raise PageNotFound() from None
     except DqgovError as exc:

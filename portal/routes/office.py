@@ -21,6 +21,7 @@ from portal.scoping import Viewer
 from remediation.checks.reconcile.run import reconcile_run
 from remediation.checks.voiding import void_run
 from remediation.errors import DqgovError
+from remediation.lifecycle import Lifecycle
 from remediation.reporting.datadocs import docs_info
 from remediation.reporting.export import EXTRA_COLUMNS, FINDINGS_COLUMNS, findings_rows
 from remediation.reporting.orgtree import staff_rows
@@ -143,7 +144,9 @@ def accept_drop(
     if (refused := _confirmed(request, confirm)) is not None:
         return refused
     try:
-        summary = reconcile_run(cfg.store, run_id, accepted_by=person.staff_id, client=client_of(request))
+        summary = reconcile_run(
+            cfg.store, run_id, Lifecycle.in_force(), accepted_by=person.staff_id, client=client_of(request)
+        )
     except DqgovError as exc:
         return error_page(request, exc)
     msg = "drop_accepted" if summary.status == "reconciled" else "run_superseded"

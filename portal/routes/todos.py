@@ -18,6 +18,7 @@ from portal.scoping import Viewer
 from remediation.checks.corrections import submit_correction
 from remediation.checks.verification import claim_fixed
 from remediation.errors import AmbiguousKey, DqgovError, NotAllowed, NotFound
+from remediation.lifecycle import Lifecycle
 from remediation.notify.inbox import inbox_messages, mark_read
 from remediation.reporting.appeal_views import appeal_history
 from remediation.reporting.orgtree import institution_tree, staff_rows, subtree_codes
@@ -126,7 +127,7 @@ def _correct(request: Request, person: Viewer, todo_id: int, raw: dict[str, str]
     try:
         outcome = submit_correction(
             cfg.store, cfg.source(), todo_id, person.staff_id, raw, cfg.writeback(),
-            check_date=cfg.today(), client=client_of(request), suites=cfg.suites(),
+            check_date=cfg.today(), client=client_of(request), suites=cfg.suites(), lifecycle=Lifecycle.in_force(),
         )  # fmt: skip
     except DqgovError as exc:
         return _action_failed(request, exc)

@@ -35,6 +35,7 @@ from remediation.checks.verification import claim_fixed, recheck_record
 from remediation.checks.writeback import NOT_WRITABLE, WriteBack, WriteBackError
 from remediation.clock import now, today_shanghai
 from remediation.errors import AmbiguousKey, InvalidState, NotFound
+from remediation.lifecycle import Lifecycle
 from remediation.masking import is_person_name, mask_value
 from remediation.store.models import ACTIVE_STATUSES, Staff, Todo, TodoStatus
 from remediation.store.source_records import read_record
@@ -176,6 +177,7 @@ def submit_correction(
     check_date: dt.date | None = None,
     client: str | None = None,
     suites: list[Suite] | None = None,
+    lifecycle: Lifecycle | None = None,
 ) -> CorrectionOutcome:
     """Validate, write back, record and re-check one correction (see the module docstring)."""
     day = check_date or today_shanghai()
@@ -227,7 +229,9 @@ def submit_correction(
             claim_fixed(store, todo_id, staff_id, f"correction {correction_id} sent to the source system")
         return CorrectionOutcome("queued", correction_id=correction_id,
                                  todo_status=TodoStatus.PENDING_VERIFICATION.value, detail=reference)  # fmt: skip
-    summary = recheck_record(source, store, suite.table, todo.record_key, day, suites=suites)
+    summary = recheck_record(
+        source, store, suite.table, todo.record_key, day, suites=suites, lifecycle=lifecycle
+    )
     status_now = next((t.status for t in summary.todos if t.id == todo_id), None)
     verified = status_now == TodoStatus.FIXED
     outcome = "verified" if verified else "still_failing"

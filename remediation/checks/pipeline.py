@@ -41,6 +41,7 @@ from remediation.checks.sweep import heartbeat, sweep_runs
 from remediation.checks.volume import VolumeGuardTripped
 from remediation.clock import refuse_future
 from remediation.errors import AmbiguousKey, NotFound
+from remediation.lifecycle import Lifecycle
 from remediation.store.engines import safe_url
 from remediation.store.source import open_source, verify_contract
 from remediation.workflow.campaigns import ensure_default_campaign, stage_record_counts
@@ -249,6 +250,7 @@ def run_suite(
     sync: bool = True,
     accepted_by: str | None = None,
     today: dt.date | None = None,
+    lifecycle: Lifecycle | None = None,
 ) -> RunSummary:
     """Validate and reconcile one suite (what one check DAG does), in this process.
 
@@ -257,7 +259,9 @@ def run_suite(
     started = time.perf_counter()
     org = sync_org(source, store) if sync else None
     validation = validate(source, store, suite, check_date, trigger, progress, today=today)
-    summary = reconcile_run(store, validation.run_id, accepted_by=accepted_by)
+    summary = reconcile_run(
+        store, validation.run_id, lifecycle or Lifecycle.in_force(), accepted_by=accepted_by
+    )
     return RunSummary(suite.table, check_date, org, validation, summary, time.perf_counter() - started)
 
 
@@ -269,6 +273,7 @@ def run_checks(
     trigger: str = "cli",
     progress: Progress = _quiet,
     accepted_by: str | None = None,
+    lifecycle: Lifecycle | None = None,
 ) -> Iterator[RunSummary]:
     """Every suite, all or nothing: the whole source is verified, every suite validated, and only then are
     the runs reconciled, one table at a time. A validation that fails stops the others before any
@@ -276,6 +281,7 @@ def run_checks(
     the other tables are reconciled, then `VolumeGuardTripped` names every table it stopped.
     """
     refuse_future(check_date, "check date")
+    lifecycle = lifecycle or Lifecycle.in_force()
     verify_contract(source, [s.table for s in suites])
     started = time.perf_counter()
     org: OrgSummary | None = sync_org(source, store)
@@ -290,7 +296,7 @@ def run_checks(
     stopped: list[str] = []
     for v in validated:
         try:
-            summary = reconcile_run(store, v.run_id, accepted_by=accepted_by)
+            summary = reconcile_run(store, v.run_id, lifecycle, accepted_by=accepted_by)
         except VolumeGuardTripped as exc:
             stopped.append(str(exc))
             continue

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from remediation import settings
-from remediation.clock import now
+from remediation.clock import as_utc, now
 from remediation.errors import DqgovError
 from remediation.store.models import (
     LIVE_RUN_STATUSES,
@@ -37,18 +37,10 @@ from remediation.store.models import (
 
 
 def lease() -> dt.timedelta:
-    raw = settings.get("DQGOV_RUN_LEASE_MINUTES")
-    try:
-        minutes = float(raw)
-    except ValueError:
-        raise DqgovError(f"DQGOV_RUN_LEASE_MINUTES={raw!r} is not a number of minutes") from None
+    minutes = settings.number_of("DQGOV_RUN_LEASE_MINUTES")
     if minutes <= 0:
-        raise DqgovError(f"DQGOV_RUN_LEASE_MINUTES={raw!r} must be more than 0")
+        raise DqgovError(f"DQGOV_RUN_LEASE_MINUTES={minutes:g} must be more than 0")
     return dt.timedelta(minutes=minutes)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 def _process_gone(owner: str | None) -> bool:
@@ -90,8 +82,8 @@ def sweep_runs(
         ).all()
     swept: dict[int, str] = {}
     for run in live:
-        heard = _aware(run.heartbeat_at) or _aware(run.started_at)
-        silent = heard is not None and heard < cutoff
+        heard = as_utc(run.heartbeat_at or run.started_at)
+        silent = heard < cutoff
         if run.status == RunStatus.VALIDATING and _process_gone(run.owner):
             swept[run.id] = f"abandoned: its process {run.owner} stopped while validating"
         elif silent:

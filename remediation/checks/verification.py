@@ -19,6 +19,7 @@ from remediation.checks.reconcile.run import ReconcileSummary, reconcile_run
 from remediation.checks.rules import rules_of
 from remediation.clock import now, today_shanghai
 from remediation.errors import InvalidState
+from remediation.lifecycle import Lifecycle
 from remediation.store.models import Finding, Todo, TodoStatus
 from remediation.workflow.actions import (
     Store,
@@ -90,12 +91,13 @@ def recheck_record(
     check_date: dt.date | None = None,
     *,
     suites: list[Suite] | None = None,
+    lifecycle: Lifecycle | None = None,
 ) -> RecheckSummary:
     """Re-check one record now and reconcile its to-dos (and only its to-dos)."""
     suite = rules_of(table, suites)
     day = check_date or today_shanghai()
     validation = validate_record(source, store, suite, record_key, day)
-    summary = reconcile_run(store, validation.run_id)
+    summary = reconcile_run(store, validation.run_id, lifecycle or Lifecycle.in_force())
     with store.connect() as conn:
         failing = conn.scalars(
             sa.select(Finding.rule_id).where(Finding.run_id == validation.run_id).order_by(Finding.rule_id)

@@ -24,6 +24,7 @@ from remediation.checks.reconcile.transitions import CLOSABLE
 from remediation.checks.volume import require_data_office
 from remediation.clock import now, today_shanghai
 from remediation.errors import DqgovError, InvalidState
+from remediation.store.events import log_events
 from remediation.store.models import (
     TODO_STATE_COLUMNS,
     Card,
@@ -116,25 +117,6 @@ def _boundary(conn: sa.Connection, run: Any) -> int:
     return int(last or 0)
 
 
-def _log(conn: sa.Connection, where: ColumnElement[bool], event: str, to: ColumnElement[Any], actor: str,
-         detail: str) -> None:  # fmt: skip
-    conn.execute(
-        sa.insert(TodoEvent).from_select(
-            ["todo_id", "run_id", "at", "actor", "event", "from_status", "to_status", "detail"],
-            sa.select(
-                t.c.id,
-                sa.literal(None, sa.Integer),
-                sa.literal(now(), sa.DateTime(timezone=True)),
-                sa.literal(actor),
-                sa.literal(event),
-                t.c.status,
-                to,
-                sa.literal(detail),
-            ).where(where),
-        )
-    )
-
-
 def _undo(conn: sa.Connection, run: Any, staff_id: str, today: dt.date) -> tuple[int, int, tuple[int, ...]]:
     boundary = _boundary(conn, run)
     upper = int(conn.scalar(sa.select(sa.func.max(ev.c.id))) or 0)
@@ -147,7 +129,9 @@ def _undo(conn: sa.Connection, run: Any, staff_id: str, today: dt.date) -> tuple
     detail = f"run {run.id} ({run.logical_date}) voided by {staff_id}"
 
     cancel = sa.and_(opened, ~changed)
-    _log(conn, cancel, "voided", sa.literal(TodoStatus.VOID.value), staff_id, detail)
+    log_events(
+        conn, cancel, "voided", actor=staff_id, to_status=sa.literal(TodoStatus.VOID.value), detail=detail
+    )
     cancelled = conn.execute(
         sa.update(t).where(cancel).values(status=TodoStatus.VOID, closed_on=today, card=Card.NONE)
     ).rowcount
@@ -164,7 +148,7 @@ def _undo(conn: sa.Connection, run: Any, staff_id: str, today: dt.date) -> tuple
         .where(e.c.ended_by_run_id == run.id, e.c.todo_id.in_(restored_ids))
         .values(status="active", ended_on=None, ended_by_run_id=None)
     )
-    _log(conn, restore, "run_voided", before["status"], staff_id, detail)
+    log_events(conn, restore, "run_voided", actor=staff_id, to_status=before["status"], detail=detail)
     restored = conn.execute(sa.update(t).where(restore).values(**before)).rowcount
 
     previous = conn.scalar(

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
 from remediation import settings
+from remediation.clock import now
 from remediation.errors import AmbiguousKey, DqgovError
 from remediation.store.source_records import record_rows
 
@@ -74,7 +75,7 @@ class SourceRowUpdate:
     def write(self, table: str, record_key: str, changes: Mapping[str, Any], staff_id: str) -> str:
         contract = _check(table, changes)
         key = contract.c[PRIMARY_KEYS[table]]
-        values = {**changes, "updated_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
+        values = {**changes, "updated_at": now().replace(tzinfo=None)}
         try:
             with self.source.begin() as conn:  # anything but one row changed: rolled back
                 changed = conn.execute(sa.update(contract).where(key == record_key).values(**values)).rowcount
@@ -137,7 +138,7 @@ class CorrectionsOutbox:
                             {k: _json_value(v) for k, v in changes.items()}, ensure_ascii=False
                         ),
                         requested_by=staff_id,
-                        requested_at=dt.datetime.now(dt.UTC),
+                        requested_at=now(),
                         status="pending",
                     )
                 )

@@ -74,13 +74,13 @@ def appeal_coordinate(
 ) -> None:
     """A sub-branch or branch head decides an appeal at coordination."""
     from remediation.clock import parse_date
+    from remediation.policy import current_policy
     from remediation.store.engines import open_store
     from remediation.workflow.appeals import coordinate
 
     store = open_store(store_url)
-    coordinate(
-        store, appeal_id, staff, decision, note, today=parse_date(date, "--date", not_after_today=True)
-    )
+    day = parse_date(date, "--date", not_after_today=True)
+    coordinate(store, appeal_id, staff, decision, note, today=day, policy=current_policy())
     _audit(store, staff, f"appeal_{decision}", detail=f"appeal {appeal_id} at coordination")
     typer.echo(f"appeal {appeal_id}: {decision} by {staff}")
 
@@ -96,11 +96,20 @@ def appeal_arbitrate(
 ) -> None:
     """The data office decides an appeal at arbitration."""
     from remediation.clock import parse_date
+    from remediation.policy import current_policy
     from remediation.store.engines import open_store
     from remediation.workflow.appeals import arbitrate
 
     store = open_store(store_url)
-    arbitrate(store, appeal_id, staff, decision, note, today=parse_date(date, "--date", not_after_today=True))
+    arbitrate(
+        store,
+        appeal_id,
+        staff,
+        decision,
+        note,
+        today=parse_date(date, "--date", not_after_today=True),
+        policy=current_policy(),
+    )
     _audit(store, staff, f"appeal_{decision}", detail=f"appeal {appeal_id} at arbitration")
     typer.echo(f"appeal {appeal_id}: {decision} by {staff}")
 
@@ -204,6 +213,7 @@ def recheck(
     """Re-check one record now and reconcile its to-dos (and nothing else)."""
     from remediation.checks.verification import recheck_record
     from remediation.clock import parse_date
+    from remediation.lifecycle import Lifecycle
     from remediation.store.engines import open_store
     from remediation.store.source import open_source
 
@@ -211,7 +221,7 @@ def recheck(
     source = open_source(source_url, [])  # the record's table is verified by the re-check itself
     store = open_store(store_url)
     try:
-        s = recheck_record(source, store, table, key, day)
+        s = recheck_record(source, store, table, key, day, lifecycle=Lifecycle.in_force())
     finally:
         source.dispose()
     failing = ", ".join(s.failing_rules) or "no rule"

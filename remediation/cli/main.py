@@ -223,6 +223,7 @@ def demo(
 ) -> None:
     """Build the demo bank, run the checks through Airflow, print a summary, then serve the portal."""
     from expectations.rulebook import load_suites
+    from remediation.orchestration.dag_defaults import NOTIFY_DAG, SNAPSHOT_DAG, check_dag_id
     from remediation.orchestration.embedded_airflow import airflow_env, ensure_metadata_db, run_dag
     from remediation.store.engines import open_store
 
@@ -235,7 +236,7 @@ def demo(
     echo(f"preparing Airflow metadata database (log: {log})")
     ensure_metadata_db(env, log)
     # the check DAGs, then what their assets trigger in production: the snapshot and the reminders
-    for dag_id in [*(f"dq_{suite.table}" for suite in load_suites()), "dq_snapshot", "dq_notify"]:
+    for dag_id in [*(check_dag_id(suite.table) for suite in load_suites()), SNAPSHOT_DAG, NOTIFY_DAG]:
         started = time.perf_counter()
         echo(f"running DAG {dag_id} through Airflow for {day} …")
         run_dag(dag_id, day, {"source_url": source_url}, env, log)
@@ -289,7 +290,7 @@ def serve() -> None:
 def serve_portal() -> None:
     import uvicorn
 
-    port = int(settings.get("DQGOV_PORTAL_PORT"))
+    port = settings.integer_of("DQGOV_PORTAL_PORT")
     typer.echo(f"portal: http://127.0.0.1:{port}  (Ctrl-C to stop)")
     uvicorn.run("portal.app:create_app", factory=True, host="127.0.0.1", port=port, log_level="warning")
 

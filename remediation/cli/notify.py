@@ -5,12 +5,11 @@ Registered in `remediation.cli.main`; errors raise `DqgovError`, which the CLI p
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 
-from remediation.clock import parse_date
+from remediation.clock import now, parse_date
 
 app = typer.Typer()
 
@@ -68,7 +67,7 @@ def notify(store_url: StoreOpt = None) -> None:
 
     transports = transports_from_settings()
     store = open_store(store_url)
-    s = deliver(store, transports, dt.datetime.now(dt.UTC), current_policy())
+    s = deliver(store, transports, now(), current_policy())
     sent = ", ".join(f"{c} {n}" for c, n in sorted(s.sent.items())) or "none"
     typer.echo(
         f"sent {s.total_sent} ({sent}); retrying later {s.retrying}; dead {s.dead}; "

@@ -52,9 +52,12 @@ def accept_drop(
 ) -> None:
     """Confirm that the drop of records the volume guard stopped is real, and apply the run (audited)."""
     from remediation.checks.reconcile.run import reconcile_run
+    from remediation.lifecycle import Lifecycle
     from remediation.store.engines import open_store
 
-    r = reconcile_run(open_store(store_url), run_id, accepted_by=staff, client=cli_client())
+    r = reconcile_run(
+        open_store(store_url), run_id, Lifecycle.in_force(), accepted_by=staff, client=cli_client()
+    )
     typer.echo(
         f"run {run_id}: {r.status}; to-dos opened {r.opened}, reopened {r.reopened}, fixed {r.fixed}, "
         f"out of scope {r.out_of_scope}, gone {r.gone}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from remediation.clock import now
 from remediation.store.workflow_models import InboxMessage
 
 
@@ -54,4 +55,4 @@ def mark_read(store: sa.Engine, staff_id: str, message_id: int | None = None) ->
     if message_id is not None:
         stmt = stmt.where(InboxMessage.id == message_id)
     with store.begin() as conn:
-        return int(conn.execute(stmt.values(read_at=dt.datetime.now(dt.UTC))).rowcount)
+        return int(conn.execute(stmt.values(read_at=now())).rowcount)

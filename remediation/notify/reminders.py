@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from remediation.clock import now
 from remediation.notify.digest import Digest, Escalation, Item, RuleCount, render_text, render_wecom
 from remediation.notify.sla import CardSummary, due_soon_limit, mark_due_soon, red_limit, update_cards
 from remediation.policy import Policy
@@ -77,7 +78,7 @@ def remind(
     with store.begin() as conn:
         due_soon = mark_due_soon(conn, as_of, policy, calendar)
         cards = update_cards(conn, as_of, policy, calendar)
-        stamp = dt.datetime.now(dt.UTC)  # after the SLA events: the next digest looks only past it
+        stamp = now()  # after the SLA events: the next digest looks only past it
         digests = compose_digests(conn, as_of, policy, calendar, portal_url) if channels else []
         queued = enqueue(conn, digests, channels, stamp)
     return RemindSummary(

@@ -17,12 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
 
 from remediation.policy import Policy
+from remediation.store.events import log_events
 from remediation.store.models import ACTIVE_STATUSES, Card, Todo, TodoEvent
 from remediation.workdays import WorkdayCalendar
 
@@ -59,26 +59,6 @@ def _in_transaction(store: sa.Engine | sa.Connection) -> AbstractContextManager[
     return store.begin() if isinstance(store, sa.Engine) else nullcontext(store)
 
 
-def _log_events(conn: sa.Connection, where: ColumnElement[bool], event: str, detail: Any) -> None:
-    t = cast(sa.Table, Todo.__table__)
-    at = sa.literal(dt.datetime.now(dt.UTC), sa.DateTime(timezone=True))
-    conn.execute(
-        sa.insert(TodoEvent).from_select(
-            ["todo_id", "run_id", "at", "actor", "event", "from_status", "to_status", "detail"],
-            sa.select(
-                t.c.id,
-                sa.literal(None, sa.Integer),
-                at,
-                sa.literal("system"),
-                sa.literal(event),
-                t.c.status,
-                t.c.status,
-                detail,
-            ).where(where),
-        )
-    )
-
-
 def update_cards(
     store: sa.Engine | sa.Connection, as_of: dt.date, policy: Policy, calendar: WorkdayCalendar
 ) -> CardSummary:
@@ -98,7 +78,7 @@ def update_cards(
                 sa.and_(active, t.c.due_date < as_of, t.c.due_date > limit, t.c.card == Card.NONE.value),
             ),
         ):
-            _log_events(conn, where, CARD_EVENTS[card], t.c.card + f" -> {card.value}")
+            log_events(conn, where, CARD_EVENTS[card], detail=t.c.card + f" -> {card.value}")
             counts[card] = conn.execute(sa.update(t).where(where).values(card=card.value)).rowcount
     return CardSummary(as_of, yellow=counts[Card.YELLOW], red=counts[Card.RED], red_due_on_or_before=limit)
 
@@ -128,5 +108,5 @@ def mark_due_soon(
     with _in_transaction(store) as conn:
         count = conn.scalar(sa.select(sa.func.count()).select_from(t).where(where)) or 0
         if count:
-            _log_events(conn, where, "due_soon", sa.literal(f"as of {as_of.isoformat()}", sa.Text))
+            log_events(conn, where, "due_soon", detail=f"as of {as_of.isoformat()}")
     return count

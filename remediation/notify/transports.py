@@ -6,7 +6,6 @@ passes its own. A failure to deliver raises `DeliveryError`, and the outbox retr
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import smtplib
 import ssl
@@ -21,6 +20,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from remediation import settings
+from remediation.clock import now
 from remediation.errors import DqgovError
 from remediation.store.workflow_models import InboxMessage
 
@@ -57,7 +57,7 @@ class InboxTransport:
                 staff_id=message.recipient,
                 subject=message.subject,
                 body=message.body,
-                created_at=dt.datetime.now(dt.UTC),
+                created_at=now(),
             )
         )
 
@@ -160,25 +160,17 @@ class WecomTransport:
         pass
 
 
-def _flag(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
 def transports_from_settings(get: Callable[[str], str] = settings.get) -> dict[str, Transport]:
     """The configured transports by channel: the inbox always; e-mail with an SMTP host; WeCom with a webhook."""
     found: dict[str, Transport] = {"inbox": InboxTransport()}
     if get("DQGOV_SMTP_HOST"):
-        try:
-            port = int(get("DQGOV_SMTP_PORT"))
-        except ValueError:
-            raise DqgovError(f"DQGOV_SMTP_PORT={get('DQGOV_SMTP_PORT')!r} is not a port number") from None
         found["email"] = SmtpTransport(
             host=get("DQGOV_SMTP_HOST"),
-            port=port,
+            port=settings.parse_as("DQGOV_SMTP_PORT", get("DQGOV_SMTP_PORT")),
             sender=get("DQGOV_SMTP_FROM"),
             user=get("DQGOV_SMTP_USER"),
             password=get("DQGOV_SMTP_PASSWORD"),
-            starttls=_flag(get("DQGOV_SMTP_STARTTLS")),
+            starttls=settings.parse_as("DQGOV_SMTP_STARTTLS", get("DQGOV_SMTP_STARTTLS")),
         )
     if get("DQGOV_WECOM_WEBHOOK_URL"):
         url = get("DQGOV_WECOM_WEBHOOK_URL")

@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 import sys
 
+from remediation.clock import TIMEZONE
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m remediation.orchestration.dagrun")
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     conf = dict(item.split("=", 1) for item in args.conf)
     day = dt.date.fromisoformat(args.logical_date)
-    logical = pendulum.datetime(day.year, day.month, day.day, 6, tz="Asia/Shanghai")
+    logical = pendulum.datetime(day.year, day.month, day.day, 6, tz=TIMEZONE)
     run = dag.test(logical_date=logical, run_conf=conf)
     state = getattr(run, "state", None)
     print(f"DAG {args.dag_id} {args.logical_date}: {state}")

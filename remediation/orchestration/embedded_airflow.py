@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from remediation import settings
+from remediation.clock import TIMEZONE
 from remediation.errors import DqgovError
 
 DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"
@@ -26,7 +27,7 @@ def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("AIRFLOW_HOME", str(home))
     env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_FOLDER))
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    env.setdefault("AIRFLOW__CORE__DEFAULT_TIMEZONE", "Asia/Shanghai")
+    env.setdefault("AIRFLOW__CORE__DEFAULT_TIMEZONE", TIMEZONE)
     env.setdefault("GX_ANALYTICS_ENABLED", "false")
     env["DQGOV_HOME"] = str(settings.home())
     env.update(extra or {})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
+
+from remediation.clock import now
 
 
 def remind_task(context: dict[str, Any]) -> dict[str, Any]:
@@ -45,5 +46,5 @@ def deliver_task() -> dict[str, Any]:
     from remediation.policy import current_policy
     from remediation.store.engines import open_store
 
-    s = deliver(open_store(), transports_from_settings(), dt.datetime.now(dt.UTC), current_policy())
+    s = deliver(open_store(), transports_from_settings(), now(), current_policy())
     return {"sent": dict(s.sent), "retrying": s.retrying, "dead": s.dead, "skipped": s.skipped}

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from remediation import settings
+from remediation.clock import now
 
 DagRunner = Callable[[str, dt.date], None]  # runs one DAG for a date; raises on failure
 POLL_SECONDS = 5.0
@@ -29,8 +30,9 @@ REST_TIMEOUT_SECONDS = 3600
 
 def check_dag_ids() -> list[str]:
     from expectations.rulebook import load_suites
+    from remediation.orchestration.dag_defaults import check_dag_id
 
-    return [f"dq_{suite.table}" for suite in load_suites()]
+    return [check_dag_id(suite.table) for suite in load_suites()]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Trigger:
             if self._state.status == "running":
                 return False
             dags = tuple((dag_id, "queued") for dag_id in self._dag_ids())
-            self._state = TriggerState("running", day, dt.datetime.now(dt.UTC), None, requested_by, dags)
+            self._state = TriggerState("running", day, now(), None, requested_by, dags)
             self._thread = threading.Thread(target=self._run, args=(day,), name="dqgov-run-now", daemon=True)
             self._thread.start()
         return True
@@ -97,7 +99,7 @@ class Trigger:
             self._state = replace(
                 self._state,
                 status="failed" if failed else "succeeded",
-                finished_at=dt.datetime.now(dt.UTC),
+                finished_at=now(),
                 message=failed,
             )
 

@@ -9,8 +9,7 @@ from typing import Any
 import pendulum
 
 from remediation import settings
-
-TIMEZONE = "Asia/Shanghai"
+from remediation.clock import TIMEZONE
 
 
 def check_date_of(context: dict[str, Any]) -> dt.date:
@@ -64,10 +63,11 @@ def reconcile_task(run_id: int) -> dict[str, Any]:
 
     from remediation.checks.reconcile.run import reconcile_run
     from remediation.checks.volume import VolumeGuardTripped
+    from remediation.lifecycle import Lifecycle
     from remediation.store.engines import open_store
 
     try:
-        return asdict(reconcile_run(open_store(), run_id))
+        return asdict(reconcile_run(open_store(), run_id, Lifecycle.in_force()))
     except VolumeGuardTripped as exc:
         raise AirflowFailException(str(exc)) from None
 

@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from remediation.reporting.orgtree import InstitutionNode, subtree_codes
 from remediation.reporting.queries import TodoScope
+from remediation.reporting.rates import completion_rate
 from remediation.store.models import ACTIVE_STATUSES, UNCOUNTED_STATUSES, Todo, TodoStatus
 from remediation.store.workflow_models import Snapshot, SnapshotRecords
 from remediation.workflow.campaigns import CampaignScope
@@ -39,7 +40,7 @@ class LiveCounts:
 
     @property
     def completion_rate(self) -> float:
-        return self.done / self.baseline if self.baseline else 1.0
+        return completion_rate(self.done, self.baseline)
 
     def add(self, other: LiveCounts) -> None:
         for f in fields(self):
@@ -152,7 +153,7 @@ class TrendPoint:
 
     @property
     def completion_rate(self) -> float:
-        return self.done / self.baseline if self.baseline else 1.0
+        return completion_rate(self.done, self.baseline)
 
 
 def completion_trend(

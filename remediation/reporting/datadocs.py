@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from expectations.kinds import CheckContext
 from expectations.rulebook import Suite, UnknownTable, suite_for
 from remediation import settings
+from remediation.clock import now
 from remediation.errors import DqgovError, NotFound
 from remediation.store.models import CheckRun, CheckRunRule
 
@@ -154,7 +155,7 @@ def build_data_docs(store: sa.Engine, source_url: str, run_id: int, root: Path |
             run_id=run_id,
             table=suite.table,
             logical_date=run.logical_date,
-            built_at=dt.datetime.now(dt.UTC),
+            built_at=now(),
             success=bool(result.success),
             gx_counts=gx_counts,
             run_counts=run_counts,

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
+from remediation.clock import as_utc, now
 from remediation.store.models import CheckRun, RunStatus, Todo, TodoStatus
 from remediation.store.workflow_models import OutboxMessage
 
@@ -38,12 +39,8 @@ CHANNELS = ("email", "wecom", "inbox")
 log = logging.getLogger(__name__)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def _seconds(start: dt.datetime, end: dt.datetime) -> float:
-    return max((_aware(end) - _aware(start)).total_seconds(), 0.0)
+    return max((as_utc(end) - as_utc(start)).total_seconds(), 0.0)
 
 
 class StoreCollector:
@@ -54,7 +51,7 @@ class StoreCollector:
         self,
         store: sa.Engine,
         tables: Callable[[], Sequence[str]],
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        clock: Callable[[], dt.datetime] = now,
     ) -> None:
         self.store = store
         self.tables = tables
@@ -121,7 +118,7 @@ class StoreCollector:
         for table, status, started, ended in finished:
             per_table[table].append(_seconds(started, ended))
             if status == RunStatus.RECONCILED:
-                last_success[table] = max(_aware(ended), last_success.get(table, _aware(ended)))
+                last_success[table] = max(as_utc(ended), last_success.get(table, as_utc(ended)))
         histogram = HistogramMetricFamily("dqgov_check_run_duration_seconds",
                                           "Durations of finished full check runs.", labels=["table"])  # fmt: skip
         last = GaugeMetricFamily("dqgov_check_last_run_duration_seconds",
@@ -178,7 +175,7 @@ class StoreCollector:
             n_pending, first = found.get((channel, "pending"), (0, None))
             pending.add_metric([channel], n_pending)
             dead.add_metric([channel], found.get((channel, "dead"), (0, None))[0])
-            oldest.add_metric([channel], (now - _aware(first)).total_seconds() if first else 0.0)
+            oldest.add_metric([channel], (now - as_utc(first)).total_seconds() if first else 0.0)
         return [pending, dead, oldest]
 
 

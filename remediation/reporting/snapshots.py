@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from expectations.rulebook import load_suites
 from remediation.errors import DqgovError
 from remediation.policy import Policy, current_policy
+from remediation.reporting.rates import completion_rate
 from remediation.store.models import (
     ACTIVE_STATUSES,
     UNCOUNTED_STATUSES,
@@ -365,10 +366,8 @@ def _scores_for(conn: sa.Connection, counts: DayCounts, policy: Policy) -> dict[
 
 def _rate(row: InstitutionScore, policy: Policy) -> None:
     c = row.counts
-    if c["baseline"]:
-        row.completion_rate = (c["fixed"] + c["exempted"]) / c["baseline"]
-    if row.weighted_baseline:
-        row.weighted_completion_rate = row.weighted_done / row.weighted_baseline
+    row.completion_rate = completion_rate(c["fixed"] + c["exempted"], c["baseline"])
+    row.weighted_completion_rate = completion_rate(row.weighted_done, row.weighted_baseline)
     if c["new_records"]:
         row.new_record_quality = 1 - c["new_records_with_findings"] / c["new_records"]
     active = c["open"] + c["pending"] + c["new_open"] + c["new_pending"]

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from remediation.clock import as_utc, now
 from remediation.errors import InvalidInput, NotFound
 from remediation.store.models import ACTIVE_STATUSES, Institution, Staff, Todo
 from remediation.store.workflow_models import User, WebSession
@@ -35,17 +36,6 @@ DEMO_POSITIONS = ("account_manager", "sub_branch_head", "branch_head", "data_off
 _hasher = PasswordHasher()
 # verified against when the login does not exist, so a wrong name costs as long as a wrong password
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite gives naive datetimes back; they were stored in UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
 
 
 def hash_token(token: str) -> str:
@@ -64,7 +54,7 @@ def set_password(store: sa.Engine, staff_id: str, password: str, *, client: str 
         if conn.scalar(sa.select(Staff.staff_id).where(Staff.staff_id == staff_id)) is None:
             raise NotFound(f"there is no member of staff {staff_id!r} (sync the org from the source first)")
         values = {"password_hash": hashed, "failed_attempts": 0, "locked_until": None,
-                  "password_changed_at": _now()}  # fmt: skip
+                  "password_changed_at": now()}  # fmt: skip
         if conn.execute(sa.update(User).where(User.staff_id == staff_id).values(**values)).rowcount == 0:
             conn.execute(sa.insert(User).values(staff_id=staff_id, **values))
         conn.execute(sa.delete(WebSession).where(WebSession.staff_id == staff_id))
@@ -86,7 +76,7 @@ def authenticate(store: sa.Engine, staff_id: str, password: str, client: str | N
     that the login is locked (`locked`) or its person no longer active (`inactive`).
     """
     staff_id = staff_id.strip()
-    now = _now()
+    at = now()
     with store.connect() as conn:
         row = conn.execute(
             sa.select(User.password_hash, User.locked_until, Staff.active)
@@ -98,15 +88,15 @@ def authenticate(store: sa.Engine, staff_id: str, password: str, client: str | N
             _hasher.verify(_DUMMY_HASH, password)
         audit(store, None, "login_failed", detail=f"unknown login {staff_id[:20]!r}", client=client)
         return LoginResult(False, None, "bad_credentials")
-    locked_until = _aware(row.locked_until)
-    locked = locked_until is not None and locked_until > now
+    locked_until = as_utc(row.locked_until) if row.locked_until is not None else None
+    locked = locked_until is not None and locked_until > at
     try:
         _hasher.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         if locked:
             audit(store, staff_id, "login_failed", detail="wrong password while locked", client=client)
             return LoginResult(False, staff_id, "bad_credentials")
-        return _failed(store, staff_id, now, client)
+        return _failed(store, staff_id, at, client)
     if not row.active:
         audit(store, staff_id, "login_failed", detail="no longer active", client=client)
         return LoginResult(False, staff_id, "inactive")
@@ -160,16 +150,16 @@ class SessionInfo:
 def create_session(store: sa.Engine, staff_id: str, lifetime: dt.timedelta) -> str:
     """A new session for a logged-in person; returns the token for the cookie (the store keeps its hash)."""
     token = secrets.token_urlsafe(32)
-    now = _now()
+    at = now()
     with store.begin() as conn:
-        conn.execute(sa.delete(WebSession).where(WebSession.expires_at < now))
+        conn.execute(sa.delete(WebSession).where(WebSession.expires_at < at))
         conn.execute(
             sa.insert(WebSession).values(
                 token_hash=hash_token(token),
                 staff_id=staff_id,
                 csrf_token=secrets.token_urlsafe(32),
-                created_at=now,
-                expires_at=now + lifetime,
+                created_at=at,
+                expires_at=at + lifetime,
             )
         )
     return token
@@ -195,9 +185,9 @@ def session_for(store: sa.Engine, token: str) -> SessionInfo | None:
         ).first()
     if row is None or not row.active:
         return None
-    expires = _aware(row.expires_at)
+    expires = as_utc(row.expires_at) if row.expires_at is not None else None
     assert expires is not None
-    if expires <= _now():
+    if expires <= now():
         return None
     return SessionInfo(row.staff_id, row.staff_name, row.position, row.inst_code, row.csrf_token, expires)
 

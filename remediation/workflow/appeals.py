@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from remediation.clock import now, today_shanghai
 from remediation.errors import InvalidInput, InvalidState, NotAllowed, NotFound
-from remediation.policy import current_policy
+from remediation.policy import Policy, current_policy
 from remediation.store.models import ACTIVE_STATUSES, Card, Staff, Todo, TodoStatus
 from remediation.store.workflow_models import Appeal, AppealDecision, Exemption
 from remediation.workflow.actions import (
@@ -156,6 +156,7 @@ def coordinate(
     note: str | None = None,
     *,
     today: dt.date | None = None,
+    policy: Policy | None = None,
 ) -> None:
     """A head of the to-do's institution (or of one above it) accepts, rejects or passes the appeal up."""
     choice = _choice(decision, (Decision.ACCEPT, Decision.REJECT, Decision.PASS_UP), "coordination")
@@ -172,7 +173,7 @@ def coordinate(
             )
         _not_own(appeal, staff_id)
         _expect_pending(appeal, Stage.COORDINATION)
-        _decide(conn, appeal, todo, staff_id, choice, note_text, today or today_shanghai())
+        _decide(conn, appeal, todo, staff_id, choice, note_text, today or today_shanghai(), policy)
 
 
 def arbitrate(
@@ -183,6 +184,7 @@ def arbitrate(
     note: str | None = None,
     *,
     today: dt.date | None = None,
+    policy: Policy | None = None,
 ) -> None:
     """The data office accepts or rejects an appeal at arbitration."""
     choice = _choice(decision, (Decision.ACCEPT, Decision.REJECT), "arbitration")
@@ -196,7 +198,7 @@ def arbitrate(
             )
         _not_own(appeal, staff_id)
         _expect_pending(appeal, Stage.ARBITRATION)
-        _decide(conn, appeal, todo, staff_id, choice, note_text, today or today_shanghai())
+        _decide(conn, appeal, todo, staff_id, choice, note_text, today or today_shanghai(), policy)
 
 
 def withdraw(store: Store, appeal_id: int, staff_id: str, note: str | None = None) -> None:
@@ -368,7 +370,10 @@ def _decide(
     choice: Decision,
     note: str | None,
     today: dt.date,
+    policy: Policy | None,
 ) -> None:
+    """Record the decision; an acceptance grants the exemption for `policy`'s term (default: the policy in
+    force)."""
     if choice is Decision.ACCEPT:
         _expect_exemptible(appeal, todo, "accepted")
     stage, status = {
@@ -386,7 +391,7 @@ def _decide(
     )
     _record(conn, appeal, todo, staff_id, choice, note, at)
     if choice is Decision.ACCEPT:
-        _exempt(conn, appeal, todo, staff_id, today, at)
+        _exempt(conn, appeal, todo, staff_id, today, at, (policy or current_policy()).exemption_days)
 
 
 def _record(
@@ -414,9 +419,9 @@ def _record(
 
 
 def _exempt(
-    conn: sa.Connection, appeal: Any, todo: Any, staff_id: str, today: dt.date, at: dt.datetime
+    conn: sa.Connection, appeal: Any, todo: Any, staff_id: str, today: dt.date, at: dt.datetime, days: int
 ) -> None:
-    expires = today + dt.timedelta(days=current_policy().exemption_days)
+    expires = today + dt.timedelta(days=days)
     exemption_id = conn.execute(
         sa.insert(Exemption)
         .values(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from remediation.clock import now
 from remediation.store.workflow_models import AuditEntry
 from remediation.workflow.actions import Store, transaction
 from remediation.workflow.auditchain import GENESIS, entry_hash
@@ -38,7 +39,7 @@ def audit(
 
     The append holds the chain's lock until that transaction ends: call it last in a long transaction.
     """
-    at = dt.datetime.now(dt.UTC)
+    at = now()
     action = action[:40]
     detail = (detail or None) and detail[:MAX_DETAIL]
     client = (client or None) and client[:64]

@@ -36,6 +36,7 @@ from remediation.calendar_file import (
     without_day,
     write_calendar,
 )
+from remediation.clock import now
 from remediation.errors import NotAllowed
 from remediation.notify.sla import REOPENING_EVENTS
 from remediation.policy import Policy, current_policy
@@ -137,7 +138,7 @@ def _move(
     done = [by_id[i] for i in moved]
     if not done:
         return []
-    at = dt.datetime.now(dt.UTC)
+    at = now()
     conn.execute(
         sa.insert(TodoEvent),
         [

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from expectations.contract import CREATED_COLUMNS
 from expectations.rulebook import Suite
+from remediation.clock import now
 from remediation.errors import DqgovError
 from remediation.store.models import Institution, RuleRecord
 from remediation.store.workflow_models import Campaign, RunRecords
@@ -96,7 +97,7 @@ def ensure_default_campaign(store: sa.Engine, first_day: dt.date) -> None:
                 deadline=first_day + DEFAULT_LENGTH,
                 target_rate=DEFAULT_TARGET,
                 is_default=True,
-                created_at=dt.datetime.now(dt.UTC),
+                created_at=now(),
                 created_by="system",
             )
         )
@@ -145,7 +146,7 @@ def create_campaign(
                 deadline=deadline,
                 target_rate=target_rate,
                 is_default=False,
-                created_at=dt.datetime.now(dt.UTC),
+                created_at=now(),
                 created_by=created_by,
             )
             .returning(Campaign.id)

@@ -42,7 +42,8 @@ from remediation.checks.volume import (
 )
 from remediation.clock import now
 from remediation.errors import DqgovError, InvalidState
-from remediation.policy import Policy, current_policy
+from remediation.lifecycle import Lifecycle
+from remediation.policy import Policy
 from remediation.store.models import (
     CheckRun,
     DuplicateKey,
@@ -108,11 +109,10 @@ def newer_run(conn: sa.Connection, run: Any) -> int | None:
 def reconcile_run(
     store: sa.Engine,
     run_id: int,
+    lifecycle: Lifecycle,
     *,
     accepted_by: str | None = None,
     client: str | None = None,
-    policy: Policy | None = None,
-    calendar: WorkdayCalendar | None = None,
 ) -> ReconcileSummary:
     """Apply run `run_id`'s staged findings to the to-dos, or say why not.
 
@@ -121,8 +121,7 @@ def reconcile_run(
     the data office) confirms a drop of records in scope that the volume guard would stop, or stopped.
     Raises `VolumeGuardTripped` after recording the stop, and `InvalidState` for a run that cannot apply.
     """
-    policy = policy or current_policy()
-    calendar = calendar or WorkdayCalendar()
+    policy, calendar = lifecycle.policy, lifecycle.calendar
     table = _table_of(store, run_id)
     verdict: GuardVerdict | None = None
     with store.begin() as conn:

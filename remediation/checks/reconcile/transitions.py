@@ -17,6 +17,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from remediation.clock import now
+from remediation.store.events import log_events
 from remediation.store.models import (
     ACTIVE_STATUSES,
     TODO_STATE_COLUMNS,
@@ -28,7 +30,6 @@ from remediation.store.models import (
     RuleRecord,
     Todo,
     TodoBefore,
-    TodoEvent,
     TodoStatus,
 )
 from remediation.store.workflow_models import Exemption
@@ -49,7 +50,7 @@ class Pass:
     day: dt.date
     record_key: str | None
     due: Mapping[str, dt.date]  # rule id → due date of a to-do (re)opened on `day`
-    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    at: dt.datetime = field(default_factory=now)
 
     def __post_init__(self) -> None:
         self.f = cast(sa.Table, Finding.__table__).alias("f")
@@ -97,21 +98,8 @@ class Pass:
         detail: ColumnElement[Any] | None = None,
         from_status: ColumnElement[Any] | None = None,
     ) -> None:
-        self.conn.execute(
-            sa.insert(TodoEvent).from_select(
-                ["todo_id", "run_id", "at", "actor", "event", "from_status", "to_status", "detail"],
-                sa.select(
-                    t.c.id,
-                    sa.literal(self.run_id),
-                    sa.literal(self.at, sa.DateTime(timezone=True)),
-                    sa.literal("system"),
-                    sa.literal(event),
-                    from_status if from_status is not None else t.c.status,
-                    to_status,
-                    detail if detail is not None else sa.literal(None, sa.Text),
-                ).where(where),
-            )
-        )
+        log_events(self.conn, where, event, run_id=self.run_id, to_status=to_status, from_status=from_status,
+                   detail=detail, at=self.at)  # fmt: skip
 
     def transition(
         self,

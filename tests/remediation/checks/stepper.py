@@ -13,6 +13,7 @@ import sys
 from expectations.rulebook import load_suites
 from remediation.checks.pipeline import open_source, validate
 from remediation.checks.reconcile.run import reconcile_run
+from remediation.lifecycle import Lifecycle
 from remediation.store.engines import open_store
 
 
@@ -27,7 +28,7 @@ def main(argv: list[str]) -> None:
     else:
         store_url, run = argv[1:3]
         store, run_id = open_store(store_url), int(run)
-    summary = reconcile_run(store, run_id)
+    summary = reconcile_run(store, run_id, Lifecycle.in_force())
     print(f"{summary.status} fixed={summary.fixed}", flush=True)
 
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from remediation.checks.reconcile.run import reconcile_run
 from remediation.checks.sweep import lease, sweep_runs
+from remediation.lifecycle import Lifecycle
 from remediation.store.models import CheckRun, RunStatus, TodoEvent
 from remediation.store.tablelock import lock_key
 from tests.checkbank import PHONE, Bank, key
@@ -159,5 +160,5 @@ def test_a_validated_run_nobody_reconciled_is_abandoned_after_its_lease(bank: Ba
     assert sweep_runs(bank.store) == []  # within its lease: Airflow's reconcile task may still come
     later = dt.datetime.now(dt.UTC) + lease() + dt.timedelta(minutes=1)
     assert sweep_runs(bank.store, at=later) == [run_id]
-    assert reconcile_run(bank.store, run_id).status == "abandoned"
+    assert reconcile_run(bank.store, run_id, Lifecycle.in_force()).status == "abandoned"
     assert bank.todos() == {}

@@ -17,6 +17,7 @@ from remediation.checks.verification import claim_fixed, recheck_record
 from remediation.checks.voiding import void_run
 from remediation.checks.volume import VolumeGuardTripped
 from remediation.errors import DqgovError, InvalidState, NotAllowed
+from remediation.lifecycle import Lifecycle
 from remediation.store.engines import open_store
 from remediation.store.models import CheckRun, Finding, Todo, TodoEvent
 from remediation.store.workflow_models import AuditEntry, OutboxMessage
@@ -40,9 +41,11 @@ def test_an_older_validated_run_is_superseded_by_a_newer_one_of_the_same_date(ba
     bank.run()
     before = bank.todos()
     older, newer = bank.validate(), bank.validate()
-    assert reconcile_run(bank.store, newer).status == "reconciled"
+    assert reconcile_run(bank.store, newer, Lifecycle.in_force()).status == "reconciled"
     assert bank.run_row(older).status == "superseded"  # retired at once: the run list tells the truth
-    assert reconcile_run(bank.store, older).status == "superseded"  # a retry changes nothing, raises nothing
+    assert (
+        reconcile_run(bank.store, older, Lifecycle.in_force()).status == "superseded"
+    )  # a retry changes nothing, raises nothing
     assert bank.todos() == before
     assert bank.count(Finding, Finding.run_id == older) == 0
 
@@ -53,7 +56,7 @@ def test_a_full_run_never_undoes_what_a_newer_recheck_proved(bank: Bank) -> None
     update_record(bank.source, "merchant", key(1), contact_phone="13800138000")
     recheck_record(source_engine(bank.source_url), bank.store, "merchant", key(1), CHECK_DATE + DAY)
     assert bank.statuses()[f"{key(1)}:{PHONE}"] == "fixed"
-    reconcile_run(bank.store, stale)
+    reconcile_run(bank.store, stale, Lifecycle.in_force())
     assert bank.statuses()[f"{key(1)}:{PHONE}"] == "fixed"  # not reopened by the older view of the record
 
 
@@ -108,9 +111,11 @@ def test_a_drop_accepted_by_the_data_office_closes_as_gone_and_is_audited(bank: 
         bank.run(CHECK_DATE + DAY)
     run_id = bank.last_run_id()
     with pytest.raises(NotAllowed):
-        reconcile_run(bank.store, run_id, accepted_by="M101")  # an account manager cannot accept it
+        reconcile_run(
+            bank.store, run_id, Lifecycle.in_force(), accepted_by="M101"
+        )  # an account manager cannot accept it
     assert bank.run_row(run_id).status == "failed"
-    summary = reconcile_run(bank.store, run_id, accepted_by="D001")
+    summary = reconcile_run(bank.store, run_id, Lifecycle.in_force(), accepted_by="D001")
     assert (summary.status, summary.gone, summary.fixed) == ("reconciled", 5, 0)
     statuses = bank.statuses()
     assert {statuses[f"{key(i)}:{PHONE}"] for i in range(6, 11)} == {"gone"}  # not "fixed"

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from expectations.rulebook import load_suites
 from remediation.checks.pipeline import RunSummary, run_suite, validate
 from remediation.checks.reconcile.run import reconcile_run
+from remediation.lifecycle import Lifecycle
 from remediation.store.engines import open_store
 from remediation.store.models import CheckRunRule, Todo, TodoEvent
 from tests.dbenv import source_engine
@@ -160,7 +161,7 @@ def test_a_rule_whose_counts_disagree_does_not_close_todos(bank: tuple[str, sa.E
             .where(CheckRunRule.run_id == staged.run_id, CheckRunRule.rule_id == "MER-C1-PHONE-FORMAT")
             .values(unexpected=2, status="mismatch")
         )
-    reconcile_run(store, staged.run_id)
+    reconcile_run(store, staged.run_id, Lifecycle.in_force())
     assert todos(store)[("102360458120002", "MER-C1-PHONE-FORMAT")]["status"] == "open"
 
 
