@@ -6,12 +6,8 @@ none; an SMTP outage leaves the e-mails queued until the server is back; values 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -21,105 +17,24 @@ from expectations.rulebook import load_suites
 from remediation.checks.pipeline import run_suite
 from remediation.masking import mask_value
 from remediation.notify.outbox import deliver
-from remediation.notify.reminders import RemindSummary, remind
 from remediation.notify.transports import (
-    InboxTransport,
-    Outgoing,
-    SmtpTransport,
-    Transport,
-    WecomTransport,
     usable_channels,
 )
-from remediation.policy import current_policy
 from remediation.store.engines import open_store
 from remediation.store.models import Todo
-from remediation.store.workflow_models import InboxMessage, OutboxMessage
-from remediation.workdays import WorkdayCalendar
 from tests.dbenv import source_engine
-from tests.factories import CHECK_DATE, build_source, merchant_row, resident_id
-from tests.servers import SmtpSink, WecomSink, free_port
+from tests.factories import build_source, merchant_row, resident_id
+from tests.remediation.notify.helpers import (
+    DAY,
+    POLICY,
+    PORTAL,
+    inbox,
+    outbox,
+    run_remind,
+    transports,
+)
+from tests.servers import SmtpSink, WecomSink
 from tests.storedata import add_todos, managers, seed_org, staff_row
-
-POLICY = current_policy()  # top 10 items, 8 attempts, back-off 60 s doubling
-CAL = WorkdayCalendar()
-PORTAL = "http://dq.bank.example:8000"
-ALL = ("email", "wecom", "inbox")
-DAY = CHECK_DATE  # Friday 20 November 2026
-
-
-def run_remind(
-    store: sa.Engine, day: dt.date = DAY, channels: Sequence[str] = ALL, **policy: Any
-) -> RemindSummary:
-    return remind(store, day, dataclasses.replace(POLICY, **policy), CAL, list(channels), PORTAL)
-
-
-def utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
-
-
-def outbox(store: sa.Engine, channel: str | None = None) -> list[dict[str, Any]]:
-    query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
-    if channel:
-        query = query.where(OutboxMessage.channel == channel)
-    with store.connect() as conn:
-        return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def inbox(store: sa.Engine) -> list[dict[str, Any]]:
-    with store.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.select(InboxMessage).order_by(InboxMessage.id)).mappings()]
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def wecom() -> Iterator[WecomSink]:
-    sink = WecomSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-def transports(smtp: SmtpSink | None = None, wecom: WecomSink | None = None) -> dict[str, Transport]:
-    found: dict[str, Transport] = {"inbox": InboxTransport()}
-    if smtp:
-        found["email"] = SmtpTransport("127.0.0.1", smtp.port, "数据质量治理平台 <dqgov@bank.example>")
-    if wecom:
-        found["wecom"] = WecomTransport(wecom.url)
-    return found
-
-
-@pytest.fixture
-def store(databases: Any) -> sa.Engine:
-    return open_store(databases.new("store"))
-
-
-@pytest.fixture
-def bank500(store: sa.Engine) -> sa.Engine:
-    """20 account managers with 25 open to-dos each: 3 overdue (yellow), 3 due soon, 19 due later."""
-    people = managers(20)
-    seed_org(store, people)
-    due = {0: DAY - dt.timedelta(days=2), 1: DAY + dt.timedelta(days=3)}  # Wed 18 / Mon 23 November
-    add_todos(
-        store,
-        [
-            {
-                "assignee": people[n % 20]["staff_id"],
-                "inst": people[n % 20]["inst_code"],
-                "due": due.get((n // 20) % 10, dt.date(2026, 12, 10)),
-                "rule": ("MER-B2-LEGAL-REP-ID", "MER-C1-PHONE-FORMAT")[n % 3 == 0],
-            }
-            for n in range(500)
-        ],
-        DAY - dt.timedelta(days=10),
-    )
-    return store
 
 
 def test_500_todos_for_20_people_send_20_digests_per_channel_once(
@@ -165,51 +80,6 @@ def test_500_todos_for_20_people_send_20_digests_per_channel_once(
     next_day = run_remind(store, DAY + dt.timedelta(days=1))  # nothing new for anyone: nothing at all
     assert (next_day.digests, next_day.messages) == (0, {})
     assert (len(smtp.messages), len(wecom.posts), len(inbox(store))) == (20, 20, 20)
-
-
-def test_an_smtp_outage_leaves_mail_queued_until_the_server_is_back(
-    bank500: sa.Engine, smtp: SmtpSink, wecom: WecomSink
-) -> None:
-    store = bank500
-    smtp.stop()
-    run_remind(store)
-    now = dt.datetime.now(dt.UTC)
-    down = deliver(store, transports(smtp, wecom), now, POLICY)
-    assert (dict(down.sent), down.retrying) == ({"wecom": 20, "inbox": 20}, 20)
-    mails = outbox(store, "email")
-    assert {(m["status"], m["attempts"], utc(m["next_attempt_at"])) for m in mails} == {
-        ("pending", 1, now + dt.timedelta(seconds=60))
-    }
-    assert all("SMTP 127.0.0.1" in m["last_error"] for m in mails)
-    assert deliver(store, transports(smtp, wecom), now + dt.timedelta(seconds=30), POLICY).total_sent == 0
-
-    smtp.start()
-    back = deliver(store, transports(smtp, wecom), now + dt.timedelta(seconds=61), POLICY)
-    assert (dict(back.sent), back.retrying) == ({"email": 20}, 0)
-    assert sorted(smtp.recipients) == sorted(set(smtp.recipients)) and len(smtp.recipients) == 20
-    assert {(m["status"], m["attempts"], m["last_error"]) for m in outbox(store, "email")} == {
-        ("sent", 2, None)
-    }
-    assert deliver(store, transports(smtp, wecom), now + dt.timedelta(hours=1), POLICY).total_sent == 0
-    assert (len(smtp.messages), len(wecom.posts), len(inbox(store))) == (20, 20, 20)
-
-
-def test_a_wecom_errcode_is_a_failure_and_retries_end_dead(store: sa.Engine, wecom: WecomSink) -> None:
-    seed_org(store, managers(2))
-    add_todos(store, [{"assignee": "A001", "due": DAY}, {"assignee": "A002", "due": DAY}], DAY)
-    run_remind(store, channels=["wecom"])
-    wecom.errcode = 45009  # WeCom's "api freq out of limit"
-    policy = dataclasses.replace(POLICY, max_attempts=3, backoff_seconds=10)
-    now = dt.datetime.now(dt.UTC)
-    first = deliver(store, transports(wecom=wecom), now, policy)
-    assert (first.total_sent, first.retrying) == (0, 2)
-    assert {m["last_error"] for m in outbox(store)} == {"WeCom webhook: errcode 45009: api freq out of limit"}
-    second = deliver(store, transports(wecom=wecom), now + dt.timedelta(seconds=10), policy)
-    third = deliver(store, transports(wecom=wecom), now + dt.timedelta(seconds=30), policy)  # 10 s, then 20 s
-    assert (second.retrying, third.dead) == (2, 2)
-    assert {(m["status"], m["attempts"]) for m in outbox(store)} == {("dead", 3)}
-    assert deliver(store, transports(wecom=wecom), now + dt.timedelta(days=1), policy).dead == 0
-    assert len(wecom.posts) == 6
 
 
 def test_unconfigured_channels_queue_nothing_and_a_person_without_email_gets_the_inbox(
@@ -288,38 +158,3 @@ def test_red_cards_escalate_to_the_head_and_only_masked_values_leave(
     assert any(masked in t for t in texts)
     for raw in (bad_id, "12345678901", "1380013800"):
         assert not any(raw in t for t in texts), raw
-
-
-def test_dead_letters_after_max_attempts_when_smtp_never_answers(store: sa.Engine) -> None:
-    seed_org(store, managers(1))
-    add_todos(store, [{"assignee": "A001", "due": DAY}], DAY)
-    run_remind(store, channels=["email"])
-    nobody = {"email": SmtpTransport("127.0.0.1", free_port(), "dqgov@bank.example")}
-    policy = dataclasses.replace(POLICY, max_attempts=2, backoff_seconds=0)
-    summary = deliver(store, nobody, dt.datetime.now(dt.UTC), policy)  # no back-off: both tries at once
-    assert (summary.retrying, summary.dead) == (1, 1)
-    assert [(m["status"], m["attempts"]) for m in outbox(store)] == [("dead", 2)]
-
-
-class Recorder:
-    """A transport that only notes what it was given, slowly enough for two workers to overlap."""
-
-    def __init__(self, sent: list[int]) -> None:
-        self.sent = sent
-
-    def send(self, message: Outgoing, conn: sa.Connection) -> None:
-        time.sleep(0.002)
-        self.sent.append(message.id)
-
-    def close(self) -> None:
-        pass
-
-
-def test_two_workers_never_send_the_same_message(bank500: sa.Engine) -> None:
-    run_remind(bank500, channels=["email"])
-    sent: list[int] = []
-    now = dt.datetime.now(dt.UTC)
-    with ThreadPoolExecutor(2) as pool:
-        runs = [pool.submit(deliver, bank500, {"email": Recorder(sent)}, now, POLICY, 5) for _ in range(2)]
-        totals = [run.result().total_sent for run in runs]
-    assert sum(totals) == len(sent) == len(set(sent)) == 20
