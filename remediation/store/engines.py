@@ -1,4 +1,5 @@
-"""Opening the governance store: one engine per URL, upgraded to the latest migration on first use."""
+"""Opening the governance store (a new engine for each call; callers keep and pass it), upgraded to the latest
+migration once per process and URL."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def verify_contract(engine: sa.Engine, tables: Iterable[str] | None = None) -> N
         for name, table in wanted.items():
             if name not in present:
                 raise SourceError(
-                    f"source {safe_url(engine.url)} has no table {name!r} (see contracts/source-data.md)"
+                    f"source {safe_url(engine.url)} has no table {name!r} that the data contract requires"
                 )
             columns = {c["name"].lower(): c for c in inspector.get_columns(present[name])}
             missing = [c.name for c in table.c if c.name not in columns]
@@ -71,7 +71,7 @@ def verify_contract(engine: sa.Engine, tables: Iterable[str] | None = None) -> N
                 if not _fits(found, expected, accepted):
                     raise SourceError(
                         f"source table {name!r} column {column.name!r}: expected {expected}, found {found} "
-                        "(see contracts/source-data.md); nothing was checked or changed"
+                        "(the data contract, expectations/contract.py); nothing was checked or changed"
                     )
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
