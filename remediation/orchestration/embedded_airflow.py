@@ -16,7 +16,7 @@ from remediation import settings
 from remediation.clock import TIMEZONE
 from remediation.errors import DqgovError
 
-DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_TIMEOUT_SECONDS = 3600
 
 
