@@ -31,6 +31,13 @@ def integer(raw: str) -> int:
     return int(raw.strip())
 
 
+def port(raw: str) -> int:
+    value = int(raw.strip())
+    if not 0 < value < 65536:
+        raise ValueError(f"{value} is outside 1–65535")
+    return value
+
+
 def number(raw: str) -> float:
     return float(raw.strip())
 
@@ -47,6 +54,7 @@ def flag(raw: str) -> bool:
 
 _MEANING: dict[Callable[[str], Any], str] = {
     integer: "a whole number",
+    port: "a port number",
     number: "a number",
     flag: "true or false",
 }
@@ -72,7 +80,7 @@ SETTINGS: tuple[Setting, ...] = (
         "sqlite:///$DQGOV_HOME/var/demo_source.sqlite",
         "Source database the DAGs check (read-only; any SQLAlchemy URL following the contract).",
     ),
-    Setting("DQGOV_PORTAL_PORT", "8000", "Port the portal listens on (127.0.0.1).", integer),
+    Setting("DQGOV_PORTAL_PORT", "8000", "Port the portal listens on (127.0.0.1).", port),
     Setting(
         "DQGOV_RUN_LEASE_MINUTES",
         "30",
@@ -102,7 +110,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Address of the portal as people reach it; digests link to it.",
     ),
     Setting("DQGOV_SMTP_HOST", "", "SMTP server for e-mail digests; empty: no e-mail is queued or sent."),
-    Setting("DQGOV_SMTP_PORT", "25", "Port of the SMTP server.", integer),
+    Setting("DQGOV_SMTP_PORT", "25", "Port of the SMTP server.", port),
     Setting("DQGOV_SMTP_FROM", "dqgov@localhost", "Sender address of e-mail digests."),
     Setting("DQGOV_SMTP_USER", "", "SMTP login user; empty: no login."),
     Setting("DQGOV_SMTP_PASSWORD", "", "SMTP login password."),
@@ -189,6 +197,10 @@ def _value(name: str, parse: Callable[[str], Any]) -> Any:
 
 def integer_of(name: str) -> int:
     return int(_value(name, integer))
+
+
+def port_of(name: str) -> int:
+    return int(_value(name, port))
 
 
 def number_of(name: str) -> float:

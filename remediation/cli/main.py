@@ -290,7 +290,7 @@ def serve() -> None:
 def serve_portal() -> None:
     import uvicorn
 
-    port = settings.integer_of("DQGOV_PORTAL_PORT")
+    port = settings.port_of("DQGOV_PORTAL_PORT")
     typer.echo(f"portal: http://127.0.0.1:{port}  (Ctrl-C to stop)")
     uvicorn.run("portal.app:create_app", factory=True, host="127.0.0.1", port=port, log_level="warning")
 

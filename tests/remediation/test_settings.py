@@ -11,7 +11,9 @@ from remediation import settings
 def test_each_setting_is_read_by_its_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DQGOV_PORTAL_PORT", "8123")
     monkeypatch.setenv("DQGOV_SESSION_HOURS", "1.5")
-    assert settings.integer_of("DQGOV_PORTAL_PORT") == 8123
+    assert settings.port_of("DQGOV_PORTAL_PORT") == 8123
+    monkeypatch.setenv("DQGOV_RETRY_DELAY_SECONDS", "60")
+    assert settings.integer_of("DQGOV_RETRY_DELAY_SECONDS") == 60
     assert settings.number_of("DQGOV_SESSION_HOURS") == 1.5
     for raw, meant in (
         ("YES", True),
@@ -27,7 +29,9 @@ def test_each_setting_is_read_by_its_parser(monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.mark.parametrize(
     ("name", "raw", "message"),
-    [("DQGOV_PORTAL_PORT", "80a", "DQGOV_PORTAL_PORT='80a' is not a whole number"),
+    [("DQGOV_PORTAL_PORT", "80a", "DQGOV_PORTAL_PORT='80a' is not a port number"),
+     ("DQGOV_PORTAL_PORT", "70000", "DQGOV_PORTAL_PORT='70000' is not a port number"),
+     ("DQGOV_RETRY_DELAY_SECONDS", "5m", "DQGOV_RETRY_DELAY_SECONDS='5m' is not a whole number"),
      ("DQGOV_COOKIE_SECURE", "maybe", "DQGOV_COOKIE_SECURE='maybe' is not true or false"),
      ("DQGOV_RUN_LEASE_MINUTES", "soon", "DQGOV_RUN_LEASE_MINUTES='soon' is not a number")],
 )  # fmt: skip
@@ -36,7 +40,7 @@ def test_a_value_that_does_not_parse_names_its_setting(
 ) -> None:
     monkeypatch.setenv(name, raw)
     reader = {settings.integer: settings.integer_of, settings.flag: settings.flag_of,
-              settings.number: settings.number_of}[settings._BY_NAME[name].parse]  # fmt: skip
+              settings.number: settings.number_of, settings.port: settings.port_of}[settings._BY_NAME[name].parse]  # fmt: skip
     with pytest.raises(settings.SettingError, match=message):
         reader(name)
 
