@@ -189,26 +189,16 @@ def decide(
     if not any(a.id == appeal_id for a in appeals_waiting_for(cfg.store, person.staff_id)):
         raise PageNotFound()
     try:
-        if person.is_office:
-            arbitrate(
-                cfg.store,
-                appeal_id,
-                person.staff_id,
-                decision,
-                note or None,
-                today=cfg.today(),
-                policy=current_policy(),
-            )
-        else:
-            coordinate(
-                cfg.store,
-                appeal_id,
-                person.staff_id,
-                decision,
-                note or None,
-                today=cfg.today(),
-                policy=current_policy(),
-            )
+        decide = arbitrate if person.is_office else coordinate
+        decide(
+            cfg.store,
+            appeal_id,
+            person.staff_id,
+            decision,
+            note or None,
+            today=cfg.today(),
+            policy=current_policy(),
+        )
     except (NotFound, NotAllowed):
         raise PageNotFound() from None
     except DqgovError as exc:

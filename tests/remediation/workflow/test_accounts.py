@@ -23,13 +23,6 @@ from tests.dbenv import Databases
 from tests.storedata import add_todos, seed_org
 
 
-@pytest.fixture
-def store(databases: Databases) -> sa.Engine:
-    engine = open_store(databases.new("store"))
-    seed_org(engine)
-    return engine
-
-
 def test_passwords_are_hashed_and_checked(store: sa.Engine) -> None:
     set_password(store, "M101", "first-password")
     with store.connect() as conn:

@@ -31,7 +31,7 @@ from remediation.workflow.audit import audit_entries
 from remediation.workflow.calendar import cover_year, import_calendar, set_day
 from tests.dbenv import source_engine
 from tests.factories import build_source, merchant_row
-from tests.storedata import add_todos, seed_org
+from tests.storedata import add_todos
 
 D = dt.date
 POLICY = current_policy()  # due in 5 working days (high), reminders 2 before, red 5 working days late
@@ -105,13 +105,6 @@ def test_a_bad_file_names_the_file_and_the_entry(tmp_path: Path, text: str, frag
     with pytest.raises(CalendarError) as caught:
         read_calendar(path)
     assert str(caught.value).startswith(str(path)) and fragment in str(caught.value)
-
-
-@pytest.fixture
-def store(databases: Any) -> sa.Engine:
-    engine = open_store(databases.new("store"))
-    seed_org(engine)
-    return engine
 
 
 def due_dates(store: sa.Engine) -> dict[str, tuple[dt.date | None, str]]:

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from expectations.rulebook import suite_for
 from remediation.checks.staging import start_run
-from remediation.store.engines import open_store
 from remediation.store.workflow_models import RunRecords
 from remediation.workflow.campaigns import (
     CampaignError,
@@ -22,14 +21,6 @@ from remediation.workflow.campaigns import (
     stage_record_counts,
 )
 from tests.factories import CHECK_DATE, build_source, merchant_row
-from tests.storedata import seed_org
-
-
-@pytest.fixture
-def store(databases: Any) -> sa.Engine:
-    store = open_store(databases.new("store"))
-    seed_org(store)
-    return store
 
 
 def test_the_default_campaign_starts_once_with_the_first_check_date(store: sa.Engine) -> None:
