@@ -25,7 +25,8 @@ class WorkbookRefused(DqgovError):
     """A returned workbook that is not taken at all; the message names the sheet, row and column."""
 
     def __init__(self, place: str, reason: str, reason_zh: str) -> None:
-        super().__init__(f"{place}: {reason}", code="workbook_refused", place=place, reason=reason_zh)
+        super().__init__(f"{place}: {reason}", code="workbook_refused", place=place, reason=reason_zh,
+                         reason_en=reason)  # fmt: skip
         self.place = place
 
 
