@@ -623,6 +623,47 @@ _UI: Mapping[str, tuple[str, str]] = {
     "decision.pass_up": ("提交仲裁", "pass up"),
     "decision.withdraw": ("撤回", "withdraw"),
     "decision.escalate": ("申请仲裁", "escalate"),
+    # the to-do workbook (Excel round-trip)
+    "nav.workbook": ("Excel 批量更正", "Excel corrections"),
+    "workbook.title": ("Excel 批量更正", "Corrections in Excel"),
+    "workbook.help": (
+        "下载待办工作簿，在「更正值」列填写正确的值，保存为 .xlsx 后上传。上传后先看预览，确认后才写回源系统并立即复核。",
+        "Download the to-do workbook, type the right values in the New value columns, save it as .xlsx and "
+        "upload it. You see a preview first; only when you confirm are the values written back and re-checked.",
+    ),
+    "workbook.download_mine": ("下载我的待办工作簿", "Download my to-do workbook"),
+    "workbook.download_inst": (
+        "下载本机构待办工作簿（含下级机构）",
+        "Download my institution's to-do workbook",
+    ),
+    "workbook.upload": ("上传已填写的工作簿", "Upload a filled-in workbook"),
+    "workbook.file": ("工作簿文件（.xlsx）", "Workbook file (.xlsx)"),
+    "workbook.preview_button": ("上传并预览", "Upload and preview"),
+    "workbook.refused": ("文件未被接受：", "The file was not accepted: "),
+    "workbook.preview_title": ("预览（尚未写回）", "Preview (nothing written yet)"),
+    "workbook.applied_title": ("导入结果", "Import result"),
+    "workbook.summary": (
+        "{accepted} 行可导入，{rejected} 行被拒绝，{other} 行已跳过，{blank} 行未填写。",
+        "{accepted} rows to apply, {rejected} rejected, {other} set aside, {blank} left empty.",
+    ),
+    "workbook.row": ("行号", "Row"),
+    "workbook.todo": ("待办", "To-do"),
+    "workbook.rule": ("规则", "Rule"),
+    "workbook.values": ("更正值（脱敏）", "New values (masked)"),
+    "workbook.result": ("结果", "Result"),
+    "workbook.reason": ("原因", "Reason"),
+    "workbook.confirm": ("确认写回 {n} 条更正", "Write back {n} corrections"),
+    "workbook.nothing": ("没有可写回的更正。", "There is nothing to write back."),
+    "workbook_status.accepted": ("可导入", "accepted"),
+    "workbook_status.rejected": ("拒绝", "rejected"),
+    "workbook_status.closed": ("待办已关闭", "to-do closed"),
+    "workbook_status.applied_before": ("此前已导入", "applied before"),
+    "workbook_status.verified": ("已写回，复核通过", "written back, verified"),
+    "workbook_status.still_failing": ("已写回，复核未通过", "written back, still failing"),
+    "workbook_status.queued": ("已提交源系统，待复核", "sent to the source, awaiting a check"),
+    "workbook_status.write_failed": ("写回失败", "write-back failed"),
+    "error.workbook_refused": ("{place}：{reason}", "{place}: {reason_en}"),
+    "error.workbook_no_file": ("请选择要上传的工作簿文件。", "Choose a workbook file to upload."),
 }
 
 

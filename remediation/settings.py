@@ -129,6 +129,19 @@ SETTINGS: tuple[Setting, ...] = (
         "How an accepted correction reaches the source: `update` (UPDATE the source row: the demo) or "
         "`outbox` (INSERT into `dq_correction_request` in the source database, which the bank's system consumes).",
     ),
+    Setting(
+        "DQGOV_WORKBOOK_MAX_MB",
+        "64",
+        "A returned to-do workbook larger than this many megabytes is refused before it is opened.",
+        number,
+    ),
+    Setting(
+        "DQGOV_WORKBOOK_MAX_UNZIPPED_MB",
+        "1024",
+        "A returned workbook whose parts unpack to more than this many megabytes (or one part more than 200 "
+        "times its packed size) is refused as a zip bomb.",
+        number,
+    ),
     Setting("DQGOV_SESSION_HOURS", "8", "A portal login lasts this many hours.", number),
     Setting(
         "DQGOV_COOKIE_SECURE", "false", "true: the session cookie is sent over HTTPS only (behind TLS).", flag

@@ -27,6 +27,7 @@ from remediation.cli.notify import app as notify_app
 from remediation.cli.runs import app as runs_app
 from remediation.cli.users import print_demo_logins
 from remediation.cli.users import register as register_user_commands
+from remediation.cli.workbooks import register as register_workbook_commands
 from remediation.clock import parse_date, today_shanghai
 from remediation.errors import DqgovError
 
@@ -48,6 +49,7 @@ register_user_commands(app)  # user set-password
 register_calendar_commands(app)  # calendar show / set / import / cover
 register_audit_commands(app)  # audit verify
 register_hashkey_commands(app)  # hashkey show|rotate|adopt|new
+register_workbook_commands(app)  # todos export, corrections import
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")

@@ -216,3 +216,21 @@ class HashKey(Base):
     position: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     key_id: Mapped[str] = mapped_column(sa.String(16))
     added_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class WorkbookImport(Base):
+    """A to-do workbook's row whose correction was applied: one per (issued workbook, to-do), so importing
+    the same file again applies nothing twice. Claimed (`applying`) before the write-back, in its own
+    transaction, so two imports of one file at once cannot both apply a row."""
+
+    __tablename__ = "dq_workbook_import"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    issue_id: Mapped[str] = mapped_column(sa.String(36))
+    todo_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_todo.id"))
+    row_number: Mapped[int] = mapped_column(sa.Integer)
+    staff_id: Mapped[str] = mapped_column(sa.String(20))
+    correction_id: Mapped[int | None] = mapped_column(sa.Integer)
+    outcome: Mapped[str] = mapped_column(sa.String(20))  # applying | verified | still_failing | queued
+    applied_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (sa.UniqueConstraint("issue_id", "todo_id"),)
