@@ -24,7 +24,7 @@ from remediation.errors import DqgovError
 from remediation.lifecycle import Lifecycle
 from remediation.reporting.datadocs import docs_info
 from remediation.reporting.export import EXTRA_COLUMNS, FINDINGS_COLUMNS, findings_rows
-from remediation.reporting.orgtree import staff_rows
+from remediation.reporting.orgtree import institution_tree, staff_rows
 from remediation.reporting.runlog import check_run, check_runs, run_rules
 from remediation.reporting.spreadsheet import csv_writer
 from remediation.workflow.audit import audit, audit_entries
@@ -39,15 +39,18 @@ AUDIT_CHECK_WINDOW = 10_000
 
 
 def _campaigns_page(
-    request: Request, error: str | None = None, form: dict[str, str] | None = None
+    request: Request, errors: list[str] | None = None, form: dict[str, str] | None = None
 ) -> Response:
     context = {
         "campaigns": list_campaigns(config(request).store),
         "tables": [s.table for s in config(request).suites()],
-        "error": error,
+        "inst_names": {
+            code: node.inst_name for code, node in institution_tree(config(request).store).items()
+        },
+        "errors": errors or [],
         "form": form or {},
     }
-    return render(request, "office_campaigns.html", context, status_code=422 if error else 200)
+    return render(request, "office_campaigns.html", context, status_code=422 if errors else 200)
 
 
 @router.get("/campaigns")
@@ -63,24 +66,63 @@ async def campaign_create(request: Request, person: Office) -> Response:
     return await run_in_threadpool(_create_campaign, request, person, fields, tables)
 
 
-def _create_campaign(request: Request, person: Viewer, fields: dict[str, str], tables: list[str]) -> Response:
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in text.replace("；", ";").split(";") if p.strip()]
+
+
+def _day(text: str) -> dt.date | None:
     try:
-        target = float(fields.get("target", "")) / 100
-        baseline = dt.date.fromisoformat(fields.get("baseline", ""))
-        deadline = dt.date.fromisoformat(fields.get("deadline", ""))
+        return dt.date.fromisoformat(text.strip())
     except ValueError:
-        return _campaigns_page(request, "baseline / deadline: YYYY-MM-DD; target: a number", fields)
+        return None
 
-    def split(name: str) -> list[str]:
-        return [p.strip() for p in fields.get(name, "").replace("；", ";").split(";") if p.strip()]
 
+def _campaign_problems(request: Request, fields: dict[str, str]) -> list[str]:
+    """Everything wrong with the form at once, in the viewer's language (each naming its field)."""
+    cfg, lang = config(request), lang_of(request)
+    found: list[tuple[str, dict[str, object]]] = []
+    name = fields.get("name", "").strip()
+    if not name:
+        found.append(("campaigns.error_name", {}))
+    elif any(c.name == name for c in list_campaigns(cfg.store)):
+        found.append(("campaigns.error_name_taken", {"name": name}))
+    baseline, deadline = _day(fields.get("baseline", "")), _day(fields.get("deadline", ""))
+    if baseline is None:
+        found.append(("campaigns.error_baseline", {}))
+    if deadline is None:
+        found.append(("campaigns.error_deadline", {}))
+    elif baseline is not None and deadline < baseline:
+        found.append(("campaigns.error_order", {}))
+    try:
+        target = float(fields.get("target", "").strip().rstrip("%％"))
+    except ValueError:
+        target = -1.0
+    if not 0 < target <= 100:
+        found.append(("campaigns.error_target", {"value": fields.get("target", "")}))
+    known_rules = {r.id for suite in cfg.suites() for r in suite.rules}
+    if unknown := [r for r in _split(fields.get("rules", "")) if r not in known_rules]:
+        found.append(("campaigns.error_rules", {"ids": "; ".join(unknown)}))
+    tree = institution_tree(cfg.store)
+    if unknown := [i for i in _split(fields.get("institutions", "")) if i not in tree]:
+        found.append(("campaigns.error_institutions", {"codes": "; ".join(unknown)}))
+    return [translate(lang, key, **values) for key, values in found]
+
+
+def _create_campaign(request: Request, person: Viewer, fields: dict[str, str], tables: list[str]) -> Response:
+    problems = _campaign_problems(request, fields)
+    baseline, deadline = _day(fields.get("baseline", "")), _day(fields.get("deadline", ""))
+    if problems or baseline is None or deadline is None:
+        return _campaigns_page(request, problems, fields)
+    target = float(fields.get("target", "").strip().rstrip("%％")) / 100
     try:
         made = create_campaign(
-            config(request).store, fields.get("name", ""), baseline, deadline, target,
-            tables=tables, rules=split("rules"), institutions=split("institutions"), created_by=person.staff_id,
+            config(request).store, fields.get("name", ""), baseline, deadline, target, tables=tables,
+            rules=_split(fields.get("rules", "")), institutions=_split(fields.get("institutions", "")),
+            created_by=person.staff_id,
         )  # fmt: skip
-    except CampaignError as exc:
-        return _campaigns_page(request, str(exc), fields)
+    except CampaignError:  # a race with another creation of the same name
+        return _campaigns_page(request, [translate(lang_of(request), "campaigns.error_name_taken",
+                                                   name=fields.get("name", ""))], fields)  # fmt: skip
     audit(config(request).store, person.staff_id, "campaign_created", detail=f"campaign {made.id} {made.name}",
           client=client_of(request))  # fmt: skip
     return RedirectResponse("/office/campaigns?msg=campaign_created", status_code=303)
