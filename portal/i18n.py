@@ -486,6 +486,11 @@ _UI: Mapping[str, tuple[str, str]] = {
     "audit.title": ("审计日志", "Audit log"),
     "audit.action": ("动作", "Action"),
     "audit.client": ("来源地址", "Client"),
+    "audit.staff_id": ("工号", "Employee number"),
+    "audit.who_any": ("（全部人员）", "(anyone)"),
+    "audit.from": ("起始日期", "From"),
+    "audit.to": ("截止日期", "To"),
+    "audit.csv": ("导出 CSV", "Export CSV"),
     # the working-day calendar (本行工作日历)
     "calendar.title": ("工作日历", "Working-day calendar"),
     "calendar.intro": (

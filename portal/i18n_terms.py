@@ -124,6 +124,7 @@ TERMS: Mapping[str, tuple[str, str]] = {
         "exemption {id} (appeal {appeal}) until {until}",
     ),
     "narrate.correction": ("更正 {id}：{columns}", "correction {id}: {columns}"),
+    "narrate.no_change": ("无改动", "no change"),
     "narrate.correction_sent": ("更正 {id} 已提交源系统", "correction {id} sent to the source system"),
     "narrate.todo": ("待办 {id}", "to-do {id}"),
     "narrate.edit_form": (

@@ -54,6 +54,16 @@ def actor(lang: str, who: str | None, names: Mapping[str, str]) -> str:
     return f"{name}（{who}）" if name and lang == "zh" else f"{name} ({who})" if name else who
 
 
+def _changes(lang: str, text: str) -> str:
+    """ "uscc: 9136…X → 9136…B; mcc: 5411 → 5412" with the columns' labels and coded values in words."""
+    parts = []
+    for part in text.split("; "):
+        column, _, change = part.partition(": ")
+        old, _, new = change.partition(" → ")
+        parts.append(f"{label(lang, 'col', column)} {enum_value(lang, old)} → {enum_value(lang, new)}")
+    return "；".join(parts) if lang == "zh" else "; ".join(parts)
+
+
 def _stage(lang: str, stage: str) -> str:
     return label(lang, "stage", stage)
 
@@ -83,6 +93,16 @@ _RULES: list[Rule] = [
     (
         re.compile(r"exemption (\d+) \(appeal (\d+)\) until (\S+)"),
         lambda lang, m: translate(lang, "narrate.exemption", id=m[1], appeal=m[2], until=m[3]),
+    ),
+    (
+        re.compile(r"correction (\d+): ((?:[a-z_]+: [^;]* → [^;]*(?:; )?)+)"),
+        lambda lang, m: translate(lang, "narrate.correction", id=m[1], columns=_changes(lang, m[2])),
+    ),
+    (
+        re.compile(r"correction (\d+): no change"),
+        lambda lang, m: translate(
+            lang, "narrate.correction", id=m[1], columns=translate(lang, "narrate.no_change")
+        ),
     ),
     (
         re.compile(r"correction (\d+): (.*)"),

@@ -41,6 +41,8 @@ from remediation.workflow.audit import audit
 from remediation.workflow.campaigns import CampaignError, CampaignScope, choose_campaign, list_campaigns
 
 router = APIRouter()
+# the summary on screen: name first, then the parent's name and the level in words, then the figures
+SUMMARY_COLUMNS = ("inst_name", "parent_name", *TABLE_COLUMNS[1:])
 Overseer = Annotated[Viewer, Depends(overseer)]
 
 
@@ -142,8 +144,9 @@ def summary(
         "live": table.live,
         "frozen": table.frozen,
         "days": snapshot_days(cfg.store, table.campaign.id),
-        "columns": [(name, headers[name]) for name in TABLE_COLUMNS],
+        "columns": [(name, headers.get(name, "")) for name in SUMMARY_COLUMNS],
         "rows": [(s, as_row(s)) for s in table.scores],
+        "inst_names": {code: node.inst_name for code, node in institution_tree(cfg.store).items()},
     }
     return render(request, "summary.html", context)
 

@@ -229,3 +229,31 @@ def test_a_bad_url_parameter_gets_the_portals_own_page(demo: tuple[str, dict[str
         bad = manager.get("/todos?sort=bogus")
         assert bad.status == 400 and "text/html" in bad.headers["content-type"]
         assert ("参数 排序 不正确" if lang == "zh" else "Parameter sort is not valid") in bad.text
+
+
+def test_people_and_institutions_are_named_in_the_trails_the_audit_log_and_the_summary(
+    demo: tuple[str, dict[str, Login]],
+) -> None:
+    _, clients = demo
+    manager, office = clients["account_manager"], clients["data_office"]
+    office.get("/office/audit?lang=zh")
+    mine = office.get(f"/office/audit?who={manager.staff_id}&from={CHECK_DATE - dt.timedelta(days=400)}")
+    rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", mine.text)
+    assert rows and all(f"（{manager.staff_id}）" in r for r in rows)  # name, id second
+    assert "申诉" in mine.text and "查看未脱敏值" in mine.text
+    future = office.get(
+        f"/office/audit?from={CHECK_DATE + dt.timedelta(days=1)}&to={CHECK_DATE + dt.timedelta(days=2)}"
+    )
+    assert future.status in (200, 400) and not re.findall(r"<tr><td>\d+</td>", future.text)
+    exported = office.get(f"/office/audit.csv?who={manager.staff_id}&action=appeal_filed")
+    assert exported.status == 200 and "attachment" in exported.headers["content-disposition"]
+    lines = exported.body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("序号,时间,操作人,工号,动作") and len(lines) == 1 + 4
+    assert all("提交申诉" in line and manager.staff_id in line for line in lines[1:])
+    assert "导出" in office.get("/office/audit?action=export").text
+
+    head = clients["sub_branch_head"]
+    head.get("/summary?lang=en")
+    summary = head.get("/summary")
+    assert "Parent" in summary.text and "Institution" in summary.text
+    assert not re.search(r"<th[^>]*>\s*(inst_name|completion_rate|level)\s*</th>", summary.text)
