@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from portal.auth import csrf_protect
 from portal.deps import Forbidden, LoginRequired, PageNotFound, PortalConfig, lang_of, render, render_error
 from portal.guard import BadInput, reject_bad_input
-from portal.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, resolve_lang, translate
+from portal.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, label, resolve_lang, translate
 from portal.jobs import DocsJobs
 from portal.routes import auth, calendar, head, office, ops, todos, workbooks
 from remediation import settings
@@ -160,12 +160,14 @@ def _error_pages(app: FastAPI) -> None:
     async def bad_input(request: Request, exc: BadInput) -> Response:
         lang = lang_of(request)
         problem = translate(lang, f"error.problem_{exc.problem}", **exc.values)
-        return render_error(request, 400, translate(lang, "error.400_text", field=exc.field, problem=problem))
+        field = label(lang, "param", exc.field)
+        return render_error(request, 400, translate(lang, "error.400_text", field=field, problem=problem))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         lang = lang_of(request)
         fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")}) or ["?"]
         problem = translate(lang, "error.problem_invalid")
-        text = translate(lang, "error.400_text", field=", ".join(fields)[:80], problem=problem)
+        named = [label(lang, "param", f) for f in fields]
+        text = translate(lang, "error.400_text", field="、".join(named)[:80], problem=problem)
         return render_error(request, 400, text)

@@ -17,12 +17,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from expectations.rulebook import Suite, load_suites
+from portal import narrate
 from portal.i18n import DEFAULT_LANG, MESSAGES, label, translate
 from remediation.checks.writeback import WriteBack
 from remediation.clock import SHANGHAI, today_shanghai
 from remediation.errors import DqgovError
 from remediation.notify.inbox import unread_count
 from remediation.orchestration.runnow import Trigger
+from remediation.reporting.orgtree import staff_rows
 from remediation.store.engines import create_engine
 
 if TYPE_CHECKING:
@@ -165,11 +167,25 @@ def render(
     from portal.auth import current_viewer
 
     person = None if anonymous else current_viewer(request)
+    names: dict[str, str] = {}
+
+    def who(staff_id: str | None) -> str:
+        """A person by name, id second (names read once per page)."""
+        if staff_id and staff_id not in names and f"actor.{staff_id}" not in MESSAGES:
+            found = staff_rows(cfg.store, [staff_id]).get(staff_id)
+            names[staff_id] = found.staff_name if found else ""
+        return narrate.actor(lang, staff_id, names)
+
     page = {
         "request": request,
         "lang": lang,
         "t": lambda key, **kw: translate(lang, key, **kw),
         "label": lambda prefix, value: label(lang, prefix, value),
+        "who": who,
+        "narrate": lambda stored: narrate.detail(lang, stored),
+        "values_of": lambda stored: narrate.masked_values(lang, stored),
+        "enum": lambda value: narrate.enum_value(lang, value),
+        "campaign_name": lambda c: translate(lang, "campaigns.default_name") if c.is_default else c.name,
         "viewer": person,
         "csrf": person.csrf_token if person else "",
         "unread": unread_count(cfg.store, person.staff_id) if person else 0,

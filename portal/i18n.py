@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from portal.i18n_fields import FIELD_LABELS
+from portal.i18n_terms import TERMS
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -306,6 +307,10 @@ _UI: Mapping[str, tuple[str, str]] = {
     "appeals.reject": ("驳回", "Reject"),
     "appeals.pass_up": ("提交数据管理部门仲裁", "Pass up to the data office"),
     "appeals.submit": ("提交决定", "Record the decision"),
+    "appeals.note_needed": (
+        "驳回申诉须填写意见，说明驳回理由。",
+        "A rejection needs a note saying why.",
+    ),
     "stage.coordination": ("协调", "Coordination"),
     "stage.arbitration": ("仲裁", "Arbitration"),
     "appeal.pending": ("待处理", "Pending"),
@@ -328,9 +333,34 @@ _UI: Mapping[str, tuple[str, str]] = {
     "campaigns.create": ("新建专项治理", "New campaign"),
     "campaigns.submit": ("创建", "Create"),
     "campaigns.default": ("默认", "default"),
+    "campaigns.not_created": (
+        "专项治理未创建，请修改以下各项：",
+        "The campaign was not created: fix these fields.",
+    ),
+    "campaigns.error_name": ("名称：必填。", "Name: required."),
+    "campaigns.error_name_taken": (
+        "名称：已有名为“{name}”的专项治理。",
+        "Name: a campaign named “{name}” exists already.",
+    ),
+    "campaigns.error_baseline": ("基准日：请选择日期。", "Baseline date: choose a date."),
+    "campaigns.error_deadline": ("截止日：请选择日期。", "Deadline: choose a date."),
+    "campaigns.error_order": ("截止日：不能早于基准日。", "Deadline: it cannot be before the baseline date."),
+    "campaigns.error_target": (
+        "目标完成率（%）：应为大于 0、不超过 100 的数，如 90（填写的是“{value}”）。",
+        "Target rate (%): a number above 0 and at most 100, e.g. 90 (you typed “{value}”).",
+    ),
+    "campaigns.error_rules": (
+        "规则编号：规则目录中没有 {ids}。",
+        "Rule ids: the rule catalogue has no {ids}.",
+    ),
+    "campaigns.error_institutions": (
+        "机构代码：机构表中没有 {codes}。",
+        "Institution codes: there is no institution {codes}.",
+    ),
+    "campaigns.default_name": ("默认专项治理", "Default campaign"),
     "campaigns.all": ("全部", "all"),
     "rules.title": ("规则目录", "Rule catalogue"),
-    "rules.source": ("来自 expectations/rules/*.yml", "from expectations/rules/*.yml"),
+    "rules.source": ("规则文件：", "rule files:"),
     "rules.kind": ("检查方法", "Check"),
     "rules.columns": ("字段", "Columns"),
     "rules.when": ("适用条件", "Applies when"),
@@ -456,6 +486,11 @@ _UI: Mapping[str, tuple[str, str]] = {
     "audit.title": ("审计日志", "Audit log"),
     "audit.action": ("动作", "Action"),
     "audit.client": ("来源地址", "Client"),
+    "audit.staff_id": ("工号", "Employee number"),
+    "audit.who_any": ("（全部人员）", "(anyone)"),
+    "audit.from": ("起始日期", "From"),
+    "audit.to": ("截止日期", "To"),
+    "audit.csv": ("导出 CSV", "Export CSV"),
     # the working-day calendar (本行工作日历)
     "calendar.title": ("工作日历", "Working-day calendar"),
     "calendar.intro": (
@@ -667,7 +702,7 @@ _UI: Mapping[str, tuple[str, str]] = {
 }
 
 
-MESSAGES: Mapping[str, tuple[str, str]] = {**_UI, **FIELD_LABELS}
+MESSAGES: Mapping[str, tuple[str, str]] = {**_UI, **FIELD_LABELS, **TERMS}
 
 
 def resolve_lang(query: str | None, cookie: str | None) -> str | None:

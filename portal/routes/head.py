@@ -16,8 +16,9 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from portal.auth import client_of
-from portal.deps import PageNotFound, config, overseer, render
+from portal.deps import PageNotFound, config, error_page, lang_of, overseer, render
 from portal.guard import Id, OptionalId, parse_day
+from portal.i18n import translate
 from portal.routes.calendar import calendar_gaps
 from portal.scoping import Viewer, root_institution
 from remediation.errors import DqgovError, NotAllowed, NotFound
@@ -40,6 +41,8 @@ from remediation.workflow.audit import audit
 from remediation.workflow.campaigns import CampaignError, CampaignScope, choose_campaign, list_campaigns
 
 router = APIRouter()
+# the summary on screen: name first, then the parent's name and the level in words, then the figures
+SUMMARY_COLUMNS = ("inst_name", "parent_name", *TABLE_COLUMNS[1:])
 Overseer = Annotated[Viewer, Depends(overseer)]
 
 
@@ -141,8 +144,9 @@ def summary(
         "live": table.live,
         "frozen": table.frozen,
         "days": snapshot_days(cfg.store, table.campaign.id),
-        "columns": [(name, headers[name]) for name in TABLE_COLUMNS],
+        "columns": [(name, headers.get(name, "")) for name in SUMMARY_COLUMNS],
         "rows": [(s, as_row(s)) for s in table.scores],
+        "inst_names": {code: node.inst_name for code, node in institution_tree(cfg.store).items()},
     }
     return render(request, "summary.html", context)
 
@@ -172,9 +176,14 @@ def summary_xlsx(
 
 @router.get("/appeals")
 def appeals(request: Request, person: Overseer) -> Response:
+    return _appeals_page(request, person)
+
+
+def _appeals_page(request: Request, person: Viewer, kept: dict[str, Any] | None = None) -> Response:
+    """The appeals waiting for the viewer; `kept` is a refused decision, shown again with its message."""
     waiting = appeals_waiting_for(config(request).store, person.staff_id)
-    staff = staff_rows(config(request).store, {a.appellant for a in waiting})
-    return render(request, "appeals.html", {"appeals": waiting, "staff": staff})
+    context = {"appeals": waiting, "kept_form": kept}
+    return render(request, "appeals.html", context, status_code=422 if kept else 200)
 
 
 @router.post("/appeals/{appeal_id}/decide")
@@ -188,6 +197,10 @@ def decide(
     cfg = config(request)
     if not any(a.id == appeal_id for a in appeals_waiting_for(cfg.store, person.staff_id)):
         raise PageNotFound()
+    if decision == "reject" and not note.strip():  # the form comes back as typed, with why
+        error = translate(lang_of(request), "appeals.note_needed")
+        return _appeals_page(request, person, {"appeal_id": appeal_id, "decision": decision, "note": note,
+                                               "error": error})  # fmt: skip
     try:
         decide = arbitrate if person.is_office else coordinate
         decide(
@@ -202,7 +215,7 @@ def decide(
     except (NotFound, NotAllowed):
         raise PageNotFound() from None
     except DqgovError as exc:
-        return render(request, "error.html", {"code": 409, "detail": str(exc)}, status_code=409)
+        return error_page(request, exc)
     audit(
         cfg.store,
         person.staff_id,

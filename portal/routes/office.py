@@ -6,28 +6,32 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
+from portal import narrate
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, data_office, error_page, lang_of, render
 from portal.guard import Id, parse_day
-from portal.i18n import translate
+from portal.i18n import label, translate
 from portal.scoping import Viewer
 from remediation.checks.reconcile.run import reconcile_run
 from remediation.checks.voiding import void_run
+from remediation.clock import SHANGHAI
 from remediation.errors import DqgovError
 from remediation.lifecycle import Lifecycle
 from remediation.reporting.datadocs import docs_info
 from remediation.reporting.export import EXTRA_COLUMNS, FINDINGS_COLUMNS, findings_rows
-from remediation.reporting.orgtree import staff_rows
+from remediation.reporting.orgtree import institution_tree, staff_rows
 from remediation.reporting.runlog import check_run, check_runs, run_rules
 from remediation.reporting.spreadsheet import csv_writer
-from remediation.workflow.audit import audit, audit_entries
+from remediation.workflow.audit import AuditView, audit, audit_actors, audit_entries
 from remediation.workflow.auditchain import verify_chain
 from remediation.workflow.campaigns import CampaignError, create_campaign, list_campaigns
 
@@ -39,15 +43,18 @@ AUDIT_CHECK_WINDOW = 10_000
 
 
 def _campaigns_page(
-    request: Request, error: str | None = None, form: dict[str, str] | None = None
+    request: Request, errors: list[str] | None = None, form: dict[str, str] | None = None
 ) -> Response:
     context = {
         "campaigns": list_campaigns(config(request).store),
         "tables": [s.table for s in config(request).suites()],
-        "error": error,
+        "inst_names": {
+            code: node.inst_name for code, node in institution_tree(config(request).store).items()
+        },
+        "errors": errors or [],
         "form": form or {},
     }
-    return render(request, "office_campaigns.html", context, status_code=422 if error else 200)
+    return render(request, "office_campaigns.html", context, status_code=422 if errors else 200)
 
 
 @router.get("/campaigns")
@@ -63,24 +70,63 @@ async def campaign_create(request: Request, person: Office) -> Response:
     return await run_in_threadpool(_create_campaign, request, person, fields, tables)
 
 
-def _create_campaign(request: Request, person: Viewer, fields: dict[str, str], tables: list[str]) -> Response:
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in text.replace("；", ";").split(";") if p.strip()]
+
+
+def _day(text: str) -> dt.date | None:
     try:
-        target = float(fields.get("target", "")) / 100
-        baseline = dt.date.fromisoformat(fields.get("baseline", ""))
-        deadline = dt.date.fromisoformat(fields.get("deadline", ""))
+        return dt.date.fromisoformat(text.strip())
     except ValueError:
-        return _campaigns_page(request, "baseline / deadline: YYYY-MM-DD; target: a number", fields)
+        return None
 
-    def split(name: str) -> list[str]:
-        return [p.strip() for p in fields.get(name, "").replace("；", ";").split(";") if p.strip()]
 
+def _campaign_problems(request: Request, fields: dict[str, str]) -> list[str]:
+    """Everything wrong with the form at once, in the viewer's language (each naming its field)."""
+    cfg, lang = config(request), lang_of(request)
+    found: list[tuple[str, dict[str, object]]] = []
+    name = fields.get("name", "").strip()
+    if not name:
+        found.append(("campaigns.error_name", {}))
+    elif any(c.name == name for c in list_campaigns(cfg.store)):
+        found.append(("campaigns.error_name_taken", {"name": name}))
+    baseline, deadline = _day(fields.get("baseline", "")), _day(fields.get("deadline", ""))
+    if baseline is None:
+        found.append(("campaigns.error_baseline", {}))
+    if deadline is None:
+        found.append(("campaigns.error_deadline", {}))
+    elif baseline is not None and deadline < baseline:
+        found.append(("campaigns.error_order", {}))
+    try:
+        target = float(fields.get("target", "").strip().rstrip("%％"))
+    except ValueError:
+        target = -1.0
+    if not 0 < target <= 100:
+        found.append(("campaigns.error_target", {"value": fields.get("target", "")}))
+    known_rules = {r.id for suite in cfg.suites() for r in suite.rules}
+    if unknown := [r for r in _split(fields.get("rules", "")) if r not in known_rules]:
+        found.append(("campaigns.error_rules", {"ids": "; ".join(unknown)}))
+    tree = institution_tree(cfg.store)
+    if unknown := [i for i in _split(fields.get("institutions", "")) if i not in tree]:
+        found.append(("campaigns.error_institutions", {"codes": "; ".join(unknown)}))
+    return [translate(lang, key, **values) for key, values in found]
+
+
+def _create_campaign(request: Request, person: Viewer, fields: dict[str, str], tables: list[str]) -> Response:
+    problems = _campaign_problems(request, fields)
+    baseline, deadline = _day(fields.get("baseline", "")), _day(fields.get("deadline", ""))
+    if problems or baseline is None or deadline is None:
+        return _campaigns_page(request, problems, fields)
+    target = float(fields.get("target", "").strip().rstrip("%％")) / 100
     try:
         made = create_campaign(
-            config(request).store, fields.get("name", ""), baseline, deadline, target,
-            tables=tables, rules=split("rules"), institutions=split("institutions"), created_by=person.staff_id,
+            config(request).store, fields.get("name", ""), baseline, deadline, target, tables=tables,
+            rules=_split(fields.get("rules", "")), institutions=_split(fields.get("institutions", "")),
+            created_by=person.staff_id,
         )  # fmt: skip
-    except CampaignError as exc:
-        return _campaigns_page(request, str(exc), fields)
+    except CampaignError:  # a race with another creation of the same name
+        return _campaigns_page(request, [translate(lang_of(request), "campaigns.error_name_taken",
+                                                   name=fields.get("name", ""))], fields)  # fmt: skip
     audit(config(request).store, person.staff_id, "campaign_created", detail=f"campaign {made.id} {made.name}",
           client=client_of(request))  # fmt: skip
     return RedirectResponse("/office/campaigns?msg=campaign_created", status_code=303)
@@ -244,11 +290,85 @@ def export_csv(request: Request, person: Office, all: Annotated[bool, Query()] =
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """The audit page's filters: a person, an action, and a day range (Shanghai days, both included)."""
+
+    who: str | None
+    action: str | None
+    first: dt.date | None
+    last: dt.date | None
+
+    def entries(self, store: sa.Engine, limit: int | None) -> list[AuditView]:
+        def start(day: dt.date) -> dt.datetime:
+            return dt.datetime.combine(day, dt.time(), SHANGHAI)
+
+        return audit_entries(
+            store, staff_id=self.who, action=self.action, limit=limit,
+            since=start(self.first) if self.first else None,
+            before=start(self.last + dt.timedelta(days=1)) if self.last else None,
+        )  # fmt: skip
+
+
+Short = Annotated[str | None, Query(max_length=40)]
+
+
+def _audit_filter(
+    request: Request, who: str | None, action: str | None, first: str | None, last: str | None
+) -> AuditFilter:
+    today = config(request).today()
+    return AuditFilter(who or None, action or None, parse_day(first, "from", today) if first else None,
+                       parse_day(last, "to", today) if last else None)  # fmt: skip
+
+
 @router.get("/audit")
 def audit_log(
-    request: Request, person: Office, action: Annotated[str | None, Query(max_length=40)] = None
+    request: Request,
+    person: Office,
+    action: Short = None,
+    who: Short = None,
+    first: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    last: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> Response:
     store = config(request).store
-    entries = audit_entries(store, action=action or None, limit=300)
-    chain = verify_chain(store, newest=AUDIT_CHECK_WINDOW)
-    return render(request, "office_audit.html", {"entries": entries, "action": action, "chain": chain})
+    chosen = _audit_filter(request, who, action, first, last)
+    actors = audit_actors(store)
+    context = {
+        "entries": chosen.entries(store, 300),
+        "action": action,
+        "chosen": chosen,
+        "actors": actors,
+        "chain": verify_chain(store, newest=AUDIT_CHECK_WINDOW),
+    }
+    return render(request, "office_audit.html", context)
+
+
+@router.get("/audit.csv")
+def audit_csv(
+    request: Request,
+    person: Office,
+    action: Short = None,
+    who: Short = None,
+    first: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    last: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    """The filtered log as CSV (names beside ids, actions and details in the viewer's language); audited."""
+    cfg, lang = config(request), lang_of(request)
+    chosen = _audit_filter(request, who, action, first, last)
+    entries = chosen.entries(cfg.store, None)
+    names = {
+        k: v.staff_name for k, v in staff_rows(cfg.store, {e.staff_id for e in entries if e.staff_id}).items()
+    }
+    audit(cfg.store, person.staff_id, "export", detail="audit csv", client=client_of(request))
+    out = io.StringIO()
+    writer = csv_writer(out)
+    writer.writerow([translate(lang, k) for k in ("audit.id", "todo.when", "todo.who", "audit.staff_id",
+                                                  "audit.action", "todos.table", "todos.key", "todo.detail",
+                                                  "audit.client")])  # fmt: skip
+    for e in entries:
+        writer.writerow([e.id, e.at.isoformat() if e.at else "", names.get(e.staff_id or "", ""), e.staff_id or "",
+                         label(lang, "auditaction", e.action), label(lang, "table", e.table_name) if e.table_name else "",
+                         e.record_key or "", narrate.detail(lang, e.detail), e.client or ""])  # fmt: skip
+    name = f"audit-{cfg.today().isoformat()}.csv"
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip

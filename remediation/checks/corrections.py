@@ -207,6 +207,7 @@ def submit_correction(
         return CorrectionOutcome("refused", errors, todo_status=todo.status, failing_rules=tuple(failing))
     changed = {c: v for c, v in changes.items() if v != record.get(c)}
     shown = {c: masked(c, v, {**record, **changes}, record) for c, v in changed.items()}
+    before = {c: masked(c, record.get(c), record) for c in changed}
     try:
         reference = (
             writeback.write(suite.table, todo.record_key, changed, staff_id) if changed else "no change"
@@ -215,12 +216,12 @@ def submit_correction(
         _refused_ambiguous(store, staff_id, todo, exc, client)
         raise
     except WriteBackError as exc:
-        correction_id = _record(store, todo, staff_id, shown, "write_failed", str(exc))
+        correction_id = _record(store, todo, staff_id, shown, before, "write_failed", str(exc))
         audit(store, staff_id, "correction_failed", table_name=suite.table, record_key=todo.record_key,
               detail=f"correction {correction_id}: {exc}", client=client)  # fmt: skip
         return CorrectionOutcome("write_failed", correction_id=correction_id, todo_status=todo.status,
                                  detail=str(exc))  # fmt: skip
-    correction_id = _record(store, todo, staff_id, shown, "written", reference)
+    correction_id = _record(store, todo, staff_id, shown, before, "written", reference)
     audit(store, staff_id, "correction", table_name=suite.table, record_key=todo.record_key,
           detail=f"correction {correction_id} of to-do {todo_id} ({writeback.name}): "
                  f"{', '.join(sorted(changed)) or 'no change'}", client=client)  # fmt: skip
@@ -253,9 +254,16 @@ def _refused_ambiguous(
 
 
 def _record(
-    store: sa.Engine, todo: Any, staff_id: str, shown: Mapping[str, Any], status: str, detail: str
+    store: sa.Engine,
+    todo: Any,
+    staff_id: str,
+    shown: Mapping[str, Any],
+    before: Mapping[str, Any],
+    status: str,
+    detail: str,
 ) -> int:
-    """The dq_correction row and the to-do's event, in one transaction; the values are masked."""
+    """The dq_correction row and the to-do's event ("correction 3: uscc: 9136…X → 9136…B"), in one
+    transaction; the values, before and after, are masked."""
     at = now()
     with transaction(store) as conn:
         lock_todo(conn, todo.id)
@@ -276,7 +284,7 @@ def _record(
             ).scalar_one()
         )
         event = "corrected" if status == "written" else "correction_failed"
-        columns = ", ".join(sorted(shown)) or "no change"
+        changed = "; ".join(f"{c}: {before.get(c) or '—'} → {shown[c] or '—'}" for c in sorted(shown))
         add_event(conn, todo.id, staff_id, event, todo.status, todo.status,
-                  f"correction {correction_id}: {columns}", at)  # fmt: skip
+                  f"correction {correction_id}: {changed or 'no change'}", at)  # fmt: skip
     return correction_id

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from remediation.reporting.orgtree import InstitutionNode, subtree_codes
 from remediation.reporting.queries import TodoScope
-from remediation.reporting.rates import completion_rate
+from remediation.reporting.rates import completion_rate, shared_ranks
 from remediation.store.models import ACTIVE_STATUSES, UNCOUNTED_STATUSES, Todo, TodoStatus
 from remediation.store.workflow_models import Snapshot, SnapshotRecords
 from remediation.workflow.campaigns import CampaignScope
@@ -138,9 +138,15 @@ class RankedRow:
 
 
 def rank(rows: list[tuple[str, str, LiveCounts]]) -> list[RankedRow]:
-    """Best first: completion rate, then fewest overdue, then fewest active, then by key."""
-    ordered = sorted(rows, key=lambda r: (-r[2].completion_rate, r[2].overdue, r[2].active, r[0]))
-    return [RankedRow(key, name, counts, i) for i, (key, name, counts) in enumerate(ordered, start=1)]
+    """Best first: completion rate, then fewest overdue, then fewest active; rows equal on all three share a
+    rank (1, 1, 3) and are listed by key."""
+
+    def merit(row: tuple[str, str, LiveCounts]) -> tuple[float, int, int]:
+        return (-row[2].completion_rate, row[2].overdue, row[2].active)
+
+    ordered = sorted(rows, key=lambda r: (*merit(r), r[0]))
+    ranks = shared_ranks(ordered, merit)
+    return [RankedRow(key, name, counts, n) for n, (key, name, counts) in zip(ranks, ordered, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,11 @@ class RecordQuality:
     def quality(self) -> float:
         """New-record quality (增量数据质量): share of new records without an active finding."""
         return 1 - self.with_findings / self.new_records if self.new_records else 1.0
+
+    @property
+    def shown(self) -> float | None:
+        """The quality to show: none when there were no new records (nothing to judge, not 100%)."""
+        return self.quality if self.new_records else None
 
 
 def latest_record_quality(

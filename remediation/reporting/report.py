@@ -59,7 +59,7 @@ def as_row(score: InstitutionScore) -> dict[str, object]:
         "new": c["new"],
         "new_open": c["new_open"] + c["new_pending"],
         "new_records": c["new_records"],
-        "new_record_quality": round(score.new_record_quality, 4),
+        "new_record_quality": round(score.new_record_quality, 4) if c["new_records"] else None,  # none new: —
         "weighted_completion_rate": round(score.weighted_completion_rate, 4),
         "overdue_rate": round(score.overdue_rate, 4),
         "score": score.score,

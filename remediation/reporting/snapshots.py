@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from expectations.rulebook import load_suites
 from remediation.errors import DqgovError
 from remediation.policy import Policy, current_policy
-from remediation.reporting.rates import completion_rate
+from remediation.reporting.rates import completion_rate, shared_ranks
 from remediation.store.models import (
     ACTIVE_STATUSES,
     UNCOUNTED_STATUSES,
@@ -417,7 +417,9 @@ def summary_table(
             row.rate_change = row.completion_rate - previous[row.inst_code].completion_rate
     for group in peers.values():
         group.sort(key=lambda r: (-r.score, -r.completion_rate, r.inst_code))
-        for position, row in enumerate(group, start=1):
+        for position, row in zip(
+            shared_ranks(group, lambda r: (r.score, r.completion_rate)), group, strict=True
+        ):
             row.rank, row.peers = position, len(group)
     depth = {code: len(_chain(code, {r.inst_code: r.parent_code for r in rows.values()})) for code in rows}
     ordered = sorted(rows.values(), key=lambda r: (depth[r.inst_code], r.parent_code or "", r.rank))

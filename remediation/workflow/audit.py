@@ -103,9 +103,16 @@ class AuditView:
 
 
 def audit_entries(
-    store: sa.Engine, *, staff_id: str | None = None, action: str | None = None, limit: int = 200
+    store: sa.Engine,
+    *,
+    staff_id: str | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
+    before: dt.datetime | None = None,
+    limit: int | None = 200,
 ) -> list[AuditView]:
-    """The newest entries first, optionally of one person or one action."""
+    """The newest entries first, optionally of one person, one action, and at or after `since` and before
+    `before`."""
     stmt = sa.select(
         AuditEntry.at,
         AuditEntry.staff_id,
@@ -120,5 +127,22 @@ def audit_entries(
         stmt = stmt.where(AuditEntry.staff_id == staff_id)
     if action is not None:
         stmt = stmt.where(AuditEntry.action == action)
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if before is not None:
+        stmt = stmt.where(AuditEntry.at < before)
     with store.connect() as conn:
         return [AuditView(*row) for row in conn.execute(stmt.limit(limit))]
+
+
+def audit_actors(store: sa.Engine) -> list[str]:
+    """The staff ids that appear in the log, for a filter menu."""
+    with store.connect() as conn:
+        return list(
+            conn.scalars(
+                sa.select(AuditEntry.staff_id)
+                .where(AuditEntry.staff_id.is_not(None))
+                .distinct()
+                .order_by(AuditEntry.staff_id)
+            )
+        )

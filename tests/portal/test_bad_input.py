@@ -126,13 +126,14 @@ def test_no_bad_parameter_on_any_route_is_a_server_error(any_bank: Bank) -> None
     assert not failures, f"{len(failures)} bad answers:\n" + "\n".join(failures[:40])
 
 
-EXAMPLES = [  # the issue's, and their kin: (path, the parameter the page names)
-    ("/todos?key=%00", "key"),
-    ("/todos/2147483648", "todo_id"),
-    ("/office/runs/99999999999999999999", "run_id"),
-    ("/summary?date=9999-12-31", "date"),
-    ("/summary?date=2026-13-01", "date"),
-    ("/todos?sort=bogus", "sort"),
+EXAMPLES = [  # the issue's, and their kin: (path, the parameter the page names in Chinese, in English)
+    ("/todos?key=%00", "记录编号", "record key"),
+    ("/todos/2147483648", "待办编号", "to-do number"),
+    ("/todos/abc", "待办编号", "to-do number"),
+    ("/office/runs/99999999999999999999", "运行编号", "run number"),
+    ("/summary?date=9999-12-31", "日期", "date"),
+    ("/summary?date=2026-13-01", "日期", "date"),
+    ("/todos?sort=bogus", "排序", "sort"),
 ]
 
 
@@ -140,11 +141,11 @@ def test_the_issues_examples_answer_a_400_page_naming_the_parameter(any_bank: Ba
     with serve(make_app(any_bank)) as url:
         client = Client(url)
         client.login("D001")
-        for path, field in EXAMPLES:
+        for path, zh_field, en_field in EXAMPLES:
             zh = client.get(path)
-            assert zh.status == 400 and "请求有误" in zh.text and field in zh.text, (path, zh.text[-600:])
+            assert zh.status == 400 and "请求有误" in zh.text and zh_field in zh.text, (path, zh.text[-600:])
             en = client.get(path + ("&" if "?" in path else "?") + "lang=en")
-            assert en.status == 400 and "Bad request" in en.text and field in en.text, path
+            assert en.status == 400 and "Bad request" in en.text and en_field in en.text, path
             client.get("/todos?lang=zh")
 
 

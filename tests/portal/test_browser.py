@@ -296,7 +296,7 @@ def test_data_office_arbitrates_an_appeal_and_reviews_rules_runs_and_docs(
         page.get_by_role("link", name="导出").click()
         shots(page, "exports")
         page.get_by_role("link", name="审计日志").click()
-        expect(page.locator("#audit")).to_contain_text("appeal_accept")
+        expect(page.locator("#audit")).to_contain_text("同意申诉")
         shots(page, "audit-log")
         # the Data Docs page runs no script by design (CSP sandbox); nothing else may log an error
         assert [e for e in errors if "sandbox" not in e.lower()] == []

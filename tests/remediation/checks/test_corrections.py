@@ -97,6 +97,11 @@ def test_a_wrong_value_is_refused_with_the_rules_message_and_a_right_one_closes_
             )
         )
     assert events == ["opened", "corrected", "fixed"]
+    with checked.store.connect() as conn:
+        said = conn.scalar(sa.select(TodoEvent.detail).where(TodoEvent.event == "corrected"))
+    assert (
+        said == f"correction {correction.id}: contact_phone: 123****8901 → 138****8000"
+    )  # old → new, masked
 
 
 def test_a_correction_that_breaks_another_rule_is_refused_on_that_field(checked: Checked) -> None:

@@ -85,7 +85,8 @@ def test_rates_at_every_level_equal_hand_computed_values(bank: sa.Engine) -> Non
         assert row["completion_rate"] == pytest.approx(rate, abs=1e-4), code
     # the day-2 merchant is a new record (增量) with a finding: 1 new record, none clean
     assert (rows["110200"]["new"], rows["110200"]["new_open"], rows["110200"]["new_records"]) == (1, 1, 1)
-    assert rows["110200"]["new_record_quality"] == 0.0 and rows["110100"]["new_record_quality"] == 1.0
+    assert rows["110200"]["new_record_quality"] == 0.0
+    assert rows["110100"]["new_record_quality"] is None  # no new records: shown as —, not 100%
     # score = 100 × (0.6 × completion + 0.25 × new-record quality + 0.15 × (1 − overdue rate))
     assert rows["110100"]["score"] == pytest.approx(70.0)
     assert rows["110200"]["score"] == pytest.approx(55.0)

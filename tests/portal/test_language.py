@@ -1,0 +1,259 @@
+"""Every page of a small demo bank, in Chinese and in English: no English words in the Chinese pages, no
+catalogue keys or raw column ids in either (a missing key shows as itself, `portal.i18n.translate`).
+
+The bank is the demo generator's (every kind of defect), checked by the pipeline, with the workflow's
+trails on it: corrections, claims, appeals at each stage, an exemption, a scoped campaign, a snapshot.
+The crawler follows every link of each demo login's pages (GET only, downloads and Data Docs aside).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterator
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from expectations.rulebook import load_suites
+from remediation.checks.pipeline import run_suite
+from remediation.demobank import DemoBankSpec, generate_demo_bank
+from remediation.reporting.snapshots import take_snapshot
+from remediation.store.engines import open_store
+from remediation.store.models import Todo
+from remediation.workflow.accounts import ensure_demo_users
+from remediation.workflow.campaigns import create_campaign
+from tests.factories import CHECK_DATE
+from tests.portal.conftest import PASSWORD, Bank, Client, make_app, serve
+
+MAX_PAGES = 80  # per login and language: every kind of page, not every to-do
+# Latin text allowed in the Chinese pages: names of products and formats, and the language switch
+ALLOWED_LATIN = {"English", "Excel", "CSV", "GX", "Data", "Docs", "Airflow", "YYYY", "MM", "DD", "chinese",
+                 "chinese-calendar", "dqgov", "audit", "verify", "Luhn"}  # fmt: skip
+WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]")
+KEYLIKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)*\.[a-z0-9]+(?:_[a-z0-9]+)*\b")
+COLUMN_ID = re.compile(r"\b[a-z]+_[a-z_]+\b")
+SKIP = re.compile(r"<(script|style|code|textarea)\b.*?</\1>|<span class=\"v\">[^<]*</span>", re.S)
+TAGS = re.compile(r"<[^>]+>")
+HREF = re.compile(r'href="([^"#]*)')
+
+
+def visible_text(page: str) -> str:
+    body = page.split("<body", 1)[-1]
+    return html.unescape(TAGS.sub(" ", SKIP.sub(" ", body)))
+
+
+CODE_IN_BRACKETS = re.compile(r"（[A-Za-z_ ,、-]+）")  # 正常（active）: the stored code after its name
+
+
+def problems(text: str, lang: str) -> list[str]:
+    found = [f"key {m}" for m in KEYLIKE.findall(text)]
+    found += [f"column id {m}" for m in COLUMN_ID.findall(text)]
+    if lang == "zh":
+        for word in WORD.findall(CODE_IN_BRACKETS.sub("", text)):
+            if word not in ALLOWED_LATIN and not word.isupper():  # rule ids, record keys, codes
+                found.append(f"English {word!r}")
+    return found
+
+
+def _workflow_trails(store: sa.Engine, client_for: dict[str, Login]) -> None:
+    """What staff do in a week, through the portal itself: each trail then shows on the pages."""
+    manager, head, office = (
+        client_for["account_manager"],
+        client_for["sub_branch_head"],
+        client_for["data_office"],
+    )
+    with store.connect() as conn:
+        mine = conn.execute(
+            sa.select(Todo.id, Todo.rule_id)
+            .where(Todo.assignee_staff_id == manager.staff_id)
+            .order_by(Todo.id)
+        ).all()
+    ids = [t.id for t in mine]
+    assert len(ids) >= 5, mine
+    fix = next((t.id for t in mine if "USCC" in t.rule_id), ids[-1])
+    manager.get(f"/todos/{fix}")
+    manager.post(f"/todos/{fix}/correct", {"field_uscc": "91360100MA35X"})  # refused
+    manager.post(f"/todos/{fix}/correct", {"field_uscc": "91360100MA35L7XQ3B"})
+    others = [i for i in ids if i != fix]
+    manager.post(f"/todos/{others[0]}/claim", {"note": "已在核心系统改正"})
+    for todo_id in others[1:5]:
+        manager.post(
+            f"/todos/{todo_id}/appeal", {"reason": "该商户为个体工商户，规则不适用", "evidence": "营业执照"}
+        )
+    appeals = head.appeal_ids()
+    head.post(f"/appeals/{appeals[0]}/decide", {"decision": "accept", "note": "同意"})
+    head.post(f"/appeals/{appeals[1]}/decide", {"decision": "reject", "note": "证照不符"})
+    head.post(f"/appeals/{appeals[1]}/decide", {"decision": "reject"})  # no note: refused
+    head.post(f"/appeals/{appeals[2]}/decide", {"decision": "pass_up"})
+    manager.post(f"/todos/{others[2]}/appeals/{appeals[1]}/escalate")
+    office_appeals = office.appeal_ids()
+    office.post(f"/appeals/{office_appeals[0]}/decide", {"decision": "reject", "note": "维持原判"})
+    office.post("/office/campaigns", {"name": "x", "baseline": "bad", "deadline": "", "target": "150"})
+
+
+class Login(Client):
+    def __init__(self, base: str, staff_id: str) -> None:
+        super().__init__(base)
+        self.staff_id = staff_id
+
+    def appeal_ids(self) -> list[int]:
+        return [int(i) for i in re.findall(r'action="/appeals/(\d+)/decide"', self.get("/appeals").text)]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Login]]]:
+    folder = tmp_path_factory.mktemp("demo")
+    source_url = f"sqlite:///{folder / 'source.sqlite'}"
+    generate_demo_bank(sa.create_engine(source_url), DemoBankSpec(merchants=400, customers=100, seed=11,
+                                                                  defect_rate=0.4, check_date=CHECK_DATE))  # fmt: skip
+    store = open_store(f"sqlite:///{folder / 'store.sqlite'}")
+    source = sa.create_engine(source_url)
+    for suite in load_suites():
+        run_suite(source, store, suite, CHECK_DATE - dt.timedelta(days=1))
+    logins = ensure_demo_users(store, PASSWORD)
+    create_campaign(store, "南昌分行手机号专项", CHECK_DATE - dt.timedelta(days=30), CHECK_DATE + dt.timedelta(days=60),
+                    0.9, tables=["merchant"], institutions=[logins[1].inst_code], created_by=logins[-1].staff_id)  # fmt: skip
+    for suite in load_suites():
+        run_suite(source, store, suite, CHECK_DATE)
+    take_snapshot(store, CHECK_DATE - dt.timedelta(days=1))
+    app = make_app(Bank(source_url, store, folder))
+    with serve(app) as url:
+        clients: dict[str, Login] = {}
+        for person in logins:
+            client = Login(url, person.staff_id)
+            client.login(person.staff_id)
+            clients[person.position] = client
+        _workflow_trails(store, clients)
+        yield url, clients
+
+
+def crawl(client: Client, lang: str) -> Iterator[tuple[str, int, str]]:
+    client.get(f"/todos?lang={lang}")
+    seen: set[str] = set()
+    queue = ["/", "/todos", "/inbox", "/todos/999999", "/todos/abc", "/todos?sort=bogus"]
+    while queue and len(seen) < MAX_PAGES:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        answer = client.get(path)
+        if answer.status in (301, 302, 303, 307):
+            queue.insert(0, urlsplit(answer.headers.get("location", "/")).path)
+            continue
+        if "text/html" not in answer.headers.get("content-type", ""):
+            continue
+        yield path, answer.status, answer.text
+        for link in HREF.findall(answer.text):
+            target = urlsplit(urljoin(client.base + path, html.unescape(link)))
+            if target.netloc != urlsplit(client.base).netloc or target.path.startswith(
+                ("/static", "/logout")
+            ):
+                continue
+            if "/docs/" in target.path or target.path.endswith((".xlsx", ".csv")) or "lang=" in target.query:
+                continue
+            found = target.path + (f"?{target.query}" if target.query else "")
+            # one to-do page per rule is enough: the rest differ in values only
+            if (
+                re.fullmatch(r"/todos/\d+", target.path)
+                and sum(1 for s in seen if re.fullmatch(r"/todos/\d+", s)) > 25
+            ):
+                continue
+            queue.append(found)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_of_the_demo_is_in_the_viewers_language(
+    demo: tuple[str, dict[str, Login]], lang: str
+) -> None:
+    _, clients = demo
+    failures: dict[str, str] = {}  # problem -> the first page showing it
+    pages = 0
+    for position, client in clients.items():
+        for path, status, page in crawl(client, lang):
+            pages += 1
+            assert status < 500, f"{position} {path}: {status}"
+            assert f'lang="{"zh-CN" if lang == "zh" else "en"}"' in page, path
+            for problem in problems(visible_text(page), lang):
+                failures.setdefault(problem, f"{position} {path}")
+    assert pages > 60
+    assert not failures, "\n".join(f"{p}  ({where})" for p, where in sorted(failures.items()))
+
+
+def test_refused_forms_come_back_as_typed_with_every_problem_in_chinese(
+    demo: tuple[str, dict[str, Login]],
+) -> None:
+    _, clients = demo
+    head, office = clients["sub_branch_head"], clients["data_office"]
+    head.get("/appeals?lang=zh")
+    appeal = head.appeal_ids()[0]
+    refused = head.post(f"/appeals/{appeal}/decide", {"decision": "reject", "note": "  "})
+    assert refused.status == 422
+    assert "驳回申诉须填写意见" in refused.text
+    assert re.search(r'value="reject" checked', refused.text)  # the form is kept
+    assert problems(visible_text(refused.text), "zh") == []
+
+    office.get("/office/campaigns?lang=zh")
+    form = {"name": "", "baseline": "2026-13-01", "deadline": "", "target": "1.5x",
+            "rules": "NO-SUCH-RULE", "institutions": "999999"}  # fmt: skip
+    refused = office.post("/office/campaigns", form)
+    assert refused.status == 422
+    said = visible_text(refused.text)
+    for expected in (
+        "名称：必填",
+        "基准日：请选择日期",
+        "截止日：请选择日期",
+        "目标完成率（%）",
+        "NO-SUCH-RULE",
+        "999999",
+    ):
+        assert expected in said, expected
+    assert problems(said, "zh") == []
+    assert 'value="NO-SUCH-RULE"' in refused.text  # what was typed stays
+    late = office.post("/office/campaigns", {**form, "name": "年末", "baseline": "2026-12-01",
+                                             "deadline": "2026-11-01", "target": "150", "rules": "", "institutions": ""})  # fmt: skip
+    assert "截止日：不能早于基准日" in late.text and "填写的是“150”" in late.text
+
+
+def test_a_bad_url_parameter_gets_the_portals_own_page(demo: tuple[str, dict[str, Login]]) -> None:
+    _, clients = demo
+    manager = clients["account_manager"]
+    for lang, heading in (("zh", "未找到"), ("en", "Not found")):
+        manager.get(f"/todos?lang={lang}")
+        missing = manager.get("/todos/2000000")
+        assert missing.status == 404 and heading in missing.text
+        assert manager.get("/todos/abc").status == 400
+        bad = manager.get("/todos?sort=bogus")
+        assert bad.status == 400 and "text/html" in bad.headers["content-type"]
+        assert ("参数 排序 不正确" if lang == "zh" else "Parameter sort is not valid") in bad.text
+
+
+def test_people_and_institutions_are_named_in_the_trails_the_audit_log_and_the_summary(
+    demo: tuple[str, dict[str, Login]],
+) -> None:
+    _, clients = demo
+    manager, office = clients["account_manager"], clients["data_office"]
+    office.get("/office/audit?lang=zh")
+    mine = office.get(f"/office/audit?who={manager.staff_id}&from={CHECK_DATE - dt.timedelta(days=400)}")
+    rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", mine.text)
+    assert rows and all(f"（{manager.staff_id}）" in r for r in rows)  # name, id second
+    assert "申诉" in mine.text and "查看未脱敏值" in mine.text
+    future = office.get(
+        f"/office/audit?from={CHECK_DATE + dt.timedelta(days=1)}&to={CHECK_DATE + dt.timedelta(days=2)}"
+    )
+    assert future.status in (200, 400) and not re.findall(r"<tr><td>\d+</td>", future.text)
+    exported = office.get(f"/office/audit.csv?who={manager.staff_id}&action=appeal_filed")
+    assert exported.status == 200 and "attachment" in exported.headers["content-disposition"]
+    lines = exported.body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("序号,时间,操作人,工号,动作") and len(lines) == 1 + 4
+    assert all("提交申诉" in line and manager.staff_id in line for line in lines[1:])
+    assert "导出" in office.get("/office/audit?action=export").text
+
+    head = clients["sub_branch_head"]
+    head.get("/summary?lang=en")
+    summary = head.get("/summary")
+    assert "Parent" in summary.text and "Institution" in summary.text
+    assert not re.search(r"<th[^>]*>\s*(inst_name|completion_rate|level)\s*</th>", summary.text)
