@@ -120,8 +120,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DQGOV_WECOM_WEBHOOK_URL",
         "",
-        "WeCom (企业微信) group-bot webhook for digests; empty: no WeCom message is queued or sent.",
+        "WeCom (企业微信) group-bot webhook for the data office's run alerts only (never digests: a group "
+        "chat is read by many); empty: no group-bot message.",
     ),
+    Setting(
+        "DQGOV_WECOM_API_URL",
+        "https://qyapi.weixin.qq.com",
+        "WeCom API for application messages (a private deployment has its own address).",
+    ),
+    Setting(
+        "DQGOV_WECOM_CORP_ID", "", "WeCom corp id (企业ID) for application messages; empty: none are sent."
+    ),
+    Setting("DQGOV_WECOM_AGENT_ID", "", "WeCom application's agent id (AgentId), a number.", integer),
+    Setting("DQGOV_WECOM_SECRET", "", "WeCom application's secret (Secret) for `gettoken`."),
     # the portal
     Setting(
         "DQGOV_WRITEBACK",

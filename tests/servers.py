@@ -1,4 +1,5 @@
-"""Real servers for notification tests: an SMTP server (aiosmtpd) and a WeCom-style webhook (http.server)."""
+"""Real servers for notification tests: an SMTP server (aiosmtpd), a WeCom-style group-bot webhook and a
+WeCom application-message API (http.server)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import email.policy
 import json
 import socket
 import threading
+import urllib.parse
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -93,3 +95,87 @@ class WecomSink:
 
     def env(self) -> dict[str, str]:
         return {"DQGOV_WECOM_WEBHOOK_URL": self.url}
+
+
+class WecomApi:
+    """A local server speaking WeCom's application-message API: `gettoken` and `message/send`.
+
+    Like WeCom it answers 42001 to an expired token, 45009 when rate-limited, 81013 for an unknown user.
+    `expire_after`: the current token expires after that many accepted messages (a token that runs out
+    mid-run); `limited`: the next that many sends are refused as rate-limited; `users`: who exists.
+    """
+
+    CORP, SECRET = "ww-test-corp", "test-secret"
+
+    def __init__(self, users: set[str] | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []  # accepted messages
+        self.tokens_issued = 0
+        self.expire_after: int | None = None
+        self.limited = 0
+        self.users = users
+        self._token = ""
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, answer: dict[str, Any]) -> None:
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                if url.path != "/cgi-bin/gettoken":
+                    return self._answer({"errcode": 404, "errmsg": "not found"})
+                if (query.get("corpid"), query.get("corpsecret")) != (api.CORP, api.SECRET):
+                    return self._answer({"errcode": 40001, "errmsg": "invalid credential"})
+                api.tokens_issued += 1
+                api._token = f"token-{api.tokens_issued}"
+                return self._answer(
+                    {"errcode": 0, "errmsg": "ok", "access_token": api._token, "expires_in": 7200}
+                )
+
+            def do_POST(self) -> None:
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                body = json.loads(
+                    self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode("utf-8")
+                )
+                if url.path != "/cgi-bin/message/send":
+                    return self._answer({"errcode": 404, "errmsg": "not found"})
+                if query.get("access_token") != api._token or not api._token:
+                    return self._answer({"errcode": 42001, "errmsg": "access_token expired"})
+                if api.limited > 0:
+                    api.limited -= 1
+                    return self._answer({"errcode": 45009, "errmsg": "api freq out of limit"})
+                if api.users is not None and body.get("touser") not in api.users:
+                    return self._answer({"errcode": 81013, "errmsg": "user & party & tag all invalid",
+                                         "invaliduser": body.get("touser")})  # fmt: skip
+                api.sent.append(body)
+                if api.expire_after is not None and len(api.sent) >= api.expire_after:
+                    api.expire_after, api._token = None, ""  # the token runs out now
+                return self._answer({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def env(self) -> dict[str, str]:
+        return {"DQGOV_WECOM_API_URL": self.url, "DQGOV_WECOM_CORP_ID": self.CORP, "DQGOV_WECOM_AGENT_ID": "1000002",
+                "DQGOV_WECOM_SECRET": self.SECRET}  # fmt: skip

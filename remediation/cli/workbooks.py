@@ -85,11 +85,14 @@ def corrections_import(
         raise DqgovError(f"{file}: no such file")
     day = parse_date(check_date, "--check-date") if check_date else today_shanghai()
     store, source = _engines(store_url, source_url)
-    preview = judge_workbook(file, store, source, staff, check_date=day)
+    from expectations.rulebook import load_suites
+
+    suites = load_suites()
+    preview = judge_workbook(file, store, source, staff, check_date=day, suites=suites)
     if apply:
         writeback = writeback_for(source)
         apply_preview(store, source, preview, staff, writeback, check_date=day,
-                      lifecycle=Lifecycle.in_force(), client=cli_client())  # fmt: skip
+                      suites=suites, lifecycle=Lifecycle.in_force(), client=cli_client())  # fmt: skip
         audit(store, staff, "workbook_import", client=cli_client(),
               detail=f"workbook {preview.issue.issue_id} ({file.name}): {_counts(preview)}")  # fmt: skip
     for row in preview.rows:

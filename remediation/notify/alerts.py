@@ -22,9 +22,13 @@ def alert_channels() -> list[str]:
     from remediation.notify.transports import transports_from_settings, usable_channels
 
     try:
-        return usable_channels(current_policy().channels, transports_from_settings()) or ["inbox"]
+        transports = transports_from_settings()
+        channels = usable_channels(current_policy().channels, transports)
     except Exception:  # a broken SMTP/WeCom setting must not hide the alert: the inbox always works
         return ["inbox"]
+    if "wecom" in channels and "wecom_bot" in transports:
+        channels[channels.index("wecom")] = "wecom_bot"  # run alerts go to the data office's group chat
+    return channels or ["inbox"]
 
 
 def alert_data_office(
@@ -44,12 +48,11 @@ def alert_data_office(
     rows = []
     for person in people:
         for channel in channels or alert_channels():
-            address = {"email": person.email, "wecom": person.wecom_userid, "inbox": person.staff_id}.get(
-                channel
-            )
+            address = {"email": person.email, "wecom": person.wecom_userid, "wecom_bot": person.wecom_userid,
+                       "inbox": person.staff_id}.get(channel)  # fmt: skip
             if not address:
                 continue
-            text = f"<@{address}>\n{body}" if channel == "wecom" else body
+            text = f"<@{address}>\n{body}" if channel == "wecom_bot" else body  # a mention in the group
             rows.append(
                 {
                     "dedupe_key": f"alert:{key}:{person.staff_id}:{channel}"[:200],

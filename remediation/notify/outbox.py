@@ -4,7 +4,7 @@ A worker claims a batch in one short statement: it pushes the batch's `next_atte
 so no other worker takes the same messages (on PostgreSQL the claim also skips rows another worker has
 locked, `FOR UPDATE SKIP LOCKED`). Each message is then sent and marked in a transaction of its own:
 `sent`, or one more attempt with exponential back-off (`backoff_seconds × 2^(attempts − 1)`), or
-`dead` after `max_attempts`. A worker that dies mid-batch leaves its messages to be taken again when
+`dead` after `max_attempts` (or at once when the transport says it never will deliver it). A worker that dies mid-batch leaves its messages to be taken again when
 the lease runs out, so e-mail and WeCom are delivered at least once; the inbox row is written in the
 transaction that marks its message sent, so it is delivered exactly once.
 
@@ -121,8 +121,9 @@ def _send_one(
         raise  # the store itself is failing: stop, the lease gives the message back later
     except Exception as exc:
         error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        permanent = isinstance(exc, DeliveryError) and exc.permanent
     tried = attempts + 1
-    dead = tried >= policy.max_attempts
+    dead = tried >= policy.max_attempts or permanent
     backoff = dt.timedelta(seconds=policy.backoff_seconds * 2 ** (tried - 1))
     with store.begin() as conn:
         conn.execute(

@@ -394,7 +394,7 @@ def enqueue(
             address = {"email": person.email, "wecom": person.wecom_userid, "inbox": digest.staff_id}[channel]
             if not address:
                 continue
-            body = render_wecom(digest, address) if channel == "wecom" else render_text(digest)
+            body = render_wecom(digest, None) if channel == "wecom" else render_text(digest)  # to them alone
             rows.append(
                 {
                     "dedupe_key": digest_key(digest.as_of, digest.staff_id, channel),

@@ -1,4 +1,5 @@
-"""How a queued message leaves: e-mail over SMTP, a WeCom (企业微信) group-bot webhook, the portal inbox.
+"""How a queued message leaves: e-mail over SMTP, a WeCom (企业微信) application message to the person
+(`wecom_app.py`), a WeCom group-bot webhook (the data office's alerts only), the portal inbox.
 
 Transports are plain objects built from settings and passed to `remediation.outbox.deliver`; a test
 passes its own. A failure to deliver raises `DeliveryError`, and the outbox retries the message later.
@@ -28,7 +29,13 @@ TIMEOUT_SECONDS = 10.0
 
 
 class DeliveryError(Exception):
-    """The message could not be delivered this time; the text goes into the outbox's last_error."""
+    """The message could not be delivered this time; the text goes into the outbox's last_error.
+
+    `permanent`: it never will be (an unknown recipient): the outbox marks it dead at once."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,9 @@ class SmtpTransport:
 
 
 class WecomTransport:
-    """A WeCom group bot: POST `{"msgtype": "markdown", ...}` to its webhook; `errcode` 0 means sent."""
+    """A WeCom group bot: POST `{"msgtype": "markdown", ...}` to its webhook; `errcode` 0 means sent.
+
+    A group chat is read by many: only the data office's run alerts go there (channel `wecom_bot`)."""
 
     def __init__(self, webhook_url: str, timeout: float = TIMEOUT_SECONDS) -> None:
         self.webhook_url, self.timeout = webhook_url, timeout
@@ -161,7 +170,8 @@ class WecomTransport:
 
 
 def transports_from_settings(get: Callable[[str], str] = settings.get) -> dict[str, Transport]:
-    """The configured transports by channel: the inbox always; e-mail with an SMTP host; WeCom with a webhook."""
+    """The configured transports by channel: the inbox always; e-mail with an SMTP host; `wecom` (application
+    messages) with a corp id, agent id and secret; `wecom_bot` (the group bot, alerts only) with a webhook."""
     found: dict[str, Transport] = {"inbox": InboxTransport()}
     if get("DQGOV_SMTP_HOST"):
         found["email"] = SmtpTransport(
@@ -172,11 +182,19 @@ def transports_from_settings(get: Callable[[str], str] = settings.get) -> dict[s
             password=get("DQGOV_SMTP_PASSWORD"),
             starttls=settings.parse_as("DQGOV_SMTP_STARTTLS", get("DQGOV_SMTP_STARTTLS")),
         )
+    if get("DQGOV_WECOM_CORP_ID") and get("DQGOV_WECOM_AGENT_ID") and get("DQGOV_WECOM_SECRET"):
+        from remediation.notify.wecom_app import WecomAppTransport
+
+        api = get("DQGOV_WECOM_API_URL")
+        if not api.startswith(("http://", "https://")):
+            raise DqgovError("DQGOV_WECOM_API_URL is not an http(s) URL")
+        agent = settings.parse_as("DQGOV_WECOM_AGENT_ID", get("DQGOV_WECOM_AGENT_ID"))
+        found["wecom"] = WecomAppTransport(api, get("DQGOV_WECOM_CORP_ID"), agent, get("DQGOV_WECOM_SECRET"))
     if get("DQGOV_WECOM_WEBHOOK_URL"):
         url = get("DQGOV_WECOM_WEBHOOK_URL")
         if not url.startswith(("http://", "https://")):
             raise DqgovError("DQGOV_WECOM_WEBHOOK_URL is not an http(s) URL")
-        found["wecom"] = WecomTransport(url)
+        found["wecom_bot"] = WecomTransport(url)
     return found
 
 

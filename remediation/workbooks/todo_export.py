@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from expectations.contract import PRIMARY_KEYS
-from expectations.rulebook import Rule, Suite
+from expectations.rulebook import Rule, Suite, load_suites
 from remediation.checks.rules import rules_of
 from remediation.clock import now
 from remediation.errors import DqgovError, NotFound
@@ -176,6 +176,7 @@ def export_todos(
     from openpyxl.worksheet.datavalidation import DataValidation
 
     clause = _scope_clause(store, scope)
+    suites = suites if suites is not None else load_suites()  # read once, not once per row
     signer = Signer()
     issue_id = str(uuid.uuid4())
     book = Workbook(write_only=True)

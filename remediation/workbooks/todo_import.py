@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from expectations.rulebook import Suite
+from expectations.rulebook import Suite, load_suites
 from remediation.checks.corrections import (
     FieldError,
     editable_columns,
@@ -317,6 +317,7 @@ def judge_workbook(
                               "无法读取该工作簿（文件可能已损坏）") from None  # fmt: skip
     try:
         issue = read_issue(book, signer)
+        suites = suites if suites is not None else load_suites()  # read once, not once per row
         judge = Judge(store, source, staff_id, issue, signer, suites, check_date)
         rows: list[RowResult] = []
         blank = 0

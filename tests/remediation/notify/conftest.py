@@ -1,5 +1,5 @@
 """The notification tests' fixtures: a store, one with 500 to-dos for 20 people, and real SMTP and WeCom
-servers."""
+servers (the application-message API and a group bot)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from remediation.notify.wecom_app import forget_tokens
 from remediation.store.engines import open_store
 from tests.remediation.notify.helpers import DAY
-from tests.servers import SmtpSink, WecomSink
+from tests.servers import SmtpSink, WecomApi, WecomSink
 from tests.storedata import add_todos, managers, seed_org
 
 
@@ -25,7 +26,19 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def wecom() -> Iterator[WecomSink]:
+def wecom() -> Iterator[WecomApi]:
+    """WeCom's application-message API (the digests' channel)."""
+    forget_tokens()
+    api = WecomApi()
+    api.start()
+    yield api
+    api.stop()
+    forget_tokens()
+
+
+@pytest.fixture
+def wecom_bot() -> Iterator[WecomSink]:
+    """A WeCom group bot (the data office's alerts)."""
     sink = WecomSink()
     sink.start()
     yield sink

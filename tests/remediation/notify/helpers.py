@@ -15,13 +15,13 @@ from remediation.notify.transports import (
     InboxTransport,
     SmtpTransport,
     Transport,
-    WecomTransport,
 )
+from remediation.notify.wecom_app import WecomAppTransport
 from remediation.policy import current_policy
 from remediation.store.workflow_models import InboxMessage, OutboxMessage
 from remediation.workdays import WorkdayCalendar
 from tests.factories import CHECK_DATE
-from tests.servers import SmtpSink, WecomSink
+from tests.servers import SmtpSink, WecomApi
 
 POLICY = current_policy()  # top 10 items, 8 attempts, back-off 60 s doubling
 CAL = WorkdayCalendar()
@@ -53,10 +53,10 @@ def inbox(store: sa.Engine) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(sa.select(InboxMessage).order_by(InboxMessage.id)).mappings()]
 
 
-def transports(smtp: SmtpSink | None = None, wecom: WecomSink | None = None) -> dict[str, Transport]:
+def transports(smtp: SmtpSink | None = None, wecom: WecomApi | None = None) -> dict[str, Transport]:
     found: dict[str, Transport] = {"inbox": InboxTransport()}
     if smtp:
         found["email"] = SmtpTransport("127.0.0.1", smtp.port, "数据质量治理平台 <dqgov@bank.example>")
     if wecom:
-        found["wecom"] = WecomTransport(wecom.url)
+        found["wecom"] = WecomAppTransport(wecom.url, wecom.CORP, 1000002, wecom.SECRET)
     return found

@@ -24,12 +24,12 @@ from tests.remediation.notify.helpers import (
     transports,
     utc,
 )
-from tests.servers import SmtpSink, WecomSink, free_port
+from tests.servers import SmtpSink, WecomApi, free_port
 from tests.storedata import add_todos, managers, seed_org
 
 
 def test_an_smtp_outage_leaves_mail_queued_until_the_server_is_back(
-    bank500: sa.Engine, smtp: SmtpSink, wecom: WecomSink
+    bank500: sa.Engine, smtp: SmtpSink, wecom: WecomApi
 ) -> None:
     store = bank500
     smtp.stop()
@@ -52,25 +52,27 @@ def test_an_smtp_outage_leaves_mail_queued_until_the_server_is_back(
         ("sent", 2, None)
     }
     assert deliver(store, transports(smtp, wecom), now + dt.timedelta(hours=1), POLICY).total_sent == 0
-    assert (len(smtp.messages), len(wecom.posts), len(inbox(store))) == (20, 20, 20)
+    assert (len(smtp.messages), len(wecom.sent), len(inbox(store))) == (20, 20, 20)
 
 
-def test_a_wecom_errcode_is_a_failure_and_retries_end_dead(store: sa.Engine, wecom: WecomSink) -> None:
+def test_a_wecom_errcode_is_a_failure_and_retries_end_dead(store: sa.Engine, wecom: WecomApi) -> None:
     seed_org(store, managers(2))
     add_todos(store, [{"assignee": "A001", "due": DAY}, {"assignee": "A002", "due": DAY}], DAY)
     run_remind(store, channels=["wecom"])
-    wecom.errcode = 45009  # WeCom's "api freq out of limit"
+    wecom.limited = 6  # WeCom's "api freq out of limit", every time
     policy = dataclasses.replace(POLICY, max_attempts=3, backoff_seconds=10)
     now = dt.datetime.now(dt.UTC)
     first = deliver(store, transports(wecom=wecom), now, policy)
     assert (first.total_sent, first.retrying) == (0, 2)
-    assert {m["last_error"] for m in outbox(store)} == {"WeCom webhook: errcode 45009: api freq out of limit"}
+    assert {m["last_error"] for m in outbox(store)} == {
+        "WeCom message/send: errcode 45009: api freq out of limit"
+    }
     second = deliver(store, transports(wecom=wecom), now + dt.timedelta(seconds=10), policy)
     third = deliver(store, transports(wecom=wecom), now + dt.timedelta(seconds=30), policy)  # 10 s, then 20 s
     assert (second.retrying, third.dead) == (2, 2)
     assert {(m["status"], m["attempts"]) for m in outbox(store)} == {("dead", 3)}
     assert deliver(store, transports(wecom=wecom), now + dt.timedelta(days=1), policy).dead == 0
-    assert len(wecom.posts) == 6
+    assert wecom.limited == 0 and wecom.sent == []
 
 
 def test_dead_letters_after_max_attempts_when_smtp_never_answers(store: sa.Engine) -> None:

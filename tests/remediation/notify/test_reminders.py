@@ -33,12 +33,12 @@ from tests.remediation.notify.helpers import (
     run_remind,
     transports,
 )
-from tests.servers import SmtpSink, WecomSink
+from tests.servers import SmtpSink, WecomApi
 from tests.storedata import add_todos, managers, seed_org, staff_row
 
 
 def test_500_todos_for_20_people_send_20_digests_per_channel_once(
-    bank500: sa.Engine, smtp: SmtpSink, wecom: WecomSink
+    bank500: sa.Engine, smtp: SmtpSink, wecom: WecomApi
 ) -> None:
     store = bank500
     summary = run_remind(store)
@@ -66,12 +66,13 @@ def test_500_todos_for_20_people_send_20_digests_per_channel_once(
     assert "MER-B2-LEGAL-REP-ID 法定代表人身份证件号码校验不通过" in text and PORTAL + "/" in text
     assert "重点待办（前 10 项）" in text and text.count("[黄牌]") == 3
 
-    assert len(wecom.posts) == 20
-    mentions = Counter(p["markdown"]["content"].split("\n")[1] for p in wecom.posts)
-    assert mentions == Counter(f"<@{s}>" for s in people)
+    assert len(wecom.sent) == 20 and wecom.tokens_issued == 1  # one token for the run
+    assert Counter(p["touser"] for p in wecom.sent) == Counter(list(people))  # each to that person alone
     assert all(
-        p["msgtype"] == "markdown" and len(p["markdown"]["content"].encode()) <= 4096 for p in wecom.posts
-    )
+        p["msgtype"] == "markdown" and p["agentid"] == 1000002 and "<@" not in p["markdown"]["content"]
+        and len(p["markdown"]["content"].encode()) <= 4096 and PORTAL in p["markdown"]["content"]
+        for p in wecom.sent
+    )  # fmt: skip
     assert sorted(m["staff_id"] for m in inbox(store)) == sorted(people)
 
     again = run_remind(store)
@@ -79,7 +80,7 @@ def test_500_todos_for_20_people_send_20_digests_per_channel_once(
     assert deliver(store, transports(smtp, wecom), now, POLICY).total_sent == 0
     next_day = run_remind(store, DAY + dt.timedelta(days=1))  # nothing new for anyone: nothing at all
     assert (next_day.digests, next_day.messages) == (0, {})
-    assert (len(smtp.messages), len(wecom.posts), len(inbox(store))) == (20, 20, 20)
+    assert (len(smtp.messages), len(wecom.sent), len(inbox(store))) == (20, 20, 20)
 
 
 def test_unconfigured_channels_queue_nothing_and_a_person_without_email_gets_the_inbox(
