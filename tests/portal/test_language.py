@@ -30,7 +30,7 @@ from tests.portal.conftest import PASSWORD, Bank, Client, make_app, serve
 
 MAX_PAGES = 80  # per login and language: every kind of page, not every to-do
 # Latin text allowed in the Chinese pages: names of products and formats, and the language switch
-ALLOWED_LATIN = {"English", "Excel", "CSV", "GX", "Data", "Docs", "Airflow", "YYYY", "MM", "DD", "chinese",
+ALLOWED_LATIN = {"English", "Excel", "xlsx", "CSV", "GX", "Data", "Docs", "Airflow", "YYYY", "MM", "DD", "chinese",
                  "chinese-calendar", "dqgov", "audit", "verify", "Luhn"}  # fmt: skip
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]")
 KEYLIKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)*\.[a-z0-9]+(?:_[a-z0-9]+)*\b")
