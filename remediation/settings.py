@@ -133,6 +133,22 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("DQGOV_WECOM_AGENT_ID", "", "WeCom application's agent id (AgentId), a number.", integer),
     Setting("DQGOV_WECOM_SECRET", "", "WeCom application's secret (Secret) for `gettoken`."),
+    Setting(
+        "DQGOV_OA_TODO_URL",
+        "",
+        "The OA system's unified to-do (统一待办) endpoint: one OA to-do per person, kept current (POST JSON); "
+        "empty: off.",
+    ),
+    Setting(
+        "DQGOV_OA_TODO_AUTH_HEADER",
+        "",
+        "One header sent with every OA to-do call, as `Name: value` (e.g. `Authorization: Bearer …`).",
+    ),
+    Setting(
+        "DQGOV_OA_TODO_TEMPLATE",
+        "",
+        "JSON file: the body of an OA to-do call with `{placeholders}` (docs/oa-todo.md); empty: the built-in one.",
+    ),
     # the portal
     Setting(
         "DQGOV_WRITEBACK",

@@ -179,3 +179,47 @@ class WecomApi:
     def env(self) -> dict[str, str]:
         return {"DQGOV_WECOM_API_URL": self.url, "DQGOV_WECOM_CORP_ID": self.CORP, "DQGOV_WECOM_AGENT_ID": "1000002",
                 "DQGOV_WECOM_SECRET": self.SECRET}  # fmt: skip
+
+
+class OaServer:
+    """A bank's OA unified to-do endpoint: keeps the latest body per `externalId`, as an OA would."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.todos: dict[str, dict[str, Any]] = {}
+        self.status = 200
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(
+                    self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode("utf-8")
+                )
+                if server.status == 200:
+                    server.calls.append(body)
+                    server.headers.append(dict(self.headers.items()))
+                    server.todos[str(body.get("externalId") or body.get("id"))] = body
+                data = b'{"code": 0}'
+                self.send_response(server.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/unified-todo"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

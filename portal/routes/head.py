@@ -34,8 +34,9 @@ from remediation.reporting.dashboard import (
 )
 from remediation.reporting.orgtree import institution_tree, path_to, staff_rows, subtree_codes
 from remediation.reporting.queries import TodoScope
-from remediation.reporting.report import COLUMNS, TABLE_COLUMNS, as_row, title, to_xlsx
+from remediation.reporting.report import COLUMNS, TABLE_COLUMNS, as_row
 from remediation.reporting.snapshots import SummaryTable, summary_table
+from remediation.reporting.summary_workbook import manager_rows, write_summary
 from remediation.workflow.appeals import arbitrate, coordinate
 from remediation.workflow.audit import audit
 from remediation.workflow.campaigns import CampaignError, CampaignScope, choose_campaign, list_campaigns
@@ -163,7 +164,8 @@ def summary_xlsx(
     table = _summary(request, person, day, campaign)
     folder = Path(tempfile.mkdtemp(prefix="dqgov-summary-"))
     path = folder / f"summary-{day.isoformat()}.xlsx"
-    to_xlsx(table.scores, path, title(table.campaign.name, day, table.live))
+    managers = manager_rows(cfg.store, table, person.scope, cfg.today())
+    write_summary(path, table, current_policy(), managers)
     audit(cfg.store, person.staff_id, "export", detail=f"summary xlsx {day} campaign {table.campaign.id}",
           client=client_of(request))  # fmt: skip
     return FileResponse(

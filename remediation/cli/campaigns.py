@@ -108,14 +108,21 @@ def report(
         raise DqgovError(f"--out {out}: folder {out.parent} does not exist")
     day = parse_date(date, "--date")
     table = summary_table(open_store(store_url), day, campaign)
-    scope, scores = table.campaign, table.scores
+    scores = table.scores
     if table.live:
         typer.echo(f"note: no snapshot for {day}: live figures from the to-dos now, not stored "
                    "(the T+1 snapshot is taken after the day's checks: dqgov snapshot)", err=True)  # fmt: skip
     if fmt == "xlsx":
+        from remediation.clock import today_shanghai
+        from remediation.policy import current_policy
+        from remediation.reporting.queries import TodoScope
+        from remediation.reporting.summary_workbook import manager_rows, write_summary
+
         assert out is not None
-        rep.to_xlsx(scores, out, rep.title(scope.name, day, table.live))
-        typer.echo(f"wrote {len(scores)} institutions to {out}")
+        store = open_store(store_url)
+        managers = manager_rows(store, table, TodoScope(everything=True), today_shanghai())
+        write_summary(out, table, current_policy(), managers)
+        typer.echo(f"wrote {len(scores)} institutions and {len(managers)} account managers to {out}")
         return
     text = rep.to_csv(scores) if fmt == "csv" else rep.to_text(scores)
     if out is None:

@@ -30,7 +30,9 @@ def remind(
     """Set due-soon marks and yellow/red cards for a date and queue that date's digests (临期/超时提醒)."""
     from remediation import settings
     from remediation.cli.calendar import warn_coverage
+    from remediation.notify.oa_todo import sync_if_configured
     from remediation.notify.reminders import remind as run_remind
+    from remediation.notify.sla import due_soon_limit
     from remediation.notify.transports import transports_from_settings, usable_channels
     from remediation.policy import current_policy
     from remediation.store.engines import open_store
@@ -38,11 +40,17 @@ def remind(
 
     day = parse_date(date, "--date", not_after_today=True)
     policy = current_policy()
-    channels = usable_channels(policy.channels, transports_from_settings())
+    transports = transports_from_settings()
+    channels = usable_channels(policy.channels, transports)
     store = open_store(store_url)
     calendar = WorkdayCalendar(_warn)
     s = run_remind(store, day, policy, calendar, channels, settings.get("DQGOV_PORTAL_URL"))
     warn_coverage(store, day, calendar)
+    oa = sync_if_configured(
+        store, transports, due_soon_limit(day, policy, calendar), settings.get("DQGOV_PORTAL_URL")
+    )
+    if oa is not None:
+        typer.echo(f"OA to-dos: {oa.created} created, {oa.updated} updated, {oa.completed} completed")
     if not s.working_day:
         typer.echo(
             f"{day}: 非工作日 (not a working day): no due-soon marks, cards or escalations; nothing sent; "

@@ -171,7 +171,8 @@ class WecomTransport:
 
 def transports_from_settings(get: Callable[[str], str] = settings.get) -> dict[str, Transport]:
     """The configured transports by channel: the inbox always; e-mail with an SMTP host; `wecom` (application
-    messages) with a corp id, agent id and secret; `wecom_bot` (the group bot, alerts only) with a webhook."""
+    messages) with a corp id, agent id and secret; `wecom_bot` (the group bot, alerts only) with a webhook;
+    `oa` (the OA system's unified to-dos) with an endpoint."""
     found: dict[str, Transport] = {"inbox": InboxTransport()}
     if get("DQGOV_SMTP_HOST"):
         found["email"] = SmtpTransport(
@@ -190,6 +191,14 @@ def transports_from_settings(get: Callable[[str], str] = settings.get) -> dict[s
             raise DqgovError("DQGOV_WECOM_API_URL is not an http(s) URL")
         agent = settings.parse_as("DQGOV_WECOM_AGENT_ID", get("DQGOV_WECOM_AGENT_ID"))
         found["wecom"] = WecomAppTransport(api, get("DQGOV_WECOM_CORP_ID"), agent, get("DQGOV_WECOM_SECRET"))
+    if get("DQGOV_OA_TODO_URL"):
+        from remediation.notify.oa_todo import OaTodoTransport, load_template
+
+        oa = get("DQGOV_OA_TODO_URL")
+        if not oa.startswith(("http://", "https://")):
+            raise DqgovError("DQGOV_OA_TODO_URL is not an http(s) URL")
+        template = load_template(get("DQGOV_OA_TODO_TEMPLATE"))
+        found["oa"] = OaTodoTransport(oa, get("DQGOV_OA_TODO_AUTH_HEADER"), template)
     if get("DQGOV_WECOM_WEBHOOK_URL"):
         url = get("DQGOV_WECOM_WEBHOOK_URL")
         if not url.startswith(("http://", "https://")):

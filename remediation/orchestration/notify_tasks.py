@@ -10,7 +10,9 @@ from remediation.clock import now
 def remind_task(context: dict[str, Any]) -> dict[str, Any]:
     """Cards and digests for the run's logical date (Asia/Shanghai), queued in the outbox."""
     from remediation import settings
+    from remediation.notify.oa_todo import sync_if_configured
     from remediation.notify.reminders import remind
+    from remediation.notify.sla import due_soon_limit
     from remediation.notify.transports import transports_from_settings, usable_channels
     from remediation.orchestration.tasks import check_date_of
     from remediation.policy import current_policy
@@ -18,15 +20,16 @@ def remind_task(context: dict[str, Any]) -> dict[str, Any]:
     from remediation.workdays import WorkdayCalendar
 
     policy = current_policy()
-    channels = usable_channels(policy.channels, transports_from_settings())
-    s = remind(
+    transports = transports_from_settings()
+    channels = usable_channels(policy.channels, transports)
+    store, day, calendar, portal = (
         open_store(),
         check_date_of(context),
-        policy,
         WorkdayCalendar(),
-        channels,
         settings.get("DQGOV_PORTAL_URL"),
     )
+    s = remind(store, day, policy, calendar, channels, portal)
+    oa = sync_if_configured(store, transports, due_soon_limit(day, policy, calendar), portal)
     return {
         "as_of": s.as_of.isoformat(),
         "working_day": s.working_day,  # False: nothing was done; the next working day catches up
@@ -36,6 +39,9 @@ def remind_task(context: dict[str, Any]) -> dict[str, Any]:
         "digests": s.digests,
         "escalations": s.escalations,
         "queued": s.messages,
+        "oa_todos": None
+        if oa is None
+        else {"created": oa.created, "updated": oa.updated, "completed": oa.completed},
     }
 
 

@@ -1,13 +1,13 @@
-"""The institution issue summary table (机构问题汇总表) as rows, CSV, a text table and Excel."""
+"""The institution issue summary table (机构问题汇总表) as rows, CSV and a text table (the workbook:
+`summary_workbook.py`)."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from pathlib import Path
 
 from remediation.reporting.snapshots import InstitutionScore
-from remediation.reporting.spreadsheet import csv_writer, neutral, neutral_row
+from remediation.reporting.spreadsheet import csv_writer
 
 # (column, 中文表头); the first eight are the columns the data contract requires
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -105,35 +105,3 @@ def to_text(scores: Sequence[InstitutionScore]) -> str:
         cells[0] = indent + cells[0]
         lines.append("\t".join(cells))
     return "\n".join(lines) + "\n"
-
-
-def title(campaign: str, day: object, live: bool) -> str:
-    """The workbook's title line; live figures (no snapshot for the day) say so."""
-    kind = "实时数字（该日未生成快照，未保存） live figures, no snapshot" if live else "T+1 快照 snapshot"
-    return f"机构问题汇总表 · {campaign} · {day} · {kind}"
-
-
-def to_xlsx(scores: Sequence[InstitutionScore], path: Path, title: str) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "机构问题汇总表"
-    sheet.append([neutral(title)])
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([label for _, label in COLUMNS])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True)
-    for score in scores:
-        row = as_row(score)
-        sheet.append(neutral_row(row[name] for name, _ in COLUMNS))
-        for col, (name, _) in enumerate(COLUMNS, start=1):
-            if name in RATES:
-                sheet.cell(row=sheet.max_row, column=col).number_format = "0.0%"
-    sheet.freeze_panes = "C3"
-    tmp = path.with_name(path.name + ".part")
-    book.save(tmp)
-    tmp.replace(path)

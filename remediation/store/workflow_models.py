@@ -234,3 +234,17 @@ class WorkbookImport(Base):
     applied_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
 
     __table_args__ = (sa.UniqueConstraint("issue_id", "todo_id"),)
+
+
+class OaTodo(Base):
+    """The OA unified to-do (统一待办) each person has for a campaign, as last queued to the OA system:
+    one per (campaign, person), named by a stable external id."""
+
+    __tablename__ = "dq_oa_todo"
+    external_id: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(sa.String(20))
+    campaign_id: Mapped[int | None] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(10))  # open | done
+    open_count: Mapped[int] = mapped_column(sa.Integer)
+    due_soon_count: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))

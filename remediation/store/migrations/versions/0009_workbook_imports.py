@@ -1,11 +1,12 @@
-"""to-do workbook imports: which rows of which issued workbook were applied
+"""to-do workbook imports (which rows of which issued workbook were applied) and OA unified to-dos
 
 Revision ID: 0009
 Revises: 0006
 Create Date: 2026-11-30 17:00:00
 
 One row per (issued workbook, to-do) whose correction was applied, so importing the same file again
-applies nothing twice (`remediation.workbooks.apply`).
+applies nothing twice (`remediation.workbooks.apply`). One row per (campaign, person) for the OA
+system's unified to-do, as last queued (`remediation.notify.oa_todo`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("issue_id", "todo_id", name=op.f("uq_dq_workbook_import_issue_id_todo_id")),
     )
 
+    op.create_table(
+        "dq_oa_todo",
+        sa.Column("external_id", sa.String(length=80), nullable=False),
+        sa.Column("staff_id", sa.String(length=20), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("open_count", sa.Integer(), nullable=False),
+        sa.Column("due_soon_count", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("external_id", name=op.f("pk_dq_oa_todo")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("dq_oa_todo")
     op.drop_table("dq_workbook_import")
