@@ -269,6 +269,12 @@ _UI: Mapping[str, tuple[str, str]] = {
     "dash.new_quality": ("增量数据质量", "New-record quality"),
     "dash.new_quality_note": ("截至 {day} 的快照", "snapshot of {day}"),
     "dash.no_snapshot": ("暂无快照", "no snapshot yet"),
+    "dash.t1_differs": (
+        "以上为实时数字；T+1 机构问题汇总表按 {day} 日终快照（截至当日 24:00）计算：完成率 {rate}。"
+        "两者之差是快照之后的整改和检查。",
+        "These are live figures. The T+1 institution summary counts the snapshot at the end of {day} (cut-off "
+        "24:00): completion rate {rate}. The difference is what was fixed or found since.",
+    ),
     "dash.target": ("目标 {rate}", "target {rate}"),
     "dash.trend": ("完成率趋势", "Completion rate over time"),
     "dash.trend_table": ("趋势数据", "Trend data"),

@@ -18,8 +18,10 @@ import pytest
 import sqlalchemy as sa
 
 from expectations.rulebook import load_suites
+from portal.app import checks_then_snapshot
 from remediation.checks.pipeline import run_suite
 from remediation.demobank import DemoBankSpec, generate_demo_bank
+from remediation.orchestration.dag_defaults import SNAPSHOT_DAG
 from remediation.reporting.snapshots import take_snapshot
 from remediation.store.engines import open_store
 from remediation.store.models import Todo
@@ -257,3 +259,34 @@ def test_people_and_institutions_are_named_in_the_trails_the_audit_log_and_the_s
     summary = head.get("/summary")
     assert "Parent" in summary.text and "Institution" in summary.text
     assert not re.search(r"<th[^>]*>\s*(inst_name|completion_rate|level)\s*</th>", summary.text)
+
+
+def test_a_campaign_of_some_institutions_shows_only_them(demo: tuple[str, dict[str, Login]]) -> None:
+    _, clients = demo
+    office, head = clients["data_office"], clients["sub_branch_head"]
+    office.get("/office/campaigns?lang=zh")
+    page = office.get("/office/campaigns")
+    campaign = re.search(r'href="/dashboard\?campaign=(\d+)">南昌分行手机号专项', page.text)
+    assert campaign is not None
+    own = head.get("/dashboard").text
+    home = re.findall(r'<span aria-current="page">([^<]+)</span>', own)[-1]  # the head's sub-branch
+    summary = office.get(f"/summary?campaign={campaign[1]}&date={CHECK_DATE - dt.timedelta(days=1)}")
+    names = re.findall(r'<th scope="row"><a href="/dashboard\?inst=[^"]+">([^<]+)</a>', summary.text)
+    assert names[-1] == home and len(names) <= 3  # the sub-branch, and the branch and head office above it
+    dashboard = office.get(f"/dashboard?campaign={campaign[1]}")
+    ranking = dashboard.text.split('id="children"', 1)[1].split("</table>", 1)[0]
+    ranked = re.findall(r'<a href="/dashboard\?inst=[^"&]+&amp;campaign=\d+">([^<]+)</a>', ranking)
+    assert len(ranked) == 1  # only the branch above the campaign's sub-branch
+
+
+def test_the_live_dashboard_says_where_it_differs_from_the_t1_summary(
+    demo: tuple[str, dict[str, Login]],
+) -> None:
+    _, clients = demo
+    head = clients["sub_branch_head"]
+    head.get("/dashboard?lang=zh")
+    page = head.get("/dashboard")
+    day = (CHECK_DATE - dt.timedelta(days=1)).isoformat()
+    assert 'id="t1-differs"' in page.text  # an appeal was accepted since the snapshot
+    assert f"{day} 日终快照" in page.text and f'href="/summary?date={day}' in page.text
+    assert checks_then_snapshot()[-1] == SNAPSHOT_DAG  # "run now" refreshes the day's snapshot too
