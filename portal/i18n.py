@@ -215,6 +215,7 @@ _UI: Mapping[str, tuple[str, str]] = {
     "todo.manager": ("管户人", "Account manager"),
     "todo.assignee": ("处理人", "Assignee"),
     "todo.record": ("记录", "Record"),
+    "todo.record_context": ("记录概况", "The record"),
     "msg.verified": (
         "更正已写回并复核通过，待办已关闭（已整改）。",
         "The correction was written back and the re-check passed: the to-do is closed as fixed.",
@@ -411,6 +412,7 @@ _UI: Mapping[str, tuple[str, str]] = {
         "they hold counts only, no sample values.",
     ),
     "runs.open_docs": ("打开 Data Docs（校验结果）", "Open the Data Docs (validation result)"),
+    "runs.docs_back": ("← 返回运行 {run}", "← Back to run {run}"),
     "runs.open_suite": ("期望套件（规则）", "Expectation suite (the rules)"),
     "runs.gx_now": ("生成时 GX 计数", "GX count at build"),
     "runstatus.validating": ("校验中", "validating"),
