@@ -83,11 +83,11 @@ def make_templates() -> Jinja2Templates:
     env = templates.env
     env.autoescape = True
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
-    env.filters["local"] = lambda v: "" if v is None else _local(v)
+    env.filters["local"] = lambda v: "" if v is None else local_time(v)
     return templates
 
 
-def _local(value: dt.datetime | dt.date) -> str:
+def local_time(value: dt.datetime | dt.date) -> str:
     if isinstance(value, dt.datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         return aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

@@ -215,6 +215,7 @@ _UI: Mapping[str, tuple[str, str]] = {
     "todo.manager": ("管户人", "Account manager"),
     "todo.assignee": ("处理人", "Assignee"),
     "todo.record": ("记录", "Record"),
+    "todo.record_context": ("记录概况", "The record"),
     "msg.verified": (
         "更正已写回并复核通过，待办已关闭（已整改）。",
         "The correction was written back and the re-check passed: the to-do is closed as fixed.",
@@ -269,6 +270,12 @@ _UI: Mapping[str, tuple[str, str]] = {
     "dash.new_quality": ("增量数据质量", "New-record quality"),
     "dash.new_quality_note": ("截至 {day} 的快照", "snapshot of {day}"),
     "dash.no_snapshot": ("暂无快照", "no snapshot yet"),
+    "dash.t1_differs": (
+        "以上为实时数字；T+1 机构问题汇总表按 {day} 日终快照（截至当日 24:00）计算：完成率 {rate}。"
+        "两者之差是快照之后的整改和检查。",
+        "These are live figures. The T+1 institution summary counts the snapshot at the end of {day} (cut-off "
+        "24:00): completion rate {rate}. The difference is what was fixed or found since.",
+    ),
     "dash.target": ("目标 {rate}", "target {rate}"),
     "dash.trend": ("完成率趋势", "Completion rate over time"),
     "dash.trend_table": ("趋势数据", "Trend data"),
@@ -405,6 +412,7 @@ _UI: Mapping[str, tuple[str, str]] = {
         "they hold counts only, no sample values.",
     ),
     "runs.open_docs": ("打开 Data Docs（校验结果）", "Open the Data Docs (validation result)"),
+    "runs.docs_back": ("← 返回运行 {run}", "← Back to run {run}"),
     "runs.open_suite": ("期望套件（规则）", "Expectation suite (the rules)"),
     "runs.gx_now": ("生成时 GX 计数", "GX count at build"),
     "runstatus.validating": ("校验中", "validating"),

@@ -40,6 +40,11 @@ class ValueRow:
     input_type: str  # text | date | number
 
 
+# what identifies the record to the person fixing it, shown on its page (masked as everywhere else)
+CONTEXT_COLUMNS = ("mer_reg_name", "mer_biz_name", "cust_name", "mer_type", "entity_type", "status",
+                   "reg_address", "biz_address", "biz_area_code")  # fmt: skip
+
+
 def _input_type(column: str, value: Any) -> str:
     if column.endswith(("_end", "_date")):
         return "date"
@@ -88,10 +93,16 @@ def record_context(
         if editable:
             audit(cfg.store, person.staff_id, "unmasked_view", table_name=row.table_name, record_key=row.record_key,
                   detail=f"to-do {todo_id}: edit form shows {', '.join(editable)}", client=client_of(request))  # fmt: skip
+    facts = [
+        (column, masked(column, record.get(column), record))
+        for column in CONTEXT_COLUMNS
+        if record is not None and column in record and record.get(column) not in (None, "")
+    ]
     appeals = appeal_history(cfg.store, todo_id)
     pending_appeal = any(a.status == AppealStatus.PENDING for a in appeals)
     return {
         "detail": detail,
+        "facts": facts,
         "row": row,
         "rule": rule,
         "owner": owner,

@@ -32,7 +32,13 @@ from remediation.reporting.dashboard import (
     roll_up,
     snapshot_days,
 )
-from remediation.reporting.orgtree import institution_tree, path_to, staff_rows, subtree_codes
+from remediation.reporting.orgtree import (
+    InstitutionNode,
+    institution_tree,
+    path_to,
+    staff_rows,
+    subtree_codes,
+)
 from remediation.reporting.queries import TodoScope
 from remediation.reporting.report import COLUMNS, TABLE_COLUMNS, as_row
 from remediation.reporting.snapshots import SummaryTable, summary_table
@@ -45,6 +51,20 @@ router = APIRouter()
 # the summary on screen: name first, then the parent's name and the level in words, then the figures
 SUMMARY_COLUMNS = ("inst_name", "parent_name", *TABLE_COLUMNS[1:])
 Overseer = Annotated[Viewer, Depends(overseer)]
+
+
+def campaign_reach(
+    tree: dict[str, InstitutionNode], campaign: CampaignScope
+) -> tuple[set[str], set[str]] | None:
+    """A campaign limited to some institutions: (its institutions and all below them, those and the
+    institutions above them); None when the campaign covers the whole bank."""
+    if not campaign.institutions:
+        return None
+    members: set[str] = set()
+    for code in campaign.institutions:
+        members |= subtree_codes(tree, code)
+    above = {n.inst_code for code in campaign.institutions for n in path_to(tree, code)}
+    return members, members | above
 
 
 def _campaign(campaigns: list[CampaignScope], campaign_id: int | None) -> CampaignScope | None:
@@ -81,7 +101,10 @@ def dashboard(
     breakdown = live_breakdown(cfg.store, chosen, scope, today, tree)
     per_inst, per_person = breakdown.by_inst, breakdown.by_assignee
     total = roll_up(per_inst, tree, code)
-    children = [n for n in tree.values() if n.parent_code == code]
+    reach = campaign_reach(tree, chosen)
+    children = [
+        n for n in tree.values() if n.parent_code == code and (reach is None or n.inst_code in reach[1])
+    ]
     ranked_children = rank(
         [(n.inst_code, n.inst_name, roll_up(per_inst, tree, n.inst_code)) for n in children]
     )
@@ -90,6 +113,8 @@ def dashboard(
         [(k, people[k].staff_name if k in people else k, c) for k, c in per_person.items() if k]
     )
     trend = completion_trend(cfg.store, chosen.id, code, today)
+    snapshot = trend[-1] if trend else None  # the T+1 summary table's figures, as of that day's end
+    differs = snapshot is not None and round(snapshot.completion_rate, 3) != round(total.completion_rate, 3)
     series = [(p.day.isoformat(), round(p.completion_rate * 100, 1)) for p in trend if p.day != today]
     series.append((today.isoformat(), round(total.completion_rate * 100, 1)))
     context.update(
@@ -98,6 +123,7 @@ def dashboard(
         people=ranked_people,
         positions={k: people[k].position for k in people},
         quality=latest_record_quality(cfg.store, chosen.id, code, today),
+        snapshot=snapshot if differs else None,
         trend=series,
         chart={"days": [d for d, _ in series], "rates": [r for _, r in series],
                "target": round(chosen.target_rate * 100, 1)},

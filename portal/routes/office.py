@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html import escape
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -17,7 +19,7 @@ from starlette.responses import FileResponse
 
 from portal import narrate
 from portal.auth import client_of
-from portal.deps import PageNotFound, config, data_office, error_page, lang_of, render
+from portal.deps import PageNotFound, config, data_office, error_page, lang_of, local_time, render
 from portal.guard import Id, parse_day
 from portal.i18n import label, translate
 from portal.scoping import Viewer
@@ -258,7 +260,24 @@ def serve_docs(request: Request, person: Office, run_id: Id, path: str) -> Respo
         servable = False
     if not servable:
         raise PageNotFound()
-    return FileResponse(target)
+    if target.suffix != ".html":
+        return FileResponse(target)
+    return HTMLResponse(_in_frame(request, run_id, target.read_text(encoding="utf-8")))
+
+
+def _in_frame(request: Request, run_id: int, page: str) -> str:
+    """A Data Docs page inside the portal's frame: the portal's name, the way back to the run, and what the
+    docs are (GX validated the check date again when they were built)."""
+    lang = lang_of(request)
+    info = docs_info(config(request).datadocs_root, run_id)
+    built = local_time(info.built_at) if info else ""
+    bar = (
+        f'<header class="dq-frame" lang="{"zh-CN" if lang == "zh" else "en"}" id="dq-frame">'
+        f"<span>{escape(translate(lang, 'app.title'))}</span>"
+        f'<a href="/office/runs/{run_id}" target="_top" id="dq-back">{escape(translate(lang, "runs.docs_back", run=run_id))}</a>'
+        f'<span class="dq-note">{escape(translate(lang, "runs.docs_note", built=built))}</span></header>'
+    )
+    return re.sub(r"(<body\b[^>]*>)", lambda m: m[1] + bar, page, count=1)
 
 
 @router.get("/exports")

@@ -3,6 +3,7 @@ and the account manager's actions on it: correct in place, "already fixed in the
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
@@ -26,9 +27,10 @@ from remediation.reporting.queries import (
     SORTS,
     TodoFilters,
     list_todos,
-    rule_ids_in_use,
+    rules_with_todos,
     todo_counts,
     todo_detail,
+    todo_ids_for,
 )
 from remediation.workflow.appeals import escalate, file_appeal, withdraw
 from remediation.workflow.audit import audit
@@ -82,7 +84,7 @@ def todos(
         "listing": listing,
         "counts": counts,
         "filters": filters,
-        "rules": rule_ids_in_use(cfg.store),
+        "rules": rules_with_todos(cfg.store, person.scope),
         "inst": inst,
         "inst_name": tree[inst].inst_name if inst and inst in tree else None,
         "assignee": assignee,
@@ -188,10 +190,23 @@ def appeal_action(request: Request, person: Person, todo_id: Id, appeal_id: Id, 
     return RedirectResponse(f"/todos/{todo_id}?msg={done}", status_code=303)
 
 
+# a digest line names its to-do as "<record type> <key> · <rule id> …" (remediation/notify/digest.py)
+_DIGEST_ITEM = re.compile(r"(\S+) · ([A-Z]{3}-[A-Z0-9-]+) ")
+
+
 @router.get("/inbox")
 def inbox(request: Request, person: Person) -> Response:
-    messages = inbox_messages(config(request).store, person.staff_id)
-    return render(request, "inbox.html", {"messages": messages})
+    """The messages, each line that names a to-do in the viewer's scope linked to it."""
+    store = config(request).store
+    messages = inbox_messages(store, person.staff_id)
+    wanted = {(m[1], m[2]) for msg in messages for m in _DIGEST_ITEM.finditer(msg.body)}
+    ids = todo_ids_for(store, person.scope, wanted) if wanted else {}
+    lines = {
+        msg.id: [(line, ids.get((found[1], found[2])) if (found := _DIGEST_ITEM.search(line)) else None)
+                 for line in msg.body.splitlines()]
+        for msg in messages
+    }  # fmt: skip
+    return render(request, "inbox.html", {"messages": messages, "lines": lines})
 
 
 @router.post("/inbox/read")

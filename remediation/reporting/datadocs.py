@@ -45,6 +45,7 @@ STYLESHEET = "/static/datadocs.css"
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.S | re.I)
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*href=[\"']https?://[^>]*>", re.S | re.I)
 _EXTERNAL_IMG = re.compile(r"<img\b[^>]*src=[\"']https?://[^>]*>", re.S | re.I)
+_EXTERNAL_ANCHOR = re.compile(r"<a\b[^>]*href=[\"'](?:https?:)?//[^>]*>(.*?)</a\s*>", re.S | re.I)
 
 
 class DataDocsError(DqgovError):
@@ -89,8 +90,10 @@ def docs_info(root: Path, run_id: int) -> DocsInfo | None:
 
 
 def sanitize_html(html: str) -> str:
-    """No scripts, no external style sheets or images; our local style sheet instead."""
+    """No scripts, no external style sheets, images or links (a link keeps its text); our local style sheet
+    instead."""
     html = _SCRIPT.sub("", html)
+    html = _EXTERNAL_ANCHOR.sub(r"\1", html)
     html = _EXTERNAL_LINK.sub("", html)
     html = _EXTERNAL_IMG.sub("", html)
     return html.replace("</head>", f'<link rel="stylesheet" href="{STYLESHEET}"></head>', 1)

@@ -359,12 +359,28 @@ def todo_corrections(store: sa.Engine, todo_id: int) -> list[CorrectionRow]:
     return [as_dataclass(CorrectionRow, r) for r in rows]
 
 
-def rule_ids_in_use(store: sa.Engine) -> list[tuple[str, str]]:
-    """(rule id, description) of the catalogue in the store, for filter menus."""
+def rules_with_todos(store: sa.Engine, scope: TodoScope) -> list[tuple[str, str, str]]:
+    """(rule id, record type, description) of the rules that have to-dos in the scope, for a filter menu."""
     with store.connect() as conn:
-        return [
-            (r, d)
-            for r, d in conn.execute(
-                sa.select(RuleRecord.rule_id, RuleRecord.description).order_by(RuleRecord.rule_id)
-            )
-        ]
+        found = conn.execute(
+            sa.select(Todo.rule_id, Todo.table_name, sa.func.max(RuleRecord.description))
+            .join(RuleRecord, RuleRecord.rule_id == Todo.rule_id, isouter=True)
+            .where(scope.clause())
+            .group_by(Todo.rule_id, Todo.table_name)
+            .order_by(Todo.table_name, Todo.rule_id)
+        ).all()
+    return [(rule_id, table, description or "") for rule_id, table, description in found]
+
+
+def todo_ids_for(
+    store: sa.Engine, scope: TodoScope, wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The newest to-do in the scope of each (record key, rule id), to link a message's lines to."""
+    keys = sorted({k for k, _ in wanted})
+    with store.connect() as conn:
+        found = conn.execute(
+            sa.select(Todo.record_key, Todo.rule_id, sa.func.max(Todo.id))
+            .where(scope.clause(), Todo.record_key.in_(keys))
+            .group_by(Todo.record_key, Todo.rule_id)
+        ).all()
+    return {(k, r): int(i) for k, r, i in found if (k, r) in wanted}

@@ -291,6 +291,14 @@ def test_data_office_arbitrates_an_appeal_and_reviews_rules_runs_and_docs(
         page.locator("#docs-link").click()
         expect(page.get_by_text("Expectation Suite").first).to_be_visible()
         assert "12345678901" not in page.content()
+        # in the portal's frame, with the way back, no link out of the bank, and status icons that show
+        expect(page.locator("#dq-frame")).to_contain_text("重新校验")
+        assert not re.search(r'href="(https?:)?//', page.content())
+        icons = page.evaluate(
+            "[...document.querySelectorAll('.fa-check-circle, .fa-times')]"
+            ".map(e => getComputedStyle(e, '::before').content)"
+        )
+        assert icons and all(c not in ("none", "normal", "") for c in icons), icons
         shots(page, "data-docs")
         page.go_back()
         page.get_by_role("link", name="导出").click()

@@ -18,11 +18,14 @@ import pytest
 import sqlalchemy as sa
 
 from expectations.rulebook import load_suites
+from portal.app import checks_then_snapshot
 from remediation.checks.pipeline import run_suite
 from remediation.demobank import DemoBankSpec, generate_demo_bank
+from remediation.orchestration.dag_defaults import SNAPSHOT_DAG
 from remediation.reporting.snapshots import take_snapshot
 from remediation.store.engines import open_store
 from remediation.store.models import Todo
+from remediation.store.workflow_models import InboxMessage
 from remediation.workflow.accounts import ensure_demo_users
 from remediation.workflow.campaigns import create_campaign
 from tests.factories import CHECK_DATE
@@ -104,7 +107,7 @@ class Login(Client):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Login]]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[sa.Engine, dict[str, Login]]]:
     folder = tmp_path_factory.mktemp("demo")
     source_url = f"sqlite:///{folder / 'source.sqlite'}"
     generate_demo_bank(sa.create_engine(source_url), DemoBankSpec(merchants=400, customers=100, seed=11,
@@ -127,7 +130,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
             client.login(person.staff_id)
             clients[person.position] = client
         _workflow_trails(store, clients)
-        yield url, clients
+        yield store, clients
 
 
 def crawl(client: Client, lang: str) -> Iterator[tuple[str, int, str]]:
@@ -167,7 +170,7 @@ def crawl(client: Client, lang: str) -> Iterator[tuple[str, int, str]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_page_of_the_demo_is_in_the_viewers_language(
-    demo: tuple[str, dict[str, Login]], lang: str
+    demo: tuple[sa.Engine, dict[str, Login]], lang: str
 ) -> None:
     _, clients = demo
     failures: dict[str, str] = {}  # problem -> the first page showing it
@@ -184,7 +187,7 @@ def test_every_page_of_the_demo_is_in_the_viewers_language(
 
 
 def test_refused_forms_come_back_as_typed_with_every_problem_in_chinese(
-    demo: tuple[str, dict[str, Login]],
+    demo: tuple[sa.Engine, dict[str, Login]],
 ) -> None:
     _, clients = demo
     head, office = clients["sub_branch_head"], clients["data_office"]
@@ -218,7 +221,7 @@ def test_refused_forms_come_back_as_typed_with_every_problem_in_chinese(
     assert "截止日：不能早于基准日" in late.text and "填写的是“150”" in late.text
 
 
-def test_a_bad_url_parameter_gets_the_portals_own_page(demo: tuple[str, dict[str, Login]]) -> None:
+def test_a_bad_url_parameter_gets_the_portals_own_page(demo: tuple[sa.Engine, dict[str, Login]]) -> None:
     _, clients = demo
     manager = clients["account_manager"]
     for lang, heading in (("zh", "未找到"), ("en", "Not found")):
@@ -232,7 +235,7 @@ def test_a_bad_url_parameter_gets_the_portals_own_page(demo: tuple[str, dict[str
 
 
 def test_people_and_institutions_are_named_in_the_trails_the_audit_log_and_the_summary(
-    demo: tuple[str, dict[str, Login]],
+    demo: tuple[sa.Engine, dict[str, Login]],
 ) -> None:
     _, clients = demo
     manager, office = clients["account_manager"], clients["data_office"]
@@ -257,3 +260,75 @@ def test_people_and_institutions_are_named_in_the_trails_the_audit_log_and_the_s
     summary = head.get("/summary")
     assert "Parent" in summary.text and "Institution" in summary.text
     assert not re.search(r"<th[^>]*>\s*(inst_name|completion_rate|level)\s*</th>", summary.text)
+
+
+def test_a_campaign_of_some_institutions_shows_only_them(demo: tuple[sa.Engine, dict[str, Login]]) -> None:
+    _, clients = demo
+    office, head = clients["data_office"], clients["sub_branch_head"]
+    office.get("/office/campaigns?lang=zh")
+    page = office.get("/office/campaigns")
+    campaign = re.search(r'href="/dashboard\?campaign=(\d+)">南昌分行手机号专项', page.text)
+    assert campaign is not None
+    own = head.get("/dashboard").text
+    home = re.findall(r'<span aria-current="page">([^<]+)</span>', own)[-1]  # the head's sub-branch
+    summary = office.get(f"/summary?campaign={campaign[1]}&date={CHECK_DATE - dt.timedelta(days=1)}")
+    names = re.findall(r'<th scope="row"><a href="/dashboard\?inst=[^"]+">([^<]+)</a>', summary.text)
+    assert names[-1] == home and len(names) <= 3  # the sub-branch, and the branch and head office above it
+    dashboard = office.get(f"/dashboard?campaign={campaign[1]}")
+    ranking = dashboard.text.split('id="children"', 1)[1].split("</table>", 1)[0]
+    ranked = re.findall(r'<a href="/dashboard\?inst=[^"&]+&amp;campaign=\d+">([^<]+)</a>', ranking)
+    assert len(ranked) == 1  # only the branch above the campaign's sub-branch
+
+
+def test_the_live_dashboard_says_where_it_differs_from_the_t1_summary(
+    demo: tuple[sa.Engine, dict[str, Login]],
+) -> None:
+    _, clients = demo
+    head = clients["sub_branch_head"]
+    head.get("/dashboard?lang=zh")
+    page = head.get("/dashboard")
+    day = (CHECK_DATE - dt.timedelta(days=1)).isoformat()
+    assert 'id="t1-differs"' in page.text  # an appeal was accepted since the snapshot
+    assert f"{day} 日终快照" in page.text and f'href="/summary?date={day}' in page.text
+    assert checks_then_snapshot()[-1] == SNAPSHOT_DAG  # "run now" refreshes the day's snapshot too
+
+
+def test_the_record_page_says_what_the_record_is_and_the_rule_menu_lists_only_rules_with_to_dos(
+    demo: tuple[sa.Engine, dict[str, Login]],
+) -> None:
+    _, clients = demo
+    manager = clients["account_manager"]
+    manager.get("/todos?lang=zh")
+    listing = manager.get("/todos?status=all")
+    todo_id = re.findall(r'href="/todos/(\d+)"', listing.text)[0]
+    page = manager.get(f"/todos/{todo_id}")
+    context = page.text.split('id="record-context"', 1)[1].split("</section>", 1)[0]
+    assert "注册地址" in context or "经营地址" in context
+    assert "商户类型" in context or "主体类型" in context
+    menu = listing.text.split('id="f-rule"', 1)[1].split("</select>", 1)[0]
+    options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', menu)
+    shown = set(re.findall(r'<span class="rule-id">([^<]+)</span>', listing.text))
+    assert {rule for rule, _ in options} == shown  # the manager's rules, all of them, nothing else
+    labels = [text for _, text in options]
+    assert len(labels) == len(set(labels)) and all(" · " in text for text in labels)
+
+
+def test_inbox_lines_link_to_their_to_dos(demo: tuple[sa.Engine, dict[str, Login]]) -> None:
+    store, clients = demo
+    manager = clients["account_manager"]
+    with store.connect() as conn:
+        todo = conn.execute(
+            sa.select(Todo.id, Todo.record_key, Todo.rule_id).where(
+                Todo.assignee_staff_id == manager.staff_id
+            )
+        ).first()
+    assert todo is not None
+    body = f"[临期] 收单商户 {todo.record_key} · {todo.rule_id} 描述 · 到期 2026-11-27\n请及时处理。"
+    with store.begin() as conn:
+        conn.execute(
+            sa.insert(InboxMessage).values(staff_id=manager.staff_id, subject="待办提醒", body=body,
+                                           created_at=dt.datetime.now(dt.UTC))
+        )  # fmt: skip
+    page = manager.get("/inbox")
+    assert f'<a href="/todos/{todo.id}">[临期] 收单商户 {todo.record_key}' in page.text
+    assert "请及时处理。" in page.text
