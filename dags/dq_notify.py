@@ -1,7 +1,7 @@
 """Reminders and notifications (数据质量问题待办提醒).
 
 `dq_notify` runs when the check DAGs have updated the to-dos (their `dqgov://todos/<table>` assets):
-**remind** sets due-soon marks and yellow/red cards for the run's date (Asia/Shanghai) and queues one
+**remind** sets due-soon marks and yellow/red cards for the check date the asset events carry (Asia/Shanghai) and queues one
 digest per person and channel in the outbox, in one transaction; **deliver** then sends what is due
 (e-mail, WeCom, portal inbox). `dq_outbox` delivers every 15 minutes, so messages that failed go out
 once their back-off has passed. The work lives in `remediation.orchestration.notify_tasks`; this file is wiring only.
@@ -40,7 +40,7 @@ with DAG(
 ) as dq_notify:
 
     @task
-    def remind(**context: object) -> dict[str, object]:
+    def remind(**context: object) -> list[dict[str, object]]:
         from remediation.orchestration.notify_tasks import remind_task
 
         return remind_task(context)

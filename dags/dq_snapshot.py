@@ -1,7 +1,7 @@
 """Daily snapshot of the governance numbers (存量治理完成率, 增量, overdue, cards) per campaign and institution.
 
 Runs when every check DAG has updated the to-dos (their `dqgov://todos/<table>` assets) and snapshots
-the run's date (Asia/Shanghai), rolled up the institution tree. A month-end snapshot is frozen once that
+the check date those asset events carry (Asia/Shanghai), rolled up the institution tree. A month-end snapshot is frozen once that
 day's checks have all reconciled. The work lives in `remediation.reporting.snapshots`; this file is wiring only.
 """
 
@@ -30,7 +30,7 @@ with DAG(
 ) as dq_snapshot:
 
     @task(outlets=[Asset(SNAPSHOTS_ASSET)])
-    def snapshot(**context: object) -> dict[str, object]:
+    def snapshot(**context: object) -> list[dict[str, object]]:
         from remediation.orchestration.tasks import snapshot_task
 
         return snapshot_task(context)

@@ -7,26 +7,26 @@ from typing import Any
 from remediation.clock import now
 
 
-def remind_task(context: dict[str, Any]) -> dict[str, Any]:
-    """Cards and digests for the run's logical date (Asia/Shanghai), queued in the outbox."""
+def remind_task(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cards and digests for each check date the triggering asset events carry, queued in the outbox."""
     from remediation import settings
     from remediation.notify.reminders import remind
     from remediation.notify.transports import transports_from_settings, usable_channels
-    from remediation.orchestration.tasks import check_date_of
+    from remediation.orchestration.tasks import check_dates_of
     from remediation.policy import current_policy
     from remediation.store.engines import open_store
     from remediation.workdays import WorkdayCalendar
 
     policy = current_policy()
     channels = usable_channels(policy.channels, transports_from_settings())
-    s = remind(
-        open_store(),
-        check_date_of(context),
-        policy,
-        WorkdayCalendar(),
-        channels,
-        settings.get("DQGOV_PORTAL_URL"),
-    )
+    store, calendar, done = open_store(), WorkdayCalendar(), []
+    for day in check_dates_of(context):
+        s = remind(store, day, policy, calendar, channels, settings.get("DQGOV_PORTAL_URL"))
+        done.append(_summary(s))
+    return done
+
+
+def _summary(s: Any) -> dict[str, Any]:
     return {
         "as_of": s.as_of.isoformat(),
         "working_day": s.working_day,  # False: nothing was done; the next working day catches up
