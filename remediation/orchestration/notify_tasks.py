@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from remediation.clock import now
 
+if TYPE_CHECKING:
+    from remediation.notify.reminders import RemindSummary
+
 
 def remind_task(context: dict[str, Any]) -> list[dict[str, Any]]:
-    """Cards and digests for each check date the triggering asset events carry, queued in the outbox."""
+    """Cards and digests for each check date the triggering asset events carry, and for those still pending,
+    queued in the outbox."""
     from remediation import settings
     from remediation.notify.reminders import remind
     from remediation.notify.transports import transports_from_settings, usable_channels
-    from remediation.orchestration.tasks import check_dates_of
+    from remediation.orchestration.tasks import follow_up
     from remediation.policy import current_policy
-    from remediation.store.engines import open_store
     from remediation.workdays import WorkdayCalendar
 
     policy = current_policy()
     channels = usable_channels(policy.channels, transports_from_settings())
-    store, calendar, done = open_store(), WorkdayCalendar(), []
-    for day in check_dates_of(context):
-        s = remind(store, day, policy, calendar, channels, settings.get("DQGOV_PORTAL_URL"))
-        done.append(_summary(s))
-    return done
+    calendar, portal = WorkdayCalendar(), settings.get("DQGOV_PORTAL_URL")
+    return follow_up("remind", context, lambda store, day: _summary(
+        remind(store, day, policy, calendar, channels, portal)))  # fmt: skip
 
 
-def _summary(s: Any) -> dict[str, Any]:
+def _summary(s: RemindSummary) -> dict[str, Any]:
     return {
         "as_of": s.as_of.isoformat(),
         "working_day": s.working_day,  # False: nothing was done; the next working day catches up

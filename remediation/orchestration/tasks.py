@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pendulum
@@ -74,6 +75,7 @@ def reconcile_task(run_id: int, context: dict[str, Any] | None = None) -> dict[s
     from remediation.checks.reconcile.run import reconcile_run
     from remediation.checks.volume import VolumeGuardTripped
     from remediation.lifecycle import Lifecycle
+    from remediation.orchestration import followups
     from remediation.store.engines import open_store
 
     store = open_store()
@@ -82,6 +84,8 @@ def reconcile_task(run_id: int, context: dict[str, Any] | None = None) -> dict[s
         summary = reconcile_run(store, run_id, Lifecycle.in_force())
     except VolumeGuardTripped as exc:
         raise AirflowFailException(str(exc)) from None
+    if summary.status == RunStatus.RECONCILED:
+        followups.request(store, check_date)  # the snapshot and reminders, even if their DAGs are paused
     if before != RunStatus.VALIDATED:
         _log.info("check run %s was %s already: nothing to reconcile, nothing changed", run_id, before)
     elif summary.status != RunStatus.RECONCILED:
@@ -116,11 +120,14 @@ def _outlet_accessors(context: dict[str, Any] | None) -> list[Any]:
 
 
 def check_dates_of(context: dict[str, Any]) -> list[dt.date]:
-    """The check dates an asset-triggered run works on, oldest first.
+    """The check dates an asset-triggered run works on, oldest first (follow-ups pending come on top).
 
     From the triggering asset events' `extra` (the reconcile task puts the check date there): the dates of
-    the runs that reconciled; empty when every event was a no-op (a cleared or superseded run). A run with
-    no asset events (triggered by hand, `dag.test()`) uses `conf["check_date"]`, else its logical date."""
+    the runs that reconciled; empty when every event was a no-op (a cleared or superseded run). A run of the
+    daily schedule has none of its own (it catches up on the follow-ups); one triggered by hand or by
+    `dag.test()` uses `conf["check_date"]`, else its logical date."""
+    if str(getattr(context.get("dag_run"), "run_type", "")) in ("scheduled", "DagRunType.SCHEDULED"):
+        return []
     events = context.get("triggering_asset_events") or {}
     extras = [dict(e.extra or {}) for asset in events for e in events[asset]]
     if extras:
@@ -132,19 +139,35 @@ def check_dates_of(context: dict[str, Any]) -> list[dt.date]:
     return [check_date_of(context)]
 
 
-def snapshot_task(context: dict[str, Any]) -> list[dict[str, Any]]:
-    """The snapshot of each check date the triggering asset events carry."""
-    from remediation.reporting.snapshots import take_snapshot
+def follow_up(
+    kind: str, context: dict[str, Any], work: Callable[[Any, dt.date], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`work(store, day)` for each check date of the run and each pending follow-up of `kind`, marked done."""
+    from remediation.clock import now
+    from remediation.orchestration import followups
     from remediation.store.engines import open_store
 
-    store, done = open_store(), []
-    days = check_dates_of(context)
+    store, started = open_store(), now()
+    days = sorted(set(check_dates_of(context)) | set(followups.pending(store, kind)))
     if not days:
-        _log.info("no check run reconciled anything new: no snapshot to take")
+        _log.info("no check date needs a %s: nothing to do", kind)
+    done = []
     for day in days:
-        summary = take_snapshot(store, day)
-        if summary.not_frozen_because:
-            _log.warning("%s", summary.not_frozen_because)
-        done.append({"day": summary.day.isoformat(), "rows": summary.rows, "frozen": summary.frozen,
-                     "not_frozen_because": summary.not_frozen_because})  # fmt: skip
+        done.append(work(store, day))
+        followups.mark_done(store, day, kind, started)
     return done
+
+
+def snapshot_task(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """The snapshot of each check date the triggering asset events carry, and of those still pending."""
+    return follow_up("snapshot", context, _snapshot)
+
+
+def _snapshot(store: Any, day: dt.date) -> dict[str, Any]:
+    from remediation.reporting.snapshots import take_snapshot
+
+    summary = take_snapshot(store, day)
+    if summary.not_frozen_because:
+        _log.warning("%s", summary.not_frozen_because)
+    return {"day": summary.day.isoformat(), "rows": summary.rows, "frozen": summary.frozen,
+            "not_frozen_because": summary.not_frozen_because}  # fmt: skip

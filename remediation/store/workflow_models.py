@@ -1,6 +1,7 @@
 """The governance store, part two: campaigns, appeals and exemptions, notifications, snapshots, portal logins
 and sessions, the audit log, corrections, and the value-hash key chain. (Part one, `models.py`, holds the
-org mirror, the rules, the check runs and their staging, and the to-dos.)"""
+org mirror, the rules, the check runs and their staging, and the to-dos.) Also the follow-ups (snapshot, reminders)
+that a reconciled check date still needs."""
 
 from __future__ import annotations
 
@@ -216,3 +217,13 @@ class HashKey(Base):
     position: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     key_id: Mapped[str] = mapped_column(sa.String(16))
     added_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class FollowUp(Base):
+    """What a reconciled check date still needs (`snapshot`, `remind`), done by dq_snapshot and dq_notify."""
+
+    __tablename__ = "dq_follow_up"
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    done_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))

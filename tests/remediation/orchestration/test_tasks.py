@@ -24,9 +24,10 @@ from tests.factories import CHECK_DATE
 class Run:
     """What Airflow's context says about the DAG run (only the fields the task bodies read)."""
 
-    def __init__(self, run_after: dt.datetime, conf: dict[str, Any] | None = None) -> None:
+    def __init__(self, run_after: dt.datetime, run_type: str = "asset_triggered") -> None:
         self.run_after = run_after
-        self.conf = conf or {}
+        self.run_type = run_type
+        self.conf: dict[str, Any] = {}
 
 
 @pytest.fixture
@@ -109,3 +110,20 @@ def test_snapshot_and_reminders_follow_the_check_date_of_the_asset_events(bank: 
 
     only_noops = {"triggering_asset_events": triggered_by(noop, noop), "dag_run": Run(today)}
     assert snapshot_task(only_noops) == [] and remind_task(only_noops) == []
+
+
+def test_a_day_whose_checks_reconciled_gets_its_snapshot_and_reminders_after_the_dags_were_paused(
+    bank: Bank,
+) -> None:
+    """Paused dq_snapshot and dq_notify got no asset event; their daily (or unpause) run catches up once."""
+    bank.run()  # the org and staff mirrored, the to-dos opened
+    bank.validate()
+    reconcile_task(bank.last_run_id(), reconcile_context())  # the day's events went nowhere
+    catch_up = {"dag_run": Run(pendulum.datetime(2026, 11, 30, 9, tz="Asia/Shanghai"), "scheduled")}
+
+    assert [s["day"] for s in snapshot_task(catch_up)] == [CHECK_DATE.isoformat()]
+    assert [s["as_of"] for s in remind_task(catch_up)] == [CHECK_DATE.isoformat()]
+    assert snapshot_task(catch_up) == [] and remind_task(catch_up) == []  # done once
+    with bank.store.connect() as conn:
+        assert set(conn.scalars(sa.select(Snapshot.snapshot_date))) == {CHECK_DATE}
+        assert conn.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
