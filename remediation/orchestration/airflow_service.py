@@ -4,7 +4,8 @@ Every Airflow setting is derived from ours (`airflow_config`): the metadata URL 
 psycopg 3), ports on 127.0.0.1, the JWT secret and the API user's password (generated once under
 `var/secrets/`), the DAGs folder, our store and source URLs; DAGs are unpaused on creation. `up` starts the
 three processes in sessions of their own (PIDs in `var/airflow/run/`, logs in `var/airflow/logs/`), `down`
-stops each whole session, so no worker is left behind. Both are idempotent.
+stops each whole session, so no worker is left behind. Both are idempotent. `prepare` also writes the
+environment to `var/airflow/airflow.env` for the systemd units in `deploy/`.
 """
 
 from __future__ import annotations
@@ -151,7 +152,17 @@ def prepare() -> dict[str, str]:
         passwords.chmod(0o600)
     create_database(metadata_url())
     _airflow(["db", "migrate"], env, home() / "logs" / "migrate.log")
+    write_env_file(env, home() / "airflow.env")
     return env
+
+
+def write_env_file(env: dict[str, str], path: Path) -> None:
+    """The environment as a systemd EnvironmentFile (deploy/*.service load it); readable by its owner only."""
+    quoted = (value.replace("\\", "\\\\").replace('"', '\\"') for value in env.values())
+    text = "".join(f'{key}="{value}"\n' for key, value in zip(env, quoted, strict=True))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,9 @@ def test_every_airflow_setting_is_derived_from_ours(home: Path) -> None:
     assert len(secret) >= 32 and svc.airflow_config()["AIRFLOW__API_AUTH__JWT_SECRET"] == secret  # made once
     assert (home / "var" / "secrets" / "airflow-jwt.key").stat().st_mode & 0o777 == 0o600
     assert svc.api_password() == svc.api_password() != ""
+    svc.write_env_file(env, home / "airflow.env")  # what the systemd units in deploy/ load
+    lines = (home / "airflow.env").read_text().splitlines()
+    assert f'AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="{url}"' in lines and len(lines) == len(env)
 
 
 @pytest.mark.parametrize(
