@@ -30,7 +30,7 @@ from portal.routes import auth, calendar, head, office, ops, todos
 from remediation import settings
 from remediation.calendar_file import calendar_path
 from remediation.checks.writeback import WriteBack, writeback_for
-from remediation.orchestration.runnow import Trigger, runner_from_settings
+from remediation.orchestration.runnow import Trigger, trigger_from_settings
 from remediation.reporting.datadocs import docs_root
 from remediation.reporting.metrics import metrics_registry
 from remediation.store.engines import open_store
@@ -73,7 +73,7 @@ def create_app(
         store=store,
         source_url=source,
         writeback=get_writeback,
-        trigger=trigger or Trigger(runner_from_settings(source)),
+        trigger=trigger or trigger_from_settings(source),
         datadocs_root=root,
         docs_jobs=DocsJobs(store, source, root),
         session_lifetime=dt.timedelta(hours=session_hours or settings.number_of("DQGOV_SESSION_HOURS")),

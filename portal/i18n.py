@@ -367,6 +367,7 @@ _UI: Mapping[str, tuple[str, str]] = {
     "dagstate.running": ("运行中", "running"),
     "dagstate.success": ("成功", "success"),
     "dagstate.failed": ("失败", "failed"),
+    "dagstate.skipped": ("未运行（检查未全部成功）", "not run (a check failed)"),
     "runnow.airflow_unreachable": (
         "无法连接 Airflow（{url}）：{detail}",
         "Cannot reach Airflow ({url}): {detail}",

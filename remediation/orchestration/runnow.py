@@ -18,6 +18,7 @@ import json
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,8 @@ from remediation.clock import now
 from remediation.errors import DqgovError
 
 DagRunner = Callable[[str, dt.date], None]  # runs one DAG for a date; raises on failure
+Follower = Callable[[str, dt.datetime], None]  # waits for a DAG's asset-triggered run since a moment; raises
+FOLLOW_ON_DAGS = ("dq_snapshot", "dq_notify")  # what Airflow starts when the check DAGs have reconciled
 POLL_SECONDS = 5.0
 REST_TIMEOUT_SECONDS = 3600
 
@@ -58,9 +61,15 @@ class TriggerState:
 class Trigger:
     """Runs the check DAGs for one date in a background thread; `state()` says how far it got."""
 
-    def __init__(self, runner: DagRunner, dag_ids: Callable[[], list[str]] = check_dag_ids) -> None:
+    def __init__(
+        self,
+        runner: DagRunner,
+        dag_ids: Callable[[], list[str]] = check_dag_ids,
+        follower: Follower | None = None,
+    ) -> None:
         self._runner = runner
         self._dag_ids = dag_ids
+        self._follower = follower
         self._lock = threading.Lock()
         self._state = TriggerState()
         self._thread: threading.Thread | None = None
@@ -74,7 +83,8 @@ class Trigger:
         with self._lock:
             if self._state.status == "running":
                 return False
-            dags = tuple((dag_id, "queued") for dag_id in self._dag_ids())
+            follow_on = FOLLOW_ON_DAGS if self._follower is not None else ()
+            dags = tuple((dag_id, "queued") for dag_id in (*self._dag_ids(), *follow_on))
             self._state = TriggerState("running", day, now(), None, requested_by, dags)
             self._thread = threading.Thread(target=self._run, args=(day,), name="dqgov-run-now", daemon=True)
             self._thread.start()
@@ -93,10 +103,17 @@ class Trigger:
 
     def _run(self, day: dt.date) -> None:
         failed, problems = "", []
+        started = self.state().started_at or now()
         for dag_id, _ in self.state().dags:
+            if dag_id in FOLLOW_ON_DAGS and failed:
+                self._set_dag(dag_id, "skipped")  # Airflow starts them only when every check DAG succeeded
+                continue
             self._set_dag(dag_id, "running")
             try:
-                self._runner(dag_id, day)
+                if dag_id in FOLLOW_ON_DAGS and self._follower is not None:
+                    self._follower(dag_id, started)
+                else:
+                    self._runner(dag_id, day)
             except Exception as exc:  # every DAG gets its turn; each failure is shown
                 self._set_dag(dag_id, "failed")
                 failed = failed or f"{dag_id}: {exc}"
@@ -201,6 +218,41 @@ def rest_runner(
                          code="dag_timeout", run=run_id, seconds=int(timeout))  # fmt: skip
 
     return run
+
+
+def rest_follower(
+    api: AirflowApi, poll: float = POLL_SECONDS, timeout: float = REST_TIMEOUT_SECONDS
+) -> Follower:
+    """Wait for the run Airflow starts on the check DAGs' assets after `since`, until it ends."""
+
+    def follow(dag_id: str, since: dt.datetime) -> None:
+        query = urllib.parse.urlencode({"run_type": "asset_triggered", "run_after_gte": since.isoformat()})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns?{query}").get("dag_runs") or []
+            states = {str(r["dag_run_id"]): str(r["state"]) for r in runs}
+            if failed := [run for run, state in states.items() if state == "failed"]:
+                raise DqgovError(
+                    f"Airflow run {failed[0]} of {dag_id} failed", code="dag_failed", run=failed[0]
+                )
+            if states and all(state == "success" for state in states.values()):
+                return
+            time.sleep(poll)
+        raise DqgovError(f"{dag_id} did not run and finish within {timeout:.0f}s", code="dag_timeout",
+                         run="—", seconds=int(timeout))  # fmt: skip
+
+    return follow
+
+
+def trigger_from_settings(source_url: str) -> Trigger:
+    """The portal's trigger: through Airflow's API (and then its snapshot and notify runs), else embedded."""
+    api = settings.get("DQGOV_AIRFLOW_API_URL")
+    if api:
+        from remediation.orchestration.airflow_service import api_password
+
+        client = AirflowApi(api, settings.get("DQGOV_AIRFLOW_USER"), api_password())
+        return Trigger(rest_runner(client), follower=rest_follower(client))
+    return Trigger(embedded_runner(source_url))
 
 
 def runner_from_settings(source_url: str) -> DagRunner:

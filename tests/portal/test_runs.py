@@ -135,3 +135,31 @@ def test_each_failed_dag_is_shown_in_the_users_language(bank: Bank) -> None:
             f"<code>{dag}</code>: 在 Airflow 中运行失败（运行 r-{dag}）：请在 Airflow 界面查看任务日志。"
             in page
         )
+
+
+def test_the_follow_on_dags_are_waited_for_and_skipped_after_a_failed_check() -> None:
+    followed: list[str] = []
+
+    def follow(dag_id: str, since: dt.datetime) -> None:
+        followed.append(dag_id)
+
+    def check(dag_id: str, day: dt.date) -> None:
+        if fail_check:
+            raise DqgovError("Airflow run r1 failed", code="dag_failed", run="r1")
+
+    fail_check = False
+    trigger = Trigger(check, lambda: ["dq_merchant"], follower=follow)
+    assert trigger.start(CHECK_DATE, "D001")
+    assert trigger.wait(10).dags == (
+        ("dq_merchant", "success"),
+        ("dq_snapshot", "success"),
+        ("dq_notify", "success"),
+    )
+    assert followed == ["dq_snapshot", "dq_notify"]
+    fail_check = True
+    assert trigger.start(CHECK_DATE, "D001")
+    assert trigger.wait(10).dags == (
+        ("dq_merchant", "failed"),
+        ("dq_snapshot", "skipped"),
+        ("dq_notify", "skipped"),
+    )

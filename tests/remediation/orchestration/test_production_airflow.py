@@ -1,6 +1,6 @@
 """The production tier end to end, as an operator stands it up: `make airflow-up` on a fresh PostgreSQL metadata
-database, the scheduled check runs, the asset-triggered snapshot and reminders, "run now" for a day the
-schedule has run already, a cleared reconcile of a superseded run, and `make airflow-down` leaving nothing.
+database, the scheduled check runs, the asset-triggered snapshot and reminders, the portal's "run now" for a
+day the schedule has run already, a cleared reconcile of a superseded run, `make airflow-down` leaving nothing.
 
 `AirflowTier` is the harness (issue 7's CeleryExecutor test can start it with other settings).
 """
@@ -21,13 +21,17 @@ import pendulum
 import pytest
 import sqlalchemy as sa
 
+from portal.app import create_app
 from remediation.clock import TIMEZONE
 from remediation.orchestration import airflow_service as svc
-from remediation.orchestration.runnow import AirflowApi, Trigger, runner_from_settings
+from remediation.orchestration.runnow import AirflowApi
+from remediation.store.engines import open_store
 from remediation.store.models import CheckRun, Todo
 from remediation.store.workflow_models import InboxMessage, Snapshot
 from remediation.workdays import WorkdayCalendar
+from remediation.workflow.accounts import ensure_demo_users
 from tests.dbenv import PG_ADMIN_URL, Databases
+from tests.portal.conftest import PASSWORD, Client, serve
 
 ROOT = Path(__file__).resolve().parents[3]
 WAIT_SECONDS = 900.0  # a loaded 2-core machine: each task imports GX and Airflow's SDK
@@ -132,14 +136,29 @@ def test_the_production_tier_schedules_the_checks_and_follows_up(
     assert todos and snapshot_days == {day}
     assert inbox if WorkdayCalendar().is_workday(day) else inbox == 0  # no reminders on a day off
 
-    # 2. "run now" (the portal's runner) for the day the schedule has run already, then for the day before
+    # 2. "run now" in the portal (its runner goes through Airflow's API) for the day the schedule has run
+    #    already, then for the day before
     monkeypatch.setenv("DQGOV_AIRFLOW_API_URL", f"http://127.0.0.1:{tier.env['DQGOV_AIRFLOW_API_PORT']}")
-    trigger = Trigger(runner_from_settings(tier.env["DQGOV_SOURCE_URL"]))
-    for when in (day, day - dt.timedelta(days=1)):
-        assert trigger.start(when, "D001")
-        state = trigger.wait(WAIT_SECONDS)
-        assert (state.status, state.problems) == ("succeeded", ()), state
-        assert state.dags == (("dq_customer_org", "success"), ("dq_merchant", "success"))
+    portal_store = open_store(tier.env["DQGOV_STORE_URL"])
+    office = next(u for u in ensure_demo_users(portal_store, PASSWORD) if u.position == "data_office")
+    with serve(create_app(portal_store, tier.env["DQGOV_SOURCE_URL"], today=lambda: day)) as url:
+        browser = Client(url)
+        browser.login(office.staff_id, PASSWORD)
+        for when in (day, day - dt.timedelta(days=1)):
+            browser.get("/office/runs")
+            assert browser.post("/office/runs/now", {"day": when.isoformat()}).status == 303
+            deadline = time.monotonic() + WAIT_SECONDS
+            while "运行中" in (page := browser.get("/office/runs").text) and time.monotonic() < deadline:
+                time.sleep(3)
+            assert "<strong>已完成</strong>" in page, page[page.find('id="trigger-state"') :][:1500]
+            for dag in (
+                "dq_customer_org",
+                "dq_merchant",
+                "dq_snapshot",
+                "dq_notify",
+            ):  # and what followed them
+                assert f"{dag}</code> 成功" in page
+    portal_store.dispose()
     with store.connect() as conn:
         statuses = sorted(tuple(r) for r in conn.execute(
             sa.select(CheckRun.table_name, CheckRun.logical_date, CheckRun.status).order_by(CheckRun.id)))  # fmt: skip
