@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dqgov-installed
 
-.PHONY: setup browser demo test lint bench bench-portal clean
+.PHONY: setup browser demo test lint bench bench-portal clean airflow-up airflow-down airflow-status
 
 ## setup: create or update .venv with the project and its test tools (idempotent, no prompts)
 setup: $(STAMP) browser
@@ -39,6 +39,19 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## airflow-up: start the production tier's Airflow (API server, scheduler, DAG processor) on PostgreSQL
+## metadata (DQGOV_AIRFLOW_DB_URL, created if missing); idempotent
+airflow-up: setup
+	$(BIN)/dqgov airflow up
+
+## airflow-down: stop it, with every task it started
+airflow-down:
+	$(BIN)/dqgov airflow down
+
+## airflow-status: which of its processes run, and whether its API server answers
+airflow-status:
+	$(BIN)/dqgov airflow status
 
 ## bench: measure the check pipeline (results go to docs/benchmarks.md by hand)
 bench: setup

@@ -38,10 +38,10 @@ def build(table: str, schedule: str) -> DAG:
             return validate_task(table, context)
 
         @task(outlets=[Asset(todos_asset(table))])
-        def reconcile(check_run_id: int) -> dict[str, object]:
+        def reconcile(check_run_id: int, **context: object) -> dict[str, object]:
             from remediation.orchestration.tasks import reconcile_task
 
-            return reconcile_task(check_run_id)
+            return reconcile_task(check_run_id, context)
 
         validated = validate()
         sync_org() >> validated

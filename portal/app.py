@@ -30,7 +30,7 @@ from portal.routes import auth, calendar, head, office, ops, todos, workbooks
 from remediation import settings
 from remediation.calendar_file import calendar_path
 from remediation.checks.writeback import WriteBack, writeback_for
-from remediation.orchestration.runnow import Trigger, check_dag_ids, runner_from_settings
+from remediation.orchestration.runnow import Trigger, trigger_from_settings
 from remediation.reporting.datadocs import docs_root
 from remediation.reporting.metrics import metrics_registry
 from remediation.store.engines import open_store
@@ -43,14 +43,6 @@ CSP = (
 DOCS_CSP = (
     "sandbox; default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
 )
-
-
-def checks_then_snapshot() -> list[str]:
-    """What "run now" runs: the check DAGs, then the snapshot DAG, so the day's T+1 figures are refreshed
-    (under the scheduler the snapshot follows the checks' assets; a manual run has no such wait)."""
-    from remediation.orchestration.dag_defaults import SNAPSHOT_DAG
-
-    return [*check_dag_ids(), SNAPSHOT_DAG]
 
 
 def create_app(
@@ -81,7 +73,7 @@ def create_app(
         store=store,
         source_url=source,
         writeback=get_writeback,
-        trigger=trigger or Trigger(runner_from_settings(source), checks_then_snapshot),
+        trigger=trigger or trigger_from_settings(source),
         datadocs_root=root,
         docs_jobs=DocsJobs(store, source, root),
         session_lifetime=dt.timedelta(hours=session_hours or settings.number_of("DQGOV_SESSION_HOURS")),

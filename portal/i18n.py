@@ -404,6 +404,28 @@ _UI: Mapping[str, tuple[str, str]] = {
     "dagstate.running": ("运行中", "running"),
     "dagstate.success": ("成功", "success"),
     "dagstate.failed": ("失败", "failed"),
+    "dagstate.skipped": ("未运行（检查未全部成功）", "not run (a check failed)"),
+    "runnow.airflow_unreachable": (
+        "无法连接 Airflow（{url}）：{detail}",
+        "Cannot reach Airflow ({url}): {detail}",
+    ),
+    "runnow.airflow_login": (
+        "Airflow 拒绝了用户 {user} 的登录：请检查 DQGOV_AIRFLOW_USER 和 DQGOV_AIRFLOW_PASSWORD。",
+        "Airflow refused the login of user {user}: check DQGOV_AIRFLOW_USER and DQGOV_AIRFLOW_PASSWORD.",
+    ),
+    "runnow.airflow_refused": (
+        "Airflow 拒绝了运行请求（HTTP {status}）：{detail}",
+        "Airflow refused the run (HTTP {status}): {detail}",
+    ),
+    "runnow.dag_failed": (
+        "在 Airflow 中运行失败（运行 {run}）：请在 Airflow 界面查看任务日志。",
+        "failed in Airflow (run {run}): see the task logs in Airflow's UI.",
+    ),
+    "runnow.dag_timeout": (
+        "{seconds} 秒内未结束（运行 {run}）。",
+        "did not finish within {seconds}s (run {run}).",
+    ),
+    "runnow.error": ("运行失败：{detail}", "failed: {detail}"),
     "runs.unexpected": ("GX 计数", "GX count"),
     "runs.extracted": ("提取键数", "Keys extracted"),
     "runs.docs_note": (

@@ -178,7 +178,24 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Airflow API server (e.g. http://airflow:8080) for the portal's 'run now'; empty: run the DAGs embedded.",
     ),
-    Setting("DQGOV_AIRFLOW_API_TOKEN", "", "Bearer token for DQGOV_AIRFLOW_API_URL."),
+    Setting(
+        "DQGOV_AIRFLOW_USER",
+        "dqgov",
+        "Airflow user (admin) that `dqgov airflow up` configures and the portal's 'run now' logs in as.",
+    ),
+    Setting(
+        "DQGOV_AIRFLOW_PASSWORD",
+        "",
+        "Password of DQGOV_AIRFLOW_USER; empty: one generated once in $DQGOV_HOME/var/secrets/airflow.password.",
+    ),
+    # the production tier's Airflow (`dqgov airflow up`)
+    Setting(
+        "DQGOV_AIRFLOW_DB_URL",
+        "",
+        "Airflow's metadata database (PostgreSQL URL) for `dqgov airflow up`; created if missing.",
+    ),
+    Setting("DQGOV_AIRFLOW_API_PORT", "8080", "Port of Airflow's API server and UI (127.0.0.1).", port),
+    Setting("DQGOV_AIRFLOW_LOG_PORT", "8793", "Port of Airflow's task log server (127.0.0.1).", port),
     Setting(
         "DQGOV_METRICS_TOKEN",
         "",

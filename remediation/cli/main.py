@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from expectations.rulebook import RuleFileError
 from remediation import settings
+from remediation.cli.airflow import app as airflow_app
 from remediation.cli.appeals import register as register_appeal_commands
 from remediation.cli.audit import register as register_audit_commands
 from remediation.cli.calendar import register as register_calendar_commands
@@ -50,6 +51,7 @@ register_calendar_commands(app)  # calendar show / set / import / cover
 register_audit_commands(app)  # audit verify
 register_hashkey_commands(app)  # hashkey show|rotate|adopt|new
 register_workbook_commands(app)  # todos export, corrections import
+app.add_typer(airflow_app, name="airflow")  # airflow prepare|up|down|status
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store-url", help="Governance store URL (default: DQGOV_STORE_URL).")

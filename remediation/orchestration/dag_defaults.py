@@ -17,6 +17,7 @@ SNAPSHOT_DAG = "dq_snapshot"
 NOTIFY_DAG = "dq_notify"
 OUTBOX_DAG = "dq_outbox"
 SNAPSHOTS_ASSET = "dqgov://snapshots"
+CATCH_UP_CRON = "0 9 * * *"  # Asia/Shanghai: dq_snapshot and dq_notify catch up on pending follow-ups
 
 
 def check_dag_id(table: str) -> str:

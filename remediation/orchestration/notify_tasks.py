@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from remediation.clock import now
 
+if TYPE_CHECKING:
+    from remediation.notify.oa_todo import OaSyncSummary
+    from remediation.notify.reminders import RemindSummary
 
-def remind_task(context: dict[str, Any]) -> dict[str, Any]:
-    """Cards and digests for the run's logical date (Asia/Shanghai), queued in the outbox."""
+
+def remind_task(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cards and digests for each check date the triggering asset events carry, and for those still pending,
+    queued in the outbox."""
     from remediation import settings
     from remediation.notify.oa_todo import sync_if_configured
     from remediation.notify.reminders import remind
     from remediation.notify.sla import due_soon_limit
     from remediation.notify.transports import transports_from_settings, usable_channels
-    from remediation.orchestration.tasks import check_date_of
+    from remediation.orchestration.tasks import follow_up
     from remediation.policy import current_policy
-    from remediation.store.engines import open_store
     from remediation.workdays import WorkdayCalendar
 
     policy = current_policy()
     transports = transports_from_settings()
     channels = usable_channels(policy.channels, transports)
-    store, day, calendar, portal = (
-        open_store(),
-        check_date_of(context),
-        WorkdayCalendar(),
-        settings.get("DQGOV_PORTAL_URL"),
-    )
-    s = remind(store, day, policy, calendar, channels, portal)
-    oa = sync_if_configured(store, transports, due_soon_limit(day, policy, calendar), portal)
+    calendar, portal = WorkdayCalendar(), settings.get("DQGOV_PORTAL_URL")
+
+    def one_day(store: Any, day: dt.date) -> dict[str, Any]:
+        summary = remind(store, day, policy, calendar, channels, portal)
+        oa = sync_if_configured(store, transports, due_soon_limit(day, policy, calendar), portal)
+        return _summary(summary, oa)
+
+    return follow_up("remind", context, one_day)
+
+
+def _summary(s: RemindSummary, oa: OaSyncSummary | None) -> dict[str, Any]:
     return {
         "as_of": s.as_of.isoformat(),
         "working_day": s.working_day,  # False: nothing was done; the next working day catches up

@@ -3,8 +3,9 @@
 Two runners:
 - embedded (default): `embedded_airflow.run_dag` runs each DAG through Airflow's `dag.test()` in a child
   process, one after the other;
-- Airflow's REST API (`DQGOV_AIRFLOW_API_URL`, production): POST a DAG run per check DAG, then poll
-  each until it ends.
+- Airflow's REST API (`DQGOV_AIRFLOW_API_URL`, production): POST a manual DAG run per check DAG with a
+  run id of its own and the check date in its conf (no logical date: it never clashes with the scheduled
+  run), then poll each until it ends; logged in as DQGOV_AIRFLOW_USER, the token renewed when it expires.
 
 One trigger at a time per portal process; the state lives in memory (the runs themselves are recorded by
 the DAGs in dq_check_run, which the runs page lists).
@@ -16,14 +17,20 @@ import datetime as dt
 import json
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from remediation import settings
 from remediation.clock import now
+from remediation.errors import DqgovError
 
 DagRunner = Callable[[str, dt.date], None]  # runs one DAG for a date; raises on failure
+Follower = Callable[[str, dt.datetime], None]  # waits for a DAG's asset-triggered run since a moment; raises
+FOLLOW_ON_DAGS = ("dq_snapshot", "dq_notify")  # what Airflow starts when the check DAGs have reconciled
 POLL_SECONDS = 5.0
 REST_TIMEOUT_SECONDS = 3600
 
@@ -45,15 +52,24 @@ class TriggerState:
     dags: tuple[tuple[str, str], ...] = field(
         default_factory=tuple
     )  # (dag id, queued|running|success|failed)
-    message: str = ""
+    message: str = ""  # the first failure, in English (the log's words)
+    problems: tuple[
+        tuple[str, str, dict[str, object]], ...
+    ] = ()  # (dag id, message code, params) per failure
 
 
 class Trigger:
     """Runs the check DAGs for one date in a background thread; `state()` says how far it got."""
 
-    def __init__(self, runner: DagRunner, dag_ids: Callable[[], list[str]] = check_dag_ids) -> None:
+    def __init__(
+        self,
+        runner: DagRunner,
+        dag_ids: Callable[[], list[str]] = check_dag_ids,
+        follower: Follower | None = None,
+    ) -> None:
         self._runner = runner
         self._dag_ids = dag_ids
+        self._follower = follower
         self._lock = threading.Lock()
         self._state = TriggerState()
         self._thread: threading.Thread | None = None
@@ -67,7 +83,8 @@ class Trigger:
         with self._lock:
             if self._state.status == "running":
                 return False
-            dags = tuple((dag_id, "queued") for dag_id in self._dag_ids())
+            follow_on = FOLLOW_ON_DAGS if self._follower is not None else ()
+            dags = tuple((dag_id, "queued") for dag_id in (*self._dag_ids(), *follow_on))
             self._state = TriggerState("running", day, now(), None, requested_by, dags)
             self._thread = threading.Thread(target=self._run, args=(day,), name="dqgov-run-now", daemon=True)
             self._thread.start()
@@ -85,14 +102,24 @@ class Trigger:
             self._state = replace(self._state, dags=dags)
 
     def _run(self, day: dt.date) -> None:
-        failed = ""
+        failed, problems = "", []
+        started = self.state().started_at or now()
         for dag_id, _ in self.state().dags:
+            if dag_id in FOLLOW_ON_DAGS and failed:
+                self._set_dag(dag_id, "skipped")  # Airflow starts them only when every check DAG succeeded
+                continue
             self._set_dag(dag_id, "running")
             try:
-                self._runner(dag_id, day)
-            except Exception as exc:
+                if dag_id in FOLLOW_ON_DAGS and self._follower is not None:
+                    self._follower(dag_id, started)
+                else:
+                    self._runner(dag_id, day)
+            except Exception as exc:  # every DAG gets its turn; each failure is shown
                 self._set_dag(dag_id, "failed")
                 failed = failed or f"{dag_id}: {exc}"
+                code = getattr(exc, "code", None)
+                params = dict(getattr(exc, "params", {})) if code else {"detail": str(exc)}
+                problems.append((dag_id, code or "error", params))
             else:
                 self._set_dag(dag_id, "success")
         with self._lock:
@@ -101,6 +128,7 @@ class Trigger:
                 status="failed" if failed else "succeeded",
                 finished_at=now(),
                 message=failed,
+                problems=tuple(problems),
             )
 
 
@@ -118,39 +146,118 @@ def embedded_runner(source_url: str) -> DagRunner:
     return run
 
 
-def rest_runner(api_url: str, token: str, poll: float = POLL_SECONDS) -> DagRunner:
-    """Each DAG through Airflow's REST API (v2): trigger a run for the date, then poll until it ends."""
-    base = api_url.rstrip("/")
+class AirflowApi:
+    """Airflow's REST API as a configured user: the JWT is fetched at first use and again when Airflow
+    refuses it (it expires after a day), so no one copies a token by hand."""
 
-    def call(method: str, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(base + path, data=data, method=method)
+    def __init__(self, url: str, user: str, password: str, timeout: float = 60.0) -> None:
+        self.url, self.user, self._password, self.timeout = url.rstrip("/"), user, password, timeout
+        self._token = ""
+
+    def _send(self, method: str, path: str, body: object, token: str) -> tuple[int, bytes]:
+        request = urllib.request.Request(self.url + path, method=method,
+                                         data=json.dumps(body).encode() if body is not None else None)  # fmt: skip
         request.add_header("Content-Type", "application/json")
         if token:
             request.add_header("Authorization", f"Bearer {token}")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer: dict[str, object] = json.loads(response.read().decode() or "{}")
-            return answer
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return int(response.status), response.read()
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), exc.read()
+        except OSError as exc:
+            raise DqgovError(f"cannot reach Airflow at {self.url}: {exc}", code="airflow_unreachable",
+                             url=self.url, detail=str(exc)) from None  # fmt: skip
+
+    def login(self) -> str:
+        status, answer = self._send(
+            "POST", "/auth/token", {"username": self.user, "password": self._password}, ""
+        )
+        if status not in (200, 201):
+            raise DqgovError(f"Airflow refused the login of user {self.user} (HTTP {status})",
+                             code="airflow_login", user=self.user)  # fmt: skip
+        self._token = str(json.loads(answer)["access_token"])
+        return self._token
+
+    def call(self, method: str, path: str, body: object = None) -> dict[str, Any]:
+        """The JSON answer; raises DqgovError (code airflow_refused) on an HTTP error."""
+        status, answer = self._send(method, path, body, self._token or self.login())
+        if status == 401:  # expired: log in again, once
+            status, answer = self._send(method, path, body, self.login())
+        if status >= 400:
+            detail = answer.decode(errors="replace")[:300]
+            raise DqgovError(f"Airflow answered HTTP {status} to {method} {path}: {detail}",
+                             code="airflow_refused", status=status, detail=detail)  # fmt: skip
+        result: dict[str, Any] = json.loads(answer or b"{}")
+        return result
+
+
+def run_now_id(day: dt.date, at: dt.datetime) -> str:
+    """A run id of its own: "run now" never clashes with the scheduled run of the same day."""
+    return f"dqgov_run_now__{day.isoformat()}__{at.strftime('%Y%m%dT%H%M%S%f')}"
+
+
+def rest_runner(
+    api: AirflowApi, poll: float = POLL_SECONDS, timeout: float = REST_TIMEOUT_SECONDS
+) -> DagRunner:
+    """Each DAG through Airflow's REST API (v2): a manual run for the check date (conf), polled until it ends."""
 
     def run(dag_id: str, day: dt.date) -> None:
-        logical = f"{day.isoformat()}T06:00:00+08:00"
-        started = call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": logical, "conf": {}})
-        run_id = str(started.get("dag_run_id"))
-        deadline = time.monotonic() + REST_TIMEOUT_SECONDS
+        run_id = run_now_id(day, now())
+        body = {"dag_run_id": run_id, "logical_date": None, "conf": {"check_date": day.isoformat()}}
+        api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = str(call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").get("state"))
+            state = str(api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").get("state"))
             if state == "success":
                 return
             if state == "failed":
-                raise RuntimeError(f"Airflow run {run_id} failed")
+                raise DqgovError(f"Airflow run {run_id} of {dag_id} failed", code="dag_failed", run=run_id)
             time.sleep(poll)
-        raise RuntimeError(f"Airflow run {run_id} did not finish within {REST_TIMEOUT_SECONDS}s")
+        raise DqgovError(f"Airflow run {run_id} of {dag_id} did not finish within {timeout:.0f}s",
+                         code="dag_timeout", run=run_id, seconds=int(timeout))  # fmt: skip
 
     return run
 
 
-def runner_from_settings(source_url: str) -> DagRunner:
+def rest_follower(
+    api: AirflowApi, poll: float = POLL_SECONDS, timeout: float = REST_TIMEOUT_SECONDS
+) -> Follower:
+    """Wait for the run Airflow starts on the check DAGs' assets after `since`, until it ends."""
+
+    def follow(dag_id: str, since: dt.datetime) -> None:
+        query = urllib.parse.urlencode({"run_type": "asset_triggered", "run_after_gte": since.isoformat()})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns?{query}").get("dag_runs") or []
+            states = {str(r["dag_run_id"]): str(r["state"]) for r in runs}
+            if failed := [run for run, state in states.items() if state == "failed"]:
+                raise DqgovError(
+                    f"Airflow run {failed[0]} of {dag_id} failed", code="dag_failed", run=failed[0]
+                )
+            if states and all(state == "success" for state in states.values()):
+                return
+            time.sleep(poll)
+        raise DqgovError(f"{dag_id} did not run and finish within {timeout:.0f}s", code="dag_timeout",
+                         run="—", seconds=int(timeout))  # fmt: skip
+
+    return follow
+
+
+def trigger_from_settings(source_url: str) -> Trigger:
+    """The portal's trigger: through Airflow's API (and then its snapshot and notify runs), else embedded."""
     api = settings.get("DQGOV_AIRFLOW_API_URL")
     if api:
-        return rest_runner(api, settings.get("DQGOV_AIRFLOW_API_TOKEN"))
-    return embedded_runner(source_url)
+        from remediation.orchestration.airflow_service import api_password
+
+        client = AirflowApi(api, settings.get("DQGOV_AIRFLOW_USER"), api_password())
+        return Trigger(rest_runner(client), follower=rest_follower(client))
+    return Trigger(embedded_runner(source_url), checks_then_snapshot)
+
+
+def checks_then_snapshot() -> list[str]:
+    """What an embedded "run now" runs: the check DAGs, then the snapshot DAG, so the day's T+1 figures are
+    refreshed (under Airflow the snapshot follows the checks' assets, and the follower watches it)."""
+    from remediation.orchestration.dag_defaults import SNAPSHOT_DAG
+
+    return [*check_dag_ids(), SNAPSHOT_DAG]

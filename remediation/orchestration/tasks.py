@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pendulum
 
 from remediation import settings
 from remediation.clock import TIMEZONE
+from remediation.store.models import RunStatus
+
+_log = logging.getLogger(__name__)
 
 
 def check_date_of(context: dict[str, Any]) -> dt.date:
-    """The run's logical date in Asia/Shanghai (a manual run without one uses its run_after)."""
+    """The run's check date: `conf["check_date"]` ("run now" for a day), else its logical date in Asia/Shanghai
+    (a manual run without one uses its run_after)."""
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    if conf.get("check_date"):
+        return dt.date.fromisoformat(str(conf["check_date"]))
     moment = context.get("logical_date") or context["dag_run"].run_after
     day: dt.date = pendulum.instance(moment).in_timezone(TIMEZONE).date()
     return day
@@ -54,9 +62,12 @@ def validate_task(table: str, context: dict[str, Any]) -> int:
     return summary.run_id
 
 
-def reconcile_task(run_id: int) -> dict[str, Any]:
-    """Reconcile the run. A stop by the volume guard fails the task at once: retrying cannot help, a person
-    must accept the drop (the data office has been alerted). A superseded or abandoned run just says so."""
+def reconcile_task(run_id: int, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Reconcile the run and tell the asset-triggered DAGs its check date (the asset event's `extra`).
+
+    Safe to run again (a retry, a cleared task): a run reconciled already, superseded, abandoned or void is a
+    logged no-op that succeeds. A stop by the volume guard fails the task at once: retrying cannot help, a
+    person must accept the drop (the data office has been alerted)."""
     from dataclasses import asdict
 
     from airflow.sdk.exceptions import AirflowFailException
@@ -64,20 +75,99 @@ def reconcile_task(run_id: int) -> dict[str, Any]:
     from remediation.checks.reconcile.run import reconcile_run
     from remediation.checks.volume import VolumeGuardTripped
     from remediation.lifecycle import Lifecycle
+    from remediation.orchestration import followups
     from remediation.store.engines import open_store
 
+    store = open_store()
+    before, check_date = _run_status(store, run_id)
     try:
-        return asdict(reconcile_run(open_store(), run_id, Lifecycle.in_force()))
+        summary = reconcile_run(store, run_id, Lifecycle.in_force())
     except VolumeGuardTripped as exc:
         raise AirflowFailException(str(exc)) from None
+    if summary.status == RunStatus.RECONCILED:
+        followups.request(store, check_date)  # the snapshot and reminders, even if their DAGs are paused
+    if before != RunStatus.VALIDATED:
+        _log.info("check run %s was %s already: nothing to reconcile, nothing changed", run_id, before)
+    elif summary.status != RunStatus.RECONCILED:
+        _log.info("check run %s is %s: nothing to reconcile, nothing changed", run_id, summary.status)
+    event = {"check_date": check_date.isoformat(), "run_id": run_id, "status": str(summary.status)}
+    for accessor in _outlet_accessors(context):
+        accessor.extra = event
+    return {**asdict(summary), "status": str(summary.status), "check_date": check_date.isoformat()}
 
 
-def snapshot_task(context: dict[str, Any]) -> dict[str, Any]:
-    from remediation.reporting.snapshots import take_snapshot
+def _run_status(store: Any, run_id: int) -> tuple[str, dt.date]:
+    import sqlalchemy as sa
+
+    from remediation.errors import DqgovError
+    from remediation.store.models import CheckRun
+
+    with store.connect() as conn:
+        row = conn.execute(
+            sa.select(CheckRun.status, CheckRun.logical_date).where(CheckRun.id == run_id)
+        ).one_or_none()
+    if row is None:
+        raise DqgovError(f"there is no check run {run_id}")
+    return str(row.status), row.logical_date
+
+
+def _outlet_accessors(context: dict[str, Any] | None) -> list[Any]:
+    events = (context or {}).get("outlet_events")
+    task = (context or {}).get("task")
+    if events is None or task is None:
+        return []
+    return [events[outlet] for outlet in getattr(task, "outlets", [])]
+
+
+def check_dates_of(context: dict[str, Any]) -> list[dt.date]:
+    """The check dates an asset-triggered run works on, oldest first (follow-ups pending come on top).
+
+    From the triggering asset events' `extra` (the reconcile task puts the check date there): the dates of
+    the runs that reconciled; empty when every event was a no-op (a cleared or superseded run). A run of the
+    daily schedule has none of its own (it catches up on the follow-ups); one triggered by hand or by
+    `dag.test()` uses `conf["check_date"]`, else its logical date."""
+    if str(getattr(context.get("dag_run"), "run_type", "")) in ("scheduled", "DagRunType.SCHEDULED"):
+        return []
+    events = context.get("triggering_asset_events") or {}
+    extras = [dict(e.extra or {}) for asset in events for e in events[asset]]
+    if extras:
+        return sorted({
+            dt.date.fromisoformat(str(x["check_date"]))
+            for x in extras
+            if x.get("check_date") and x.get("status", RunStatus.RECONCILED) == RunStatus.RECONCILED
+        })  # fmt: skip
+    return [check_date_of(context)]
+
+
+def follow_up(
+    kind: str, context: dict[str, Any], work: Callable[[Any, dt.date], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`work(store, day)` for each check date of the run and each pending follow-up of `kind`, marked done."""
+    from remediation.clock import now
+    from remediation.orchestration import followups
     from remediation.store.engines import open_store
 
-    summary = take_snapshot(open_store(), check_date_of(context))
+    store, started = open_store(), now()
+    days = sorted(set(check_dates_of(context)) | set(followups.pending(store, kind)))
+    if not days:
+        _log.info("no check date needs a %s: nothing to do", kind)
+    done = []
+    for day in days:
+        done.append(work(store, day))
+        followups.mark_done(store, day, kind, started)
+    return done
+
+
+def snapshot_task(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """The snapshot of each check date the triggering asset events carry, and of those still pending."""
+    return follow_up("snapshot", context, _snapshot)
+
+
+def _snapshot(store: Any, day: dt.date) -> dict[str, Any]:
+    from remediation.reporting.snapshots import take_snapshot
+
+    summary = take_snapshot(store, day)
     if summary.not_frozen_because:
-        logging.getLogger(__name__).warning("%s", summary.not_frozen_because)
+        _log.warning("%s", summary.not_frozen_because)
     return {"day": summary.day.isoformat(), "rows": summary.rows, "frozen": summary.frozen,
             "not_frozen_because": summary.not_frozen_because}  # fmt: skip

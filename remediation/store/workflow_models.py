@@ -1,6 +1,7 @@
 """The governance store, part two: campaigns, appeals and exemptions, notifications, snapshots, portal logins
 and sessions, the audit log, corrections, and the value-hash key chain. (Part one, `models.py`, holds the
-org mirror, the rules, the check runs and their staging, and the to-dos.)"""
+org mirror, the rules, the check runs and their staging, and the to-dos.) Also the follow-ups (snapshot, reminders)
+that a reconciled check date still needs."""
 
 from __future__ import annotations
 
@@ -248,3 +249,13 @@ class OaTodo(Base):
     open_count: Mapped[int] = mapped_column(sa.Integer)
     due_soon_count: Mapped[int] = mapped_column(sa.Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class FollowUp(Base):
+    """What a reconciled check date still needs (`snapshot`, `remind`), done by dq_snapshot and dq_notify."""
+
+    __tablename__ = "dq_follow_up"
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    done_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -18,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 
 from expectations.rulebook import load_suites
-from portal.app import checks_then_snapshot
 from remediation.checks.pipeline import run_suite
 from remediation.demobank import DemoBankSpec, generate_demo_bank
 from remediation.orchestration.dag_defaults import SNAPSHOT_DAG
+from remediation.orchestration.runnow import checks_then_snapshot
 from remediation.reporting.snapshots import take_snapshot
 from remediation.store.engines import open_store
 from remediation.store.models import Todo

@@ -8,7 +8,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from remediation.orchestration.runnow import Trigger, check_dag_ids, rest_runner
+import pytest
+
+from remediation.errors import DqgovError
+from remediation.orchestration.runnow import AirflowApi, Trigger, check_dag_ids, rest_runner
 from tests.factories import CHECK_DATE
 from tests.portal.conftest import Bank, FakeRunner, make_app, serve
 
@@ -62,40 +65,101 @@ def test_one_trigger_at_a_time() -> None:
     assert trigger.wait(10).status == "succeeded"
 
 
-def test_the_rest_runner_posts_a_dag_run_and_polls_it_until_it_ends() -> None:
+def test_the_rest_runner_logs_in_posts_its_own_run_and_polls_it_until_it_ends() -> None:
+    """Against a stand-in for Airflow's API (the real one: tests/remediation/orchestration/test_production_airflow.py)."""
     seen: list[tuple[str, str, Any]] = []
     states = iter(["queued", "running", "success"])
+    tokens = iter(["expired", "fresh"])
 
     class Airflow(BaseHTTPRequestHandler):
-        def _answer(self, body: dict[str, Any]) -> None:
+        def _answer(self, body: dict[str, Any], status: int = 200) -> None:
             data = json.dumps(body).encode()
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 
         def do_POST(self) -> None:
-            length = int(self.headers["Content-Length"])
-            seen.append(("POST", self.path, json.loads(self.rfile.read(length))))
-            assert self.headers["Authorization"] == "Bearer t0ken"
-            self._answer({"dag_run_id": "manual__1", "state": "queued"})
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(("POST", self.path, body))
+            if self.path == "/auth/token":
+                ok = body == {"username": "dqgov", "password": "pw"}
+                self._answer({"access_token": next(tokens)} if ok else {}, 201 if ok else 401)
+            elif self.headers["Authorization"] != "Bearer fresh":
+                self._answer({"detail": "Invalid JWT"}, 401)  # the day-old token: log in again
+            else:
+                self._answer({"dag_run_id": body["dag_run_id"], "state": "queued"})
 
         def do_GET(self) -> None:
             seen.append(("GET", self.path, None))
-            self._answer({"dag_run_id": "manual__1", "state": next(states)})
+            self._answer({"state": next(states)})
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Airflow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
-        run = rest_runner(f"http://127.0.0.1:{server.server_address[1]}/", "t0ken", poll=0.01)
-        run("dq_merchant", CHECK_DATE)
+        rest_runner(AirflowApi(url, "dqgov", "pw"), poll=0.01)("dq_merchant", CHECK_DATE)
+        with pytest.raises(DqgovError) as refused:
+            AirflowApi(url, "dqgov", "wrong").login()
     finally:
         server.shutdown()
         server.server_close()
-    assert seen[0] == ("POST", "/api/v2/dags/dq_merchant/dagRuns",
-                       {"logical_date": "2026-11-20T06:00:00+08:00", "conf": {}})  # fmt: skip
-    assert [s[1] for s in seen[1:]] == ["/api/v2/dags/dq_merchant/dagRuns/manual__1"] * 3
+    posted = [s for s in seen if s[1] == "/api/v2/dags/dq_merchant/dagRuns"]
+    assert len(posted) == 2  # refused with the expired token, accepted with the fresh one
+    run_id = posted[-1][2]["dag_run_id"]
+    assert run_id.startswith("dqgov_run_now__2026-11-20__")  # never the scheduled run's id or logical date
+    assert posted[-1][2] == {"dag_run_id": run_id, "logical_date": None, "conf": {"check_date": "2026-11-20"}}
+    assert [s[1] for s in seen if s[0] == "GET"] == [f"/api/v2/dags/dq_merchant/dagRuns/{run_id}"] * 3
+    assert refused.value.code == "airflow_login"
+
+
+def test_each_failed_dag_is_shown_in_the_users_language(bank: Bank) -> None:
+    def runner(dag_id: str, day: dt.date) -> None:
+        raise DqgovError("Airflow run r1 failed", code="dag_failed", run=f"r-{dag_id}")
+
+    trigger = Trigger(runner, lambda: ["dq_customer_org", "dq_merchant"])
+    with serve(make_app(bank, trigger=trigger)) as url:
+        from tests.portal.conftest import Client
+
+        office = Client(url)
+        office.login("D001")
+        office.post("/office/runs/now", {"day": "2026-11-19"})
+        assert trigger.wait(10).status == "failed"
+        page = office.get("/office/runs").text
+    for dag in ("dq_customer_org", "dq_merchant"):
+        assert (
+            f"<code>{dag}</code>: 在 Airflow 中运行失败（运行 r-{dag}）：请在 Airflow 界面查看任务日志。"
+            in page
+        )
+
+
+def test_the_follow_on_dags_are_waited_for_and_skipped_after_a_failed_check() -> None:
+    followed: list[str] = []
+
+    def follow(dag_id: str, since: dt.datetime) -> None:
+        followed.append(dag_id)
+
+    def check(dag_id: str, day: dt.date) -> None:
+        if fail_check:
+            raise DqgovError("Airflow run r1 failed", code="dag_failed", run="r1")
+
+    fail_check = False
+    trigger = Trigger(check, lambda: ["dq_merchant"], follower=follow)
+    assert trigger.start(CHECK_DATE, "D001")
+    assert trigger.wait(10).dags == (
+        ("dq_merchant", "success"),
+        ("dq_snapshot", "success"),
+        ("dq_notify", "success"),
+    )
+    assert followed == ["dq_snapshot", "dq_notify"]
+    fail_check = True
+    assert trigger.start(CHECK_DATE, "D001")
+    assert trigger.wait(10).dags == (
+        ("dq_merchant", "failed"),
+        ("dq_snapshot", "skipped"),
+        ("dq_notify", "skipped"),
+    )

@@ -1,7 +1,7 @@
 """to-do workbook imports (which rows of which issued workbook were applied) and OA unified to-dos
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 17:00:00
 
 One row per (issued workbook, to-do) whose correction was applied, so importing the same file again
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
