@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dqgov-installed
 
-.PHONY: setup browser demo test lint bench bench-portal clean airflow-up airflow-down airflow-status
+.PHONY: setup browser demo test lint bench bench-scale bench-portal clean airflow-up airflow-down airflow-status
 
 ## setup: create or update .venv with the project and its test tools (idempotent, no prompts)
 setup: $(STAMP) browser
@@ -56,6 +56,14 @@ airflow-status:
 ## bench: measure the check pipeline (results go to docs/benchmarks.md by hand)
 bench: setup
 	$(BIN)/python bench/bench_check.py
+
+## bench-scale: load BENCH_N merchants + BENCH_N customers into PostgreSQL with COPY, then time each
+## phase of a check (read floor, evaluate, GX, plain GX, validate, reconcile, snapshot; docs/benchmarks.md)
+BENCH_N   ?= 100000
+BENCH_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/dqgov_bench_scale_$(BENCH_N)
+bench-scale: setup
+	$(BIN)/python bench/load_bank.py $(BENCH_URL) --merchants $(BENCH_N) --customers $(BENCH_N)
+	$(BIN)/python bench/bench_scale.py $(BENCH_URL) --runs 3
 
 ## bench-portal: server time of the portal's pages with 100,000 to-dos (appends to docs/benchmarks.md)
 bench-portal: setup

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from expectations.contract import CREATED_COLUMNS, RECORD_TABLES
+from expectations.derived import DerivedValues, deriving, fenced
 from expectations.kinds import KINDS, CheckContext
 from expectations.rulebook import Rule, Suite
 
@@ -48,16 +49,48 @@ def value_columns(suite: Suite) -> list[str]:
 
 
 def extraction_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
-    """One scan of the table: the key, routing columns, the rules' columns and a 0/1 flag per rule."""
+    """One scan of the table: the key, routing columns, the rules' columns and a 0/1 flag per rule.
+
+    The values rules share (stripped text and its blank/placeholder flags) are computed once per row in
+    inner queries (`expectations.derived`); each rule's flag is computed once, and the rows are filtered
+    on the flags, so no condition is written twice.
+    """
+    cols = source_columns(suite.table)
+    derived = DerivedValues(cols)
+    with deriving(derived):
+        conditions = [failing_condition(suite, rule, ctx) for rule in suite.rules]
+    flags = [sa.case((cond, 1), else_=0).label(f"{FLAG_PREFIX}{i}") for i, cond in enumerate(conditions)]
+    picked = sa.select(*(cols[c] for c in _picked(suite)), *flags).select_from(derived.layers(suite.table))
+    flagged = fenced(picked).subquery("dq_flagged")
+    return sa.select(flagged).where(sa.or_(*(flagged.c[f.name] == 1 for f in flags)))
+
+
+def gx_batch_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
+    """The table's rows with the values its rules share (`expectations.derived`): the batch Great
+    Expectations validates when its expectations are made with `derived=True`."""
+    derived = DerivedValues(source_columns(suite.table))
+    with deriving(derived):
+        for rule in suite.rules:
+            failing_condition(suite, rule, ctx)
+    return sa.select(derived.layers(suite.table))
+
+
+def plain_extraction_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
+    """The same rows and flags as `extraction_query`, every condition written out in full and twice (the
+    form before the derived values): kept as the reference the differential test compares against."""
     cols = source_columns(suite.table)
     conditions = [failing_condition(suite, rule, ctx) for rule in suite.rules]
     flags = [sa.case((cond, 1), else_=0).label(f"{FLAG_PREFIX}{i}") for i, cond in enumerate(conditions)]
-    picked = [suite.key, *ROUTING_COLUMNS, CREATED_COLUMNS[suite.table], *value_columns(suite)]
     return (
-        sa.select(*(cols[c] for c in dict.fromkeys(picked)), *flags)
+        sa.select(*(cols[c] for c in _picked(suite)), *flags)
         .select_from(sa.table(suite.table))
         .where(sa.or_(*conditions))
     )
+
+
+def _picked(suite: Suite) -> list[str]:
+    picked = [suite.key, *ROUTING_COLUMNS, CREATED_COLUMNS[suite.table], *value_columns(suite)]
+    return list(dict.fromkeys(picked))
 
 
 def python_failures(suite: Suite, rows: Sequence[Mapping[str, Any]], ctx: CheckContext) -> list[set[str]]:

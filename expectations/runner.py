@@ -1,7 +1,8 @@
 """Run a suite against a source database: Great Expectations validates, the extractor streams every failing key.
 
 GX runs each rule as a dqgov expectation (`expectations.gx.expectations`) on its SQL engine, so the data
-stays in the database, and reports how many records fail. GX would keep at most 200 of them, so the
+stays in the database, and reports how many records fail: one aggregate query counts every rule of the
+suite over `compiler.gx_batch_query` (the table with the values rules share computed once per row). GX would keep at most 200 of them, so the
 failing keys themselves come from one streamed scan of the table (`compiler.extraction_query`). The
 counts of the two must agree; a rule where they do not (the source changed in between, or GX raised)
 is reported and its to-dos are not closed on this run.
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from expectations.compiler import FLAG_PREFIX, extraction_query, source_columns
+from expectations.compiler import FLAG_PREFIX, extraction_query, gx_batch_query, source_columns
 from expectations.kinds import CheckContext
 from expectations.rulebook import Rule, Suite
 
@@ -76,11 +77,14 @@ def validate_with_gx(source: sa.Engine, suite: Suite, ctx: CheckContext) -> GxVa
     started = time.perf_counter()
     context = _gx_context()
     url = source.url.render_as_string(hide_password=False)
-    datasource = context.data_sources.add_sql(name="source", connection_string=url)
-    asset = datasource.add_table_asset(name=suite.table, table_name=suite.table)
+    # GX's engine is its own: PostgreSQL's JIT would compile the long aggregate for longer than it runs.
+    options = {"connect_args": {"options": "-c jit=off"}} if source.dialect.name == "postgresql" else {}
+    datasource = context.data_sources.add_sql(name="source", connection_string=url, kwargs=options)  # type: ignore[call-arg]
+    query = gx_batch_query(suite, ctx).compile(source, compile_kwargs={"literal_binds": True})
+    asset = datasource.add_query_asset(name=suite.table, query=str(query))
     batch = asset.add_batch_definition_whole_table(name=f"{suite.table}_whole_table")
     try:
-        return _validate(context, batch, suite, ctx, started, with_active_staff=False)
+        return _validate(context, batch, suite, ctx, started, with_active_staff=False, derived=True)
     finally:
         datasource.get_engine().dispose()
 
@@ -118,13 +122,14 @@ def _validate(
     started: float,
     with_active_staff: bool,
     batch_parameters: dict[str, Any] | None = None,
+    derived: bool = False,
 ) -> GxValidation:
     import great_expectations as gx
 
     from expectations.gx.expectations import expectations_for
 
     # Passed whole: `ExpectationSuite.add_expectation` compares each new expectation with all before it.
-    expectations = expectations_for(suite, ctx, with_active_staff=with_active_staff)
+    expectations = expectations_for(suite, ctx, with_active_staff=with_active_staff, derived=derived)
     gx_suite = context.suites.add(gx.ExpectationSuite(name=f"dqgov_{suite.table}", expectations=expectations))
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"dqgov_{suite.table}_validation", data=batch, suite=gx_suite)
@@ -176,6 +181,10 @@ def failing_records(
         stmt = stmt.where(source_columns(suite.table)[suite.key] == record_key)
     n_rules = len(suite.rules)
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # The compiled statement is long; PostgreSQL's JIT spends more compiling it than it saves
+            # (at 30k merchants: 1.7 s with JIT, 1.2 s without). For this transaction only.
+            conn.exec_driver_sql("SET LOCAL jit = off")
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(stmt)
         for row in result:
             mapping = row._mapping

@@ -46,6 +46,7 @@ __all__ = [
     "is_current_county",
     "is_luhn",
     "is_person_name",
+    "is_placeholder_core",
     "is_placeholder_text",
     "is_text_defect",
     "is_valid_id",
@@ -186,7 +187,11 @@ def is_blank(col: ColumnElement[Any]) -> ColumnElement[bool]:
 def is_placeholder_text(col: ColumnElement[Any]) -> ColumnElement[bool]:
     """`checks.is_placeholder_text`: a placeholder, one repeated character, or a value holding full-width
     letters/digits, control or invisible characters, or emoji (one regular expression)."""
-    core = strip_blanks(col)
+    return is_placeholder_core(strip_blanks(col))
+
+
+def is_placeholder_core(core: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`is_placeholder_text` of a value already stripped of its blanks (`strip_blanks`)."""
     first = sa.func.substr(core, 1, 1, type_=sa.String)
     repeated = sa.and_(sa.func.length(core) >= 2, sa.func.replace(core, first, "") == "")
     not_text = contains_any(core, checks.FULL_WIDTH + checks.ODD_CHARS)

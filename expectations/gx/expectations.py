@@ -20,9 +20,11 @@ and the expectations name that list by its digest (`active_staff_digest`).
 Every check kind gets a subclass named for it (`ExpectColumnValuesToBeValidUscc` for `uscc`, …) so Data Docs
 read well; kinds without a name in `EXPECTATION_NAMES` get `ExpectRecordsToPass<Kind>Check`.
 
-On GX's SQL engine a multicolumn map metric's `unexpected_count` is one query per expectation (only
-single-column map metrics are bundled into one aggregate query), so a suite costs one scan per rule, as
-`UnexpectedRowsExpectation` did; the key extractor stays the single scan that reads every failing key.
+On GX's SQL engine a multicolumn map metric's `unexpected_count` would be one query per expectation (GX
+bundles only single-column map metrics into one aggregate query), plus a `count(*)` per expectation.
+`RulePasses` registers both the way GX does for single-column metrics, so a whole suite is counted by one
+`SELECT sum(CASE …), …` over the batch. With `derived=True` that batch is `compiler.gx_batch_query`, where
+the values rules share are computed once per row, as in the key extractor.
 """
 
 from __future__ import annotations
@@ -38,20 +40,35 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 import sqlalchemy as sa
 from great_expectations.compatibility import pydantic
+from great_expectations.core.metric_function_types import (
+    MetricFunctionTypes,
+    MetricPartialFunctionTypes,
+    SummarizationMetricNameSuffixes,
+)
 from great_expectations.exceptions import ExpectationNotFoundError
-from great_expectations.execution_engine import PandasExecutionEngine, SqlAlchemyExecutionEngine
+from great_expectations.execution_engine import (
+    ExecutionEngine,
+    PandasExecutionEngine,
+    SqlAlchemyExecutionEngine,
+)
 from great_expectations.expectations.expectation import MulticolumnMapExpectation
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 from great_expectations.expectations.metrics.map_metric_provider import MulticolumnMapMetricProvider
+from great_expectations.expectations.metrics.map_metric_provider.map_condition_auxilliary_methods import (
+    _sqlalchemy_map_condition_unexpected_count_aggregate_fn,
+)
 from great_expectations.expectations.metrics.map_metric_provider.multicolumn_condition_partial import (
     multicolumn_condition_partial,
 )
-from great_expectations.expectations.registry import get_expectation_impl
+from great_expectations.expectations.registry import get_expectation_impl, register_metric
 from great_expectations.util import camel_to_snake
+from great_expectations.validator.metric_configuration import MetricConfiguration
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from expectations.compiler import failing_condition, python_failures, source_columns
 from expectations.contract import RECORD_TABLES
+from expectations.derived import DerivedValues, deriving
 from expectations.kinds import KINDS, CheckContext
 from expectations.rulebook import Rule, Suite, load_suites
 
@@ -144,11 +161,69 @@ def frame_records(frame: pd.DataFrame, table: str) -> list[dict[str, Any]]:
     ]
 
 
+_FILTERED_ROW_COUNT = f"{METRIC}.{SummarizationMetricNameSuffixes.FILTERED_ROW_COUNT.value}"
+
+
+def _batch_row_count(cls: Any, metrics: dict[str, Any], **kwargs: Any) -> int:
+    return int(metrics["table.row_count"])
+
+
 class RulePasses(MulticolumnMapMetricProvider):
     """Per row: does the record pass the rule (out of scope and `when`-excluded rows always pass)."""
 
     condition_metric_name = METRIC
-    condition_value_keys = ("rule_id", "rule_table", "check_date", "active_staff_digest")
+    condition_value_keys = ("rule_id", "rule_table", "check_date", "active_staff_digest", "derived")
+
+    @classmethod
+    def _register_metric_functions(cls) -> None:
+        """GX counts a multicolumn map metric's failures with a query of its own per expectation; register
+        the count as an aggregate instead, as GX does for single-column metrics, so its SQL engine bundles
+        the counts of every rule of a table into one `SELECT sum(CASE …), …` (one scan, not one per rule)."""
+        super()._register_metric_functions()  # type: ignore[no-untyped-call]
+        count = f"{METRIC}.{SummarizationMetricNameSuffixes.UNEXPECTED_COUNT.value}"
+        # Rows are never ignored (`ignore_row_if="never"`), so the rows a rule judges are the batch's
+        # rows: its filtered row count is GX's bundled `table.row_count`, not a `count(*)` per rule.
+        for name, provider, fn_type in (
+            (
+                f"{count}.{MetricPartialFunctionTypes.AGGREGATE_FN.metric_suffix}",
+                _sqlalchemy_map_condition_unexpected_count_aggregate_fn,
+                MetricPartialFunctionTypes.AGGREGATE_FN,
+            ),
+            (count, None, MetricFunctionTypes.VALUE),
+            (_FILTERED_ROW_COUNT, _batch_row_count, MetricFunctionTypes.VALUE),
+        ):
+            register_metric(
+                metric_name=name,
+                metric_domain_keys=cls.condition_domain_keys,
+                metric_value_keys=cls.condition_value_keys,
+                execution_engine=SqlAlchemyExecutionEngine,
+                metric_class=cls,
+                metric_provider=provider,
+                metric_fn_type=fn_type,
+            )
+
+    @classmethod
+    def _get_evaluation_dependencies(
+        cls,
+        metric: MetricConfiguration,
+        configuration: ExpectationConfiguration | None = None,
+        execution_engine: ExecutionEngine[Any] | None = None,
+        runtime_configuration: dict[str, Any] | None = None,
+    ) -> dict[str, MetricConfiguration]:
+        if metric.metric_name == _FILTERED_ROW_COUNT and isinstance(
+            execution_engine, SqlAlchemyExecutionEngine
+        ):
+            table_domain = {
+                k: v
+                for k, v in metric.metric_domain_kwargs.items()
+                if k not in ("column_list", "ignore_row_if")
+            }
+            return {"table.row_count": MetricConfiguration("table.row_count", table_domain)}
+        return dict(
+            super()._get_evaluation_dependencies(
+                metric, configuration, execution_engine, runtime_configuration
+            )
+        )
 
     @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(
@@ -174,12 +249,18 @@ class RulePasses(MulticolumnMapMetricProvider):
         rule_table: str,
         check_date: str,
         active_staff_digest: str | None = None,
+        derived: bool = False,
         **kwargs: Any,
     ) -> ColumnElement[bool]:
         suite, rule = lookup_rule(rule_table, rule_id)
         # The condition's columns are unqualified, like GX's own `column_list`, so they bind to the
-        # batch's selectable (a table or a subquery).
-        return sa.not_(failing_condition(suite, rule, check_context(check_date)))
+        # batch's selectable (a table or a subquery). A `derived` batch (`compiler.gx_batch_query`) also
+        # holds the values rules share, computed once per row: the condition refers to them by name.
+        ctx = check_context(check_date)
+        if not derived:
+            return sa.not_(failing_condition(suite, rule, ctx))
+        with deriving(DerivedValues(source_columns(suite.table))):
+            return sa.not_(failing_condition(suite, rule, ctx))
 
 
 class ExpectRecordsToPassDqgovRule(MulticolumnMapExpectation):
@@ -193,13 +274,15 @@ class ExpectRecordsToPassDqgovRule(MulticolumnMapExpectation):
     # The staff list itself would be copied each of the thousands of times GX reads the configuration
     # (`Expectation.configuration` is a pydantic `.dict()`), and would show in Data Docs: name it instead.
     active_staff_digest: str | None = None
+    # The batch is `compiler.gx_batch_query`'s, with the shared values computed once per row.
+    derived: bool = False
     # GX's default, "all_values_are_missing", would drop rows before the check sees them.
     ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
 
     check_kind: ClassVar[str | None] = None
     map_metric = METRIC
     # GX reads a metric's value kwargs from the expectation's success keys.
-    success_keys = ("mostly", "rule_id", "rule_table", "check_date", "active_staff_digest")
+    success_keys = ("mostly", "rule_id", "rule_table", "check_date", "active_staff_digest", "derived")
     args_keys = ("column_list", "rule_id", "rule_table", "check_date")
     library_metadata: ClassVar[dict[str, str | list[str] | bool]] = {
         "maturity": "experimental",
@@ -286,7 +369,7 @@ globals().update({cls.__name__: cls for cls in EXPECTATION_CLASSES.values()})
 
 
 def expectation_for(
-    suite: Suite, rule: Rule, ctx: CheckContext, active_staff_digest: str | None = None
+    suite: Suite, rule: Rule, ctx: CheckContext, active_staff_digest: str | None = None, derived: bool = False
 ) -> ExpectRecordsToPassDqgovRule:
     """The expectation for one rule of a suite (`expectations_for` also registers what it refers to)."""
     cls = EXPECTATION_CLASSES.get(rule.kind, ExpectRecordsToPassDqgovRule)
@@ -296,20 +379,22 @@ def expectation_for(
         rule_table=suite.table,
         check_date=ctx.check_date.isoformat(),
         active_staff_digest=active_staff_digest,
+        derived=derived,
         description=f"{rule.id} [{rule.clause_text}] {rule.description}",
         meta={"rule_id": rule.id, "clauses": list(rule.clauses), "severity": rule.severity},
     )
 
 
 def expectations_for(
-    suite: Suite, ctx: CheckContext, *, with_active_staff: bool = False
+    suite: Suite, ctx: CheckContext, *, with_active_staff: bool = False, derived: bool = False
 ) -> list[ExpectRecordsToPassDqgovRule]:
     """One expectation per rule of the suite, for this check date.
 
     `with_active_staff=True` (pandas batches: no staff table to read) hands the metric `ctx.active_staff`.
+    `derived=True`: the SQL batch is `compiler.gx_batch_query(suite, ctx)`, not the table itself.
     """
     register_suite(suite)
     digest = None
     if with_active_staff and ctx.active_staff is not None:
         digest = register_active_staff(ctx.active_staff)
-    return [expectation_for(suite, rule, ctx, digest) for rule in suite.rules]
+    return [expectation_for(suite, rule, ctx, digest, derived) for rule in suite.rules]

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from expectations import checks, sqlchecks
+from expectations.derived import active
 
 if TYPE_CHECKING:
     from expectations.rulebook import Rule
@@ -106,7 +107,8 @@ def first(cols: Columns, rule: Rule) -> ColumnElement[Any]:
 
 def sql_missing(col: ColumnElement[Any]) -> ColumnElement[bool]:
     if isinstance(col.type, sa.String):
-        return sqlchecks.is_blank(col)
+        derived = active(col)
+        return sqlchecks.is_blank(col) if derived is None else derived.blank_of(col)
     return col.is_(None)
 
 
@@ -116,10 +118,23 @@ def sql_given(col: ColumnElement[Any]) -> ColumnElement[bool]:
 
 def sql_judged(col: ColumnElement[Any]) -> tuple[ColumnElement[bool], ColumnElement[str]]:
     """(whether a text check judges the value, the value it judges): see `checks.judged_text`."""
+    derived = active(col)
+    if derived is not None:
+        judged = sa.and_(sa.not_(derived.blank_of(col)), sa.not_(derived.placeholder_of(col)))
+        return judged, derived.stripped_of(col)
     return (
         sa.and_(sql_given(col), sa.not_(sqlchecks.is_placeholder_text(col))),
         sqlchecks.strip_blanks(col),
     )
+
+
+def sql_text_defect(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Clause G2 (`sqlchecks.is_text_defect`): leading/trailing blanks or placeholder text."""
+    derived = active(col)
+    if derived is None:
+        return sqlchecks.is_text_defect(col)
+    padded = sa.and_(col.is_not(None), col != derived.stripped_of(col))
+    return sa.or_(padded, derived.placeholder_of(col))
 
 
 def as_date(value: Any) -> dt.date | None:

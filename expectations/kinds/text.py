@@ -18,6 +18,7 @@ from expectations.kinds.base import (
     sql_given,
     sql_judged,
     sql_missing,
+    sql_text_defect,
 )
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def _py_allowed_for_type(row: Row, rule: Rule, ctx: CheckContext) -> bool:
 
 def _sql_text_quality(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
     col = first(cols, rule)
-    return sa.and_(sql_given(col), sqlchecks.is_text_defect(col))
+    return sa.and_(sql_given(col), sql_text_defect(col))
 
 
 def _py_text_quality(row: Row, rule: Rule, ctx: CheckContext) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import string
 
 from expectations.checks import (
     LONG_TERM,
@@ -31,6 +32,20 @@ from remediation.demobank.people import (
 )
 from remediation.demobank.pools import City, District, Trade
 from remediation.demobank.spec import DemoBankSpec, InjectedDefect
+
+UNIQUE_HOLDERS_KEPT = 5000
+_SEQ_CHARS = string.digits + string.ascii_uppercase
+_FIRST_LETTERED = 10 * 36**3  # "A000" in base 36
+
+
+def mer_seq_code(seq: int) -> str:
+    """The 4-character sequence of a mer_id: 0001-9999, then A000-ZZZZ (base 36), 1.2 million more."""
+    if seq <= 9999:
+        return f"{seq:04d}"
+    value = _FIRST_LETTERED + seq - 10000
+    if value >= 36**4:
+        raise ValueError(f"mer_id sequence {seq} does not fit in 4 characters")
+    return "".join(_SEQ_CHARS[value // 36**p % 36] for p in (3, 2, 1, 0))
 
 
 class BuilderBase:
@@ -119,10 +134,8 @@ class BuilderBase:
     def mer_id(self, city: City, mcc: str) -> str:
         key = (city.card_area, mcc)
         seq = self.mer_seq.get(key, 0) + 1
-        if seq > 9999:
-            raise ValueError(f"more than 9999 merchants with MCC {mcc} in {city.name}: mer_id has 4 digits")
         self.mer_seq[key] = seq
-        return f"{pools.ACQUIRER_CODE}{city.card_area}{mcc}{seq:04d}"
+        return f"{pools.ACQUIRER_CODE}{city.card_area}{mcc}{mer_seq_code(seq)}"
 
     def corporate_account(self) -> str:
         return "36" + digits(self.rng, self.rng.choice((10, 13, 15, 17, 19)))
@@ -216,6 +229,8 @@ class BuilderBase:
     def note_unique_holder(self, row: Row) -> None:
         if self.table == "customer_org" and row["uscc"] is not None:
             self.unique_holders.append(row)
+            if len(self.unique_holders) > UNIQUE_HOLDERS_KEPT:  # memory stays flat at millions of records
+                del self.unique_holders[0]
 
     def missing(self, column: str, share: float) -> bool:
         """Whether to blank `column` as the defect: only where the source table lets it be null."""

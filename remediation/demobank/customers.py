@@ -10,7 +10,7 @@ from expectations.contract import (
     ENTITY_TYPES,
 )
 from remediation.demobank import pools
-from remediation.demobank.builder import BuilderBase
+from remediation.demobank.builder import UNIQUE_HOLDERS_KEPT, BuilderBase
 from remediation.demobank.people import (
     FIRST_ESTABLISHED,
     FIRST_OPEN,
@@ -35,6 +35,8 @@ class CustomerRows(BuilderBase):
                 twin = self.rng.choice(earlier)
                 row.update(cust_name=twin["cust_name"], entity_type=twin["entity_type"], uscc=twin["uscc"])
             earlier.append(row)
+            if len(earlier) > UNIQUE_HOLDERS_KEPT:  # twins come from the latest records: memory stays flat
+                del earlier[0]
             self.finish(row, "cust_no")
             yield row
 

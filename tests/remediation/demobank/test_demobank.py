@@ -433,3 +433,14 @@ def test_pools_hold_real_codes() -> None:
     cities = [city for city, _ in pools.BRANCH_CITIES] + list(pools.OTHER_CITIES)
     assert all(c.province in pools.PROVINCE_NAMES for c in cities)
     assert all(is_valid_phone(f"{c.phone_area}{'2' * c.landline_digits}") for c in cities)
+
+
+def test_mer_id_sequences_go_past_9999_in_four_characters() -> None:
+    from remediation.demobank.builder import mer_seq_code
+
+    codes = [mer_seq_code(seq) for seq in (1, 9999, 10000, 10001, 1_000_000)]
+    assert codes[:4] == ["0001", "9999", "A000", "A001"]
+    assert all(len(code) == 4 for code in codes)
+    assert len({mer_seq_code(seq) for seq in range(1, 60_000)}) == 59_999
+    with pytest.raises(ValueError, match="4 characters"):
+        mer_seq_code(2_000_000)

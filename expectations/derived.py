@@ -1,0 +1,112 @@
+"""Values a table's rules share, computed once per row: each text column's stripped value and flags.
+
+Most rules judge a text column without its blanks and only when it is given and not placeholder text
+(`kinds.base.sql_judged`). Written inline, every rule re-derives those from the raw column: a merchant
+row would strip its values about a thousand times. While `deriving(...)` is active, the kinds refer to
+named columns instead (`dq_s_<col>`, `dq_b_<col>`, `dq_p_<col>`) and `DerivedValues` records which ones
+the conditions used; `layers` then puts them into two inner queries under the rules' flags.
+
+Each inner query is `fenced` with `LIMIT ALL OFFSET 0` (SQLite: `LIMIT -1 OFFSET 0`): both PostgreSQL and
+SQLite would otherwise fold a plain subquery into the query around it, substituting the expression for
+every reference and undoing the saving. Written as literals: the query also runs as a GX query asset,
+whose text takes no parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+
+from expectations import sqlchecks
+
+STRIPPED, BLANK, PLACEHOLDER = "dq_s_", "dq_b_", "dq_p_"
+
+
+class _NoLimit(ColumnElement[int]):
+    inherit_cache = True
+
+
+@compiles(_NoLimit)
+def _all(element: _NoLimit, compiler: SQLCompiler, **kw: Any) -> str:
+    return "ALL"
+
+
+@compiles(_NoLimit, "sqlite")
+def _minus_one(element: _NoLimit, compiler: SQLCompiler, **kw: Any) -> str:
+    return "-1"
+
+
+def fenced(select: sa.Select[Any]) -> sa.Select[Any]:
+    """The select with `LIMIT ALL OFFSET 0`: the same rows, but never folded into an outer query."""
+    return select.limit(_NoLimit()).offset(sa.literal_column("0", sa.Integer))
+
+
+class DerivedValues:
+    """The derived columns of one table that the conditions compiled under `deriving` refer to."""
+
+    def __init__(self, columns: dict[str, ColumnElement[Any]]) -> None:
+        self.source = columns
+        self.columns = {name: col for name, col in columns.items() if isinstance(col.type, sa.String)}
+        self.stripped: dict[str, None] = {}
+        self.flagged: dict[str, None] = {}
+
+    def owns(self, col: ColumnElement[Any]) -> bool:
+        """A bare (unqualified) text column of the table: one a subquery of its own does not hold."""
+        return isinstance(col, ColumnClause) and col.table is None and col.name in self.columns
+
+    def stripped_of(self, col: ColumnElement[Any]) -> ColumnElement[str]:
+        name = str(col.name)
+        self.stripped.setdefault(name, None)
+        return sa.column(STRIPPED + name, sa.String)
+
+    def blank_of(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        return self._flag(col, BLANK)
+
+    def placeholder_of(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        return self._flag(col, PLACEHOLDER)
+
+    def _flag(self, col: ColumnElement[Any], prefix: str) -> ColumnElement[bool]:
+        name = str(col.name)
+        self.stripped.setdefault(name, None)
+        self.flagged.setdefault(name, None)
+        return sa.column(prefix + name, sa.Boolean) == sa.true()
+
+    def layers(self, table: str) -> sa.Subquery:
+        """The table's rows with every source column, then the stripped values, then the flags."""
+        cols: list[ColumnElement[Any]] = [sa.column(name) for name in self.source]
+        stripped = [sqlchecks.strip_blanks(self.columns[n]).label(STRIPPED + n) for n in self.stripped]
+        inner = fenced(sa.select(*cols, *stripped).select_from(sa.table(table))).subquery("dq_stripped")
+        flags: list[ColumnElement[Any]] = []
+        for name in self.flagged:
+            raw, core = inner.c[name], inner.c[STRIPPED + name]
+            blank = sa.case((sa.or_(raw.is_(None), core == ""), sa.true()), else_=sa.false())
+            flags += [
+                blank.label(BLANK + name),
+                sqlchecks.is_placeholder_core(core).label(PLACEHOLDER + name),
+            ]
+        return fenced(sa.select(inner, *flags)).subquery("dq_derived")
+
+
+_active: ContextVar[DerivedValues | None] = ContextVar("dq_derived_values", default=None)
+
+
+def active(col: ColumnElement[Any]) -> DerivedValues | None:
+    """The derivation in force if it owns `col`, else None (compile the expression inline)."""
+    derived = _active.get()
+    return derived if derived is not None and derived.owns(col) else None
+
+
+@contextmanager
+def deriving(derived: DerivedValues) -> Iterator[DerivedValues]:
+    token = _active.set(derived)
+    try:
+        yield derived
+    finally:
+        _active.reset(token)

@@ -1,0 +1,49 @@
+"""Great Expectations validates a whole suite with one scan of the table, not three statements per rule.
+
+Every rule's failing count comes from one bundled `SELECT sum(CASE …), …` over the derived batch
+(`compiler.gx_batch_query`); per rule GX only adds its `LIMIT 0` sample query, which reads no rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from expectations.kinds import CheckContext
+from expectations.rulebook import load_suites
+from expectations.runner import validate_with_gx
+from tests.dbenv import BACKENDS, Databases
+from tests.factories import CHECK_DATE, build_source, merchant_row
+
+SUITE = next(s for s in load_suites() if s.table == "merchant")
+
+
+@pytest.fixture(params=BACKENDS)
+def source(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[sa.Engine]:
+    dbs = Databases(request.param, tmp_path)
+    engine = build_source(dbs.new("gxstatements"), [merchant_row(1), merchant_row(2, uscc=None)])
+    yield engine
+    engine.dispose()
+    dbs.drop_all()
+
+
+def test_one_aggregate_statement_counts_every_rule(source: sa.Engine) -> None:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        gx = validate_with_gx(source, SUITE, CheckContext(CHECK_DATE))
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    assert {o.error for o in gx.outcomes.values()} == {None}
+    assert gx.outcomes["MER-E2-USCC-REQUIRED"].unexpected == 1
+    aggregates = [s for s in statements if s.lstrip().lower().startswith("select sum(case")]
+    assert len(aggregates) == 1
+    assert aggregates[0].lower().count("sum(case") >= len(SUITE.rules)
+    assert len(statements) <= len(SUITE.rules) + 5  # no count(*) and no SUM(CASE …) per rule
