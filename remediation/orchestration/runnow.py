@@ -6,6 +6,7 @@ Two runners:
 - Airflow's REST API (`DQGOV_AIRFLOW_API_URL`, production): POST a manual DAG run per check DAG with a
   run id of its own and the check date in its conf (no logical date: it never clashes with the scheduled
   run), then poll each until it ends; logged in as DQGOV_AIRFLOW_USER, the token renewed when it expires.
+  Then it waits for the dq_snapshot and dq_notify runs Airflow starts on the check DAGs' assets.
 
 One trigger at a time per portal process; the state lives in memory (the runs themselves are recorded by
 the DAGs in dq_check_run, which the runs page lists).
@@ -253,12 +254,3 @@ def trigger_from_settings(source_url: str) -> Trigger:
         client = AirflowApi(api, settings.get("DQGOV_AIRFLOW_USER"), api_password())
         return Trigger(rest_runner(client), follower=rest_follower(client))
     return Trigger(embedded_runner(source_url))
-
-
-def runner_from_settings(source_url: str) -> DagRunner:
-    api = settings.get("DQGOV_AIRFLOW_API_URL")
-    if api:
-        from remediation.orchestration.airflow_service import api_password
-
-        return rest_runner(AirflowApi(api, settings.get("DQGOV_AIRFLOW_USER"), api_password()))
-    return embedded_runner(source_url)
