@@ -104,3 +104,8 @@ def test_down_and_status_when_nothing_runs(home: Path) -> None:
         "dag-processor  stopped",
         "API            http://127.0.0.1:28081 does not answer",
     ]
+
+
+def test_an_airflow_setting_given_explicitly_wins(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    assert svc.airflow_config()["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
