@@ -79,7 +79,8 @@ def api_url() -> str:
 
 
 def airflow_config() -> dict[str, str]:
-    """The environment of every Airflow process of the production tier (ours plus Airflow's settings)."""
+    """The environment of every Airflow process of the production tier: Airflow's settings derived from ours,
+    except those set explicitly as `AIRFLOW__…` variables."""
     url = metadata_url().render_as_string(hide_password=False)
     api_port = settings.port_of("DQGOV_AIRFLOW_API_PORT")
     log_port = settings.port_of("DQGOV_AIRFLOW_LOG_PORT")
@@ -110,6 +111,8 @@ def airflow_config() -> dict[str, str]:
         "DQGOV_STORE_URL": settings.get("DQGOV_STORE_URL"),
         "DQGOV_SOURCE_URL": settings.get("DQGOV_SOURCE_URL"),
     }
+    # an Airflow setting given explicitly wins (e.g. AIRFLOW__CORE__EXECUTOR=CeleryExecutor for a scale-out)
+    env.update({key: value for key, value in os.environ.items() if key.startswith("AIRFLOW__")})
     return env
 
 

@@ -6,6 +6,7 @@ Two runners:
 - Airflow's REST API (`DQGOV_AIRFLOW_API_URL`, production): POST a manual DAG run per check DAG with a
   run id of its own and the check date in its conf (no logical date: it never clashes with the scheduled
   run), then poll each until it ends; logged in as DQGOV_AIRFLOW_USER, the token renewed when it expires.
+  Then it waits for the dq_snapshot and dq_notify runs Airflow starts on the check DAGs' assets.
 
 One trigger at a time per portal process; the state lives in memory (the runs themselves are recorded by
 the DAGs in dq_check_run, which the runs page lists).

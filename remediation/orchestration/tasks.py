@@ -84,13 +84,16 @@ def reconcile_task(run_id: int, context: dict[str, Any] | None = None) -> dict[s
         summary = reconcile_run(store, run_id, Lifecycle.in_force())
     except VolumeGuardTripped as exc:
         raise AirflowFailException(str(exc)) from None
-    if summary.status == RunStatus.RECONCILED:
+    status = str(summary.status)
+    if before == RunStatus.RECONCILED and _overtaken(store, run_id):
+        status = "overtaken"  # cleared long after: a newer run applied since, its day's figures stand
+    if status == RunStatus.RECONCILED:
         followups.request(store, check_date)  # the snapshot and reminders, even if their DAGs are paused
     if before != RunStatus.VALIDATED:
         _log.info("check run %s was %s already: nothing to reconcile, nothing changed", run_id, before)
     elif summary.status != RunStatus.RECONCILED:
         _log.info("check run %s is %s: nothing to reconcile, nothing changed", run_id, summary.status)
-    event = {"check_date": check_date.isoformat(), "run_id": run_id, "status": str(summary.status)}
+    event = {"check_date": check_date.isoformat(), "run_id": run_id, "status": status}
     for accessor in _outlet_accessors(context):
         accessor.extra = event
     return {**asdict(summary), "status": str(summary.status), "check_date": check_date.isoformat()}
@@ -109,6 +112,19 @@ def _run_status(store: Any, run_id: int) -> tuple[str, dt.date]:
     if row is None:
         raise DqgovError(f"there is no check run {run_id}")
     return str(row.status), row.logical_date
+
+
+def _overtaken(store: Any, run_id: int) -> bool:
+    """A newer full run of the run's table has reconciled since (snapshots are taken from the to-dos as they
+    are now, so following up an older day again would label today's figures with that day)."""
+    import sqlalchemy as sa
+
+    from remediation.checks.reconcile.run import newer_run
+    from remediation.store.models import CheckRun
+
+    with store.connect() as conn:
+        run = conn.execute(sa.select(CheckRun).where(CheckRun.id == run_id)).one()
+        return newer_run(conn, run) is not None
 
 
 def _outlet_accessors(context: dict[str, Any] | None) -> list[Any]:

@@ -88,3 +88,24 @@ def test_up_says_which_port_is_taken(home: Path) -> None:
         "DQGOV_AIRFLOW_API_PORT to a free port"
     )
     assert svc.states() == [svc.ProcessState(name, None) for name in svc.PROCESSES]
+
+
+def test_down_and_status_when_nothing_runs(home: Path) -> None:
+    env = {**os.environ, "DQGOV_HOME": str(home)}
+    down = subprocess.run([DQGOV, "airflow", "down"], env=env, capture_output=True, text=True, timeout=120)
+    assert (down.returncode, down.stdout.strip()) == (0, "Airflow was not running")
+    status = subprocess.run(
+        [DQGOV, "airflow", "status"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert status.returncode == 1
+    assert status.stdout.splitlines() == [
+        "api-server     stopped",
+        "scheduler      stopped",
+        "dag-processor  stopped",
+        "API            http://127.0.0.1:28081 does not answer",
+    ]
+
+
+def test_an_airflow_setting_given_explicitly_wins(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    assert svc.airflow_config()["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"

@@ -66,6 +66,13 @@ def test_a_cleared_reconcile_of_a_reconciled_or_superseded_run_succeeds_and_chan
     cleared = reconcile_context()
     assert reconcile_task(newer, cleared)["status"] == "reconciled"  # the retry after a lost worker
     assert emitted(cleared)["status"] == "reconciled"  # the snapshot and reminders still follow
+    assert bank.todos() == todos
+    newest = bank.validate()
+    assert reconcile_task(newest, reconcile_context())["status"] == "reconciled"
+    overtaken = reconcile_context()
+    assert reconcile_task(newer, overtaken)["status"] == "reconciled"  # cleared after a newer run applied
+    assert emitted(overtaken)["status"] == "overtaken"  # no snapshot or reminders for it again
+    todos = bank.todos()  # as the newest run left them
     superseded = reconcile_context()
     assert reconcile_task(older, superseded)["status"] == "superseded"
     assert emitted(superseded)["status"] == "superseded"
