@@ -48,19 +48,23 @@ def value_columns(suite: Suite) -> list[str]:
     return list(seen)
 
 
-def extraction_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
+def extraction_query(suite: Suite, ctx: CheckContext, record_key: str | None = None) -> sa.Select[Any]:
     """One scan of the table: the key, routing columns, the rules' columns and a 0/1 flag per rule.
+    With `record_key`, only that record's row is read.
 
     The values rules share (stripped text and its blank/placeholder flags) are computed once per row in
     inner queries (`expectations.derived`); each rule's flag is computed once, and the rows are filtered
     on the flags, so no condition is written twice.
     """
     cols = source_columns(suite.table)
+    only = [] if record_key is None else [cols[suite.key] == record_key]
     derived = DerivedValues(cols)
     with deriving(derived):
         conditions = [failing_condition(suite, rule, ctx) for rule in suite.rules]
     flags = [sa.case((cond, 1), else_=0).label(f"{FLAG_PREFIX}{i}") for i, cond in enumerate(conditions)]
-    picked = sa.select(*(cols[c] for c in _picked(suite)), *flags).select_from(derived.layers(suite.table))
+    picked = sa.select(*(cols[c] for c in _picked(suite)), *flags).select_from(
+        derived.layers(suite.table, *only)
+    )
     flagged = fenced(picked).subquery("dq_flagged")
     return sa.select(flagged).where(sa.or_(*(flagged.c[f.name] == 1 for f in flags)))
 

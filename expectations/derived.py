@@ -78,11 +78,13 @@ class DerivedValues:
         self.flagged.setdefault(name, None)
         return sa.column(prefix + name, sa.Boolean) == sa.true()
 
-    def layers(self, table: str) -> sa.Subquery:
-        """The table's rows with every source column, then the stripped values, then the flags."""
+    def layers(self, table: str, *where: ColumnElement[bool]) -> sa.Subquery:
+        """The table's rows (those matching `where`: it must go in here, since no outer condition gets
+        through the fences) with every source column, then the stripped values, then the flags."""
         cols: list[ColumnElement[Any]] = [sa.column(name) for name in self.source]
         stripped = [sqlchecks.strip_blanks(self.columns[n]).label(STRIPPED + n) for n in self.stripped]
-        inner = fenced(sa.select(*cols, *stripped).select_from(sa.table(table))).subquery("dq_stripped")
+        rows = sa.select(*cols, *stripped).select_from(sa.table(table)).where(*where)
+        inner = fenced(rows).subquery("dq_stripped")
         flags: list[ColumnElement[Any]] = []
         for name in self.flagged:
             raw, core = inner.c[name], inner.c[STRIPPED + name]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from expectations.compiler import FLAG_PREFIX, extraction_query, gx_batch_query, source_columns
+from expectations.compiler import FLAG_PREFIX, extraction_query, gx_batch_query
 from expectations.kinds import CheckContext
 from expectations.rulebook import Rule, Suite
 
@@ -176,9 +176,7 @@ def failing_records(
 
     With `record_key`, only that record (a targeted re-check).
     """
-    stmt = extraction_query(suite, ctx)
-    if record_key is not None:
-        stmt = stmt.where(source_columns(suite.table)[suite.key] == record_key)
+    stmt = extraction_query(suite, ctx, record_key)
     n_rules = len(suite.rules)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,6 +87,20 @@ def test_the_demo_bank_gives_the_same_findings_both_ways(source: sa.Engine) -> N
         active = conn.scalars(sa.select(staff.c.staff_id).where(staff.c.active == sa.true())).all()
     ctx = CheckContext(spec.check_date, active_staff=frozenset(active))
     assert assert_same_findings(source, ctx) > 200  # the bank has defects, so the comparison means something
+
+
+def test_a_targeted_recheck_reads_one_record_and_flags_it_as_the_full_scan_does(source: sa.Engine) -> None:
+    generate_demo_bank(source, DemoBankSpec(merchants=300, customers=100))
+    suite = next(s for s in SUITES if s.table == "merchant")
+    full = _in_sql(source, suite, extraction_query(suite, CTX))
+    keys = sorted({key for key, _ in full})[:3]
+    for key in keys:
+        one = _in_sql(source, suite, extraction_query(suite, CTX, record_key=key))
+        assert one == {(k, rule) for k, rule in full if k == key}
+    stmt = extraction_query(suite, CTX, record_key=keys[0])
+    sql = str(stmt.compile(source, compile_kwargs={"literal_binds": True}))
+    # the key is looked up in the innermost query, under the fences, not after every row is evaluated
+    assert re.search(rf"FROM merchant\s+WHERE mer_id = '{keys[0]}'", sql)
 
 
 # Values around the edges of clause G2 and the code checks; no NUL (PostgreSQL text cannot hold it).
