@@ -216,6 +216,8 @@ _UI: Mapping[str, tuple[str, str]] = {
     "todo.assignee": ("处理人", "Assignee"),
     "todo.record": ("记录", "Record"),
     "todo.record_context": ("记录概况", "The record"),
+    "todo.odd_position": ("第 {pos} 位是“{char}”，应为数字", "position {pos} is “{char}”, not a digit"),
+    "todo.blank": ("空格", "a blank"),
     "msg.verified": (
         "更正已写回并复核通过，待办已关闭（已整改）。",
         "The correction was written back and the re-check passed: the to-do is closed as fixed.",

@@ -23,6 +23,7 @@ from remediation.checks.corrections import (
     suite_and_rule,
 )
 from remediation.errors import AmbiguousKey, DqgovError
+from remediation.masking import odd_positions
 from remediation.reporting.appeal_views import appeal_history
 from remediation.reporting.queries import todo_corrections, todo_detail, todo_history
 from remediation.store.models import ACTIVE_STATUSES, TodoStatus
@@ -38,6 +39,7 @@ class ValueRow:
     editable: bool
     raw: str  # the value in clear: only for editable rows on the owner's form, else ""
     input_type: str  # text | date | number
+    odd: tuple[tuple[int, str], ...] = ()  # where a number has something other than a digit: the defect
 
 
 # what identifies the record to the person fixing it, shown on its page (masked as everywhere else)
@@ -88,8 +90,9 @@ def record_context(
                 raw = typed[column]
             shown = masked(column, record.get(column), record)
             values.append(
-                ValueRow(column, shown, column in editable, raw, _input_type(column, record.get(column)))
-            )
+                ValueRow(column, shown, column in editable, raw, _input_type(column, record.get(column)),
+                         tuple(odd_positions(column, record)))
+            )  # fmt: skip
         if editable:
             audit(cfg.store, person.staff_id, "unmasked_view", table_name=row.table_name, record_key=row.record_key,
                   detail=f"to-do {todo_id}: edit form shows {', '.join(editable)}", client=client_of(request))  # fmt: skip

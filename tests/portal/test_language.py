@@ -332,3 +332,24 @@ def test_inbox_lines_link_to_their_to_dos(demo: tuple[sa.Engine, dict[str, Login
     page = manager.get("/inbox")
     assert f'<a href="/todos/{todo.id}">[临期] 收单商户 {todo.record_key}' in page.text
     assert "请及时处理。" in page.text
+
+
+def test_a_format_defect_shows_where_it_is_without_the_number(
+    demo: tuple[sa.Engine, dict[str, Login]],
+) -> None:
+    store, clients = demo
+    office = clients["data_office"]
+    with store.connect() as conn:
+        phones = conn.execute(
+            sa.select(Todo.id, Todo.masked_value).where(Todo.rule_id.like("%PHONE-FORMAT"))
+        ).all()
+    lettered = [(i, v) for i, v in phones if re.search(r"contact_phone=\d+[A-Za-z]", v or "")]
+    assert lettered, phones
+    todo_id, stored = lettered[0]
+    value = stored.split("contact_phone=", 1)[1].split(";", 1)[0]
+    assert "*" in value  # still masked
+    office.get("/todos?lang=zh")
+    page = office.get(f"/todos/{todo_id}")
+    letter = re.search(r"\d([A-Za-z])", value)
+    assert letter is not None
+    assert f"是“{letter[1]}”，应为数字" in page.text
