@@ -21,9 +21,12 @@ from remediation.checks.verification import claim_fixed
 from remediation.errors import AmbiguousKey, DqgovError, NotAllowed, NotFound
 from remediation.lifecycle import Lifecycle
 from remediation.notify.inbox import inbox_messages, mark_read
+from remediation.policy import current_policy
 from remediation.reporting.appeal_views import appeal_history
 from remediation.reporting.orgtree import institution_tree, staff_rows, subtree_codes
 from remediation.reporting.queries import (
+    MAX_PER_PAGE,
+    PER_PAGE,
     SORTS,
     TodoFilters,
     list_todos,
@@ -36,6 +39,7 @@ from remediation.workflow.appeals import escalate, file_appeal, withdraw
 from remediation.workflow.audit import audit
 
 router = APIRouter()
+PRINT_ROWS = MAX_PER_PAGE  # the print view: the filtered list on paper, without paging
 Person = Annotated[Viewer, Depends(viewer)]
 Text = Annotated[str | None, Query(max_length=64)]
 
@@ -60,6 +64,7 @@ def todos(
     key: Text = None,
     sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "due",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    view: Annotated[str | None, Query(pattern="^(print)?$")] = None,
 ) -> Response:
     cfg = config(request)
     institutions = None
@@ -71,7 +76,8 @@ def todos(
     filters = TodoFilters(
         status=status, rule_id=rule or None, severity=severity or None, card=card or None, due=due or None,
         table_name=table or None, institutions=institutions, assignee=assignee or None,
-        record_key=key or None, sort=sort, page=page,
+        record_key=key or None, sort=sort, page=1 if view else page,
+        per_page=PRINT_ROWS if view else PER_PAGE,
     )  # fmt: skip
     today = cfg.today()
     listing = list_todos(cfg.store, person.scope, filters, today)
@@ -91,7 +97,13 @@ def todos(
         "assignee_name": assignee_name,
         "today": today,
     }
-    return render(request, "todos.html", context)
+    return render(request, "todos_print.html" if view else "todos.html", context)
+
+
+@router.get("/help")
+def help_page(request: Request, person: Person) -> Response:
+    """How the work goes: the life of a to-do, due dates and cards, appeals (figures from the policy)."""
+    return render(request, "help.html", {"policy": current_policy()})
 
 
 @router.get("/todos/{todo_id}")

@@ -353,3 +353,19 @@ def test_a_format_defect_shows_where_it_is_without_the_number(
     letter = re.search(r"\d([A-Za-z])", value)
     assert letter is not None
     assert f"是“{letter[1]}”，应为数字" in page.text
+
+
+def test_help_and_the_print_view(demo: tuple[sa.Engine, dict[str, Login]]) -> None:
+    _, clients = demo
+    manager = clients["account_manager"]
+    manager.get("/todos?lang=zh")
+    page = manager.get("/todos")
+    assert 'id="print-link"' in page.text and 'href="/help"' in page.text
+    help_page = manager.get("/help")
+    assert help_page.status == 200 and "一项待办的一生" in help_page.text and "红牌" in help_page.text
+    assert "高 5 天" in help_page.text  # the policy's own figures
+    printed = manager.get("/todos?status=all&view=print")
+    rows = re.findall(r"<tr>\s*<td>\d+</td>", printed.text)
+    listed = re.search(r"共 (\d+) 条", printed.text)
+    assert listed is not None and len(rows) == min(int(listed[1]), 200)
+    assert manager.get("/todos?view=bogus").status == 400
