@@ -178,6 +178,11 @@ _UI: Mapping[str, tuple[str, str]] = {
     "todos.due": ("到期", "Due"),
     "todos.table": ("记录类型", "Record type"),
     "todos.key": ("记录编号", "Record key"),
+    "todos.name": ("名称（部分）", "Name (part)"),
+    "todos.name_search_failed": (
+        "源系统暂不可用，无法按名称查找；可按记录编号查找。",
+        "The source is unavailable, so names cannot be searched: search by record key.",
+    ),
     "todos.sort": ("排序", "Sort"),
     "todos.sort_due": ("到期日（最早在前）", "Due date (soonest first)"),
     "todos.sort_due_desc": ("到期日（最晚在前）", "Due date (latest first)"),

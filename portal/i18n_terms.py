@@ -91,6 +91,7 @@ TERMS: Mapping[str, tuple[str, str]] = {
     # URL parameters, named in a 400 page
     "param.sort": ("排序", "sort"),
     "param.key": ("记录编号", "record key"),
+    "param.name": ("名称", "name"),
     "param.rule": ("规则", "rule"),
     "param.assignee": ("处理人", "assignee"),
     "param.status": ("状态", "status"),

@@ -35,6 +35,7 @@ from remediation.reporting.queries import (
     todo_detail,
     todo_ids_for,
 )
+from remediation.store.source_records import keys_by_name
 from remediation.workflow.appeals import escalate, file_appeal, withdraw
 from remediation.workflow.audit import audit
 
@@ -65,8 +66,16 @@ def todos(
     sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "due",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     view: Annotated[str | None, Query(pattern="^(print)?$")] = None,
+    name: Text = None,
 ) -> Response:
     cfg = config(request)
+    named: frozenset[str] | None = None
+    search_failed = False
+    if name and name.strip():
+        try:
+            named = keys_by_name(cfg.source(), name.strip())
+        except Exception:  # the source is down: say so rather than list nothing silently
+            named, search_failed = frozenset(), True
     institutions = None
     tree = institution_tree(cfg.store)
     if inst:
@@ -76,7 +85,7 @@ def todos(
     filters = TodoFilters(
         status=status, rule_id=rule or None, severity=severity or None, card=card or None, due=due or None,
         table_name=table or None, institutions=institutions, assignee=assignee or None,
-        record_key=key or None, sort=sort, page=1 if view else page,
+        record_key=key or None, record_keys=named, sort=sort, page=1 if view else page,
         per_page=PRINT_ROWS if view else PER_PAGE,
     )  # fmt: skip
     today = cfg.today()
@@ -96,6 +105,7 @@ def todos(
         "assignee": assignee,
         "assignee_name": assignee_name,
         "today": today,
+        "search_failed": search_failed,
     }
     return render(request, "todos_print.html" if view else "todos.html", context)
 

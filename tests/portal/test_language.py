@@ -12,7 +12,7 @@ import datetime as dt
 import html
 import re
 from collections.abc import Iterator
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -369,3 +369,23 @@ def test_help_and_the_print_view(demo: tuple[sa.Engine, dict[str, Login]]) -> No
     listed = re.search(r"共 (\d+) 条", printed.text)
     assert listed is not None and len(rows) == min(int(listed[1]), 200)
     assert manager.get("/todos?view=bogus").status == 400
+
+
+def test_search_by_part_of_a_name(demo: tuple[sa.Engine, dict[str, Login]]) -> None:
+    store, clients = demo
+    manager = clients["account_manager"]
+    with store.connect() as conn:
+        todo = conn.execute(
+            sa.select(Todo.id, Todo.record_key)
+            .where(Todo.assignee_staff_id == manager.staff_id, Todo.table_name == "merchant")
+            .order_by(Todo.id)
+        ).first()
+    assert todo is not None
+    manager.get("/todos?lang=zh")
+    page = manager.get(f"/todos/{todo.id}").text.split('id="record-context"', 1)[1]
+    trading = re.search(r"<dt>经营名称</dt><dd><span class=\"v\">([^<]+)</span>", page)
+    assert trading is not None and len(trading[1]) >= 3
+    part = trading[1][1:3]
+    found = manager.get(f"/todos?status=all&name={quote(part)}")
+    assert todo.record_key in found.text
+    assert "共 0 条" in manager.get(f"/todos?status=all&name={quote('不存在的名称')}").text
