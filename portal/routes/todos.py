@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, lang_of, render, viewer
 from portal.guard import Id
-from portal.i18n import translate
+from portal.i18n import MESSAGES, label, translate
 from portal.record_view import record_context
 from portal.scoping import Viewer
 from remediation.checks.corrections import submit_correction
@@ -216,6 +216,16 @@ def appeal_action(request: Request, person: Person, todo_id: Id, appeal_id: Id, 
 _DIGEST_ITEM = re.compile(r"(\S+) · ([A-Z]{3}-[A-Z0-9-]+) ")
 
 
+_COLUMN_VALUE = re.compile(r"\b([a-z][a-z_]*)=")
+
+
+def _labelled(lang: str, line: str) -> str:
+    """A digest line's "contact_phone=138****8000" with the column's label."""
+    return _COLUMN_VALUE.sub(
+        lambda m: f"{label(lang, 'col', m[1])}：" if f"col.{m[1]}" in MESSAGES else m[0], line
+    )
+
+
 @router.get("/inbox")
 def inbox(request: Request, person: Person) -> Response:
     """The messages, each line that names a to-do in the viewer's scope linked to it."""
@@ -223,8 +233,9 @@ def inbox(request: Request, person: Person) -> Response:
     messages = inbox_messages(store, person.staff_id)
     wanted = {(m[1], m[2]) for msg in messages for m in _DIGEST_ITEM.finditer(msg.body)}
     ids = todo_ids_for(store, person.scope, wanted) if wanted else {}
+    lang = lang_of(request)
     lines = {
-        msg.id: [(line, ids.get((found[1], found[2])) if (found := _DIGEST_ITEM.search(line)) else None)
+        msg.id: [(_labelled(lang, line), ids.get((found[1], found[2])) if (found := _DIGEST_ITEM.search(line)) else None)
                  for line in msg.body.splitlines()]
         for msg in messages
     }  # fmt: skip

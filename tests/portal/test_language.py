@@ -323,7 +323,7 @@ def test_inbox_lines_link_to_their_to_dos(demo: tuple[sa.Engine, dict[str, Login
             )
         ).first()
     assert todo is not None
-    body = f"[临期] 收单商户 {todo.record_key} · {todo.rule_id} 描述 · 到期 2026-11-27\n请及时处理。"
+    body = f"[临期] 收单商户 {todo.record_key} · {todo.rule_id} 描述 · 到期 2026-11-27 · uscc=9136****X\n请及时处理。"
     with store.begin() as conn:
         conn.execute(
             sa.insert(InboxMessage).values(staff_id=manager.staff_id, subject="待办提醒", body=body,
@@ -331,7 +331,11 @@ def test_inbox_lines_link_to_their_to_dos(demo: tuple[sa.Engine, dict[str, Login
         )  # fmt: skip
     page = manager.get("/inbox")
     assert f'<a href="/todos/{todo.id}">[临期] 收单商户 {todo.record_key}' in page.text
-    assert "请及时处理。" in page.text
+    assert (
+        "请及时处理。" in page.text
+        and "统一社会信用代码：9136****X" in page.text
+        and "uscc=" not in page.text
+    )
 
 
 def test_a_format_defect_shows_where_it_is_without_the_number(
@@ -389,3 +393,24 @@ def test_search_by_part_of_a_name(demo: tuple[sa.Engine, dict[str, Login]]) -> N
     found = manager.get(f"/todos?status=all&name={quote(part)}")
     assert todo.record_key in found.text
     assert "共 0 条" in manager.get(f"/todos?status=all&name={quote('不存在的名称')}").text
+
+
+def test_coded_fields_are_chosen_from_the_standards_codes(demo: tuple[sa.Engine, dict[str, Login]]) -> None:
+    store, clients = demo
+    with store.connect() as conn:
+        found = conn.execute(
+            sa.select(Todo.id, Todo.assignee_staff_id).where(
+                Todo.rule_id.in_(["MER-P3-LEGAL-REP-ID-VALID", "MER-M1-MCC-KNOWN"]), Todo.status == "open"
+            )
+        ).all()
+    by_login = {c.staff_id: c for c in clients.values()}
+    mine = [(i, by_login[a]) for i, a in found if a in by_login]
+    assert mine, found
+    todo_id, owner = mine[0]
+    owner.get("/todos?lang=zh")
+    form = owner.get(f"/todos/{todo_id}").text
+    if 'name="field_legal_rep_id_type"' in form:
+        menu = form.split('<select id="field-legal_rep_id_type"', 1)[1].split("</select>", 1)[0]
+        assert "01 居民身份证" in menu and "06 护照" in menu
+    else:
+        assert 'list="codes-mcc"' in form and '<option value="5411">' in form
