@@ -36,6 +36,67 @@ _UI: Mapping[str, tuple[str, str]] = {
     "nav.exports": ("导出", "Exports"),
     "nav.audit": ("审计日志", "Audit log"),
     "nav.inbox": ("消息", "Inbox"),
+    "nav.help": ("帮助", "Help"),
+    "help.title": ("使用帮助", "Help"),
+    "help.life": ("一项待办的一生", "The life of a to-do"),
+    "help.life_found": (
+        "检查发现记录不符合数据标准，生成待办，派给记录的管户客户经理。到期日按工作日计：高 {high} 天、中 {medium} 天、低 {low} 天。",
+        "A check finds a record that breaks the data standard and opens a to-do for its account manager. It is "
+        "due in working days: high {high}, medium {medium}, low {low}.",
+    ),
+    "help.life_fix": (
+        "客户经理在记录页直接更正（系统先按同样的规则校验），或在源系统修正后点击“已在源系统修复”。",
+        "The account manager corrects the record on its page (the same rules check the new values first), or "
+        "fixes it in the source system and says so.",
+    ),
+    "help.life_verify": (
+        "更正写回后立即复核；在源系统修复的，由下一次检查验证。",
+        "A correction written back is re-checked at once; a fix in the source is verified by the next check.",
+    ),
+    "help.life_closed": (
+        "复核通过即关闭为“已整改”；规则确实不适用的，可以申诉，同意后“已豁免”。",
+        "When the check passes, the to-do closes as fixed; where the rule does not apply, an appeal can exempt it.",
+    ),
+    "help.status_open": ("等待整改。", "Waiting for a fix."),
+    "help.status_pending_verification": (
+        "已称修复，等待检查验证。",
+        "Said fixed; waiting for a check to prove it.",
+    ),
+    "help.status_fixed": ("检查已验证修复。", "A check proved the fix."),
+    "help.status_exempted": (
+        "申诉同意，在豁免期内不再计为问题。",
+        "An appeal was accepted: exempt for a while.",
+    ),
+    "help.status_out_of_scope": ("记录已销户，不再治理。", "The record was closed: no longer governed."),
+    "help.status_gone": ("源系统中已无此记录。", "The record left the source."),
+    "help.status_void": ("产生它的检查运行已作废。", "The check run that opened it was voided."),
+    "help.cards": ("临期提醒与红黄牌", "Reminders and cards"),
+    "help.cards_text": (
+        "到期前 {before} 个工作日发临期提醒；超过到期日亮黄牌；黄牌后 {red} 个工作日仍未完成亮红牌。红黄牌计入机构考评。",
+        "A reminder goes out {before} working days before the due date; an overdue to-do gets a yellow card, "
+        "and a red card {red} working days later. Cards count in the institution's assessment.",
+    ),
+    "help.cards_escalate": (
+        "红牌同时通知所在机构负责人。",
+        "A red card is also sent to the institution's head.",
+    ),
+    "help.appeals": ("申诉", "Appeals"),
+    "help.appeals_file": (
+        "客户经理认为规则不适用于某条记录时，在记录页提交申诉并写明理由。",
+        "An account manager who finds the rule does not apply to a record appeals on its page, saying why.",
+    ),
+    "help.appeals_coordinate": (
+        "所在支行或分行负责人协调：同意、驳回（须写意见）或提交数据管理部门仲裁。",
+        "The head of the sub-branch or branch coordinates: accepts, rejects (with a note) or passes it up.",
+    ),
+    "help.appeals_arbitrate": (
+        "被驳回的，客户经理可申请仲裁；数据管理部门作最终决定。",
+        "A rejected appeal can be taken to arbitration; the data office decides.",
+    ),
+    "help.appeals_exempt": (
+        "同意的申诉使待办豁免 {days} 天；记录的值改变时豁免失效。",
+        "An accepted appeal exempts the to-do for {days} days; it lapses when the record's values change.",
+    ),
     # login
     "login.title": ("登录", "Log in"),
     "login.staff_id": ("工号", "Employee number"),
@@ -117,6 +178,11 @@ _UI: Mapping[str, tuple[str, str]] = {
     "todos.due": ("到期", "Due"),
     "todos.table": ("记录类型", "Record type"),
     "todos.key": ("记录编号", "Record key"),
+    "todos.name": ("名称（部分）", "Name (part)"),
+    "todos.name_search_failed": (
+        "源系统暂不可用，无法按名称查找；可按记录编号查找。",
+        "The source is unavailable, so names cannot be searched: search by record key.",
+    ),
     "todos.sort": ("排序", "Sort"),
     "todos.sort_due": ("到期日（最早在前）", "Due date (soonest first)"),
     "todos.sort_due_desc": ("到期日（最晚在前）", "Due date (latest first)"),
@@ -134,6 +200,11 @@ _UI: Mapping[str, tuple[str, str]] = {
     "todos.assignee": ("处理人", "Assignee"),
     "todos.routed": ("无有效管户人，转负责人", "No active manager: routed to the head"),
     "todos.none": ("没有符合条件的待办。", "No to-dos match."),
+    "todos.print": ("打印视图", "Print view"),
+    "todos.print_title": ("待办清单（打印）", "To-do list (print)"),
+    "todos.print_first": ("仅列出前 {n} 条", "only the first {n} listed"),
+    "todos.print_done": ("已处理", "Done"),
+    "todos.back_to_list": ("返回列表", "Back to the list"),
     "todos.count": ("共 {n} 条", "{n} in all"),
     "todos.page": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
     "todos.prev": ("上一页", "Previous"),
@@ -216,6 +287,8 @@ _UI: Mapping[str, tuple[str, str]] = {
     "todo.assignee": ("处理人", "Assignee"),
     "todo.record": ("记录", "Record"),
     "todo.record_context": ("记录概况", "The record"),
+    "todo.odd_position": ("第 {pos} 位是“{char}”，应为数字", "position {pos} is “{char}”, not a digit"),
+    "todo.blank": ("空格", "a blank"),
     "msg.verified": (
         "更正已写回并复核通过，待办已关闭（已整改）。",
         "The correction was written back and the re-check passed: the to-do is closed as fixed.",

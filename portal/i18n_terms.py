@@ -22,6 +22,14 @@ TERMS: Mapping[str, tuple[str, str]] = {
     "enum.closed": ("已销户", "closed"),
     "enum.corporate": ("对公账户", "corporate account"),
     "enum.personal": ("个人账户", "personal account"),
+    # ID types of the data standard (codes 01-06)
+    "idtype.01": ("居民身份证", "resident ID card"),
+    "idtype.02": ("港澳居民来往内地通行证", "Hong Kong / Macao travel permit"),
+    "idtype.03": ("台湾居民来往大陆通行证", "Taiwan travel permit"),
+    "idtype.04": ("港澳台居民居住证", "HK / Macao / Taiwan residence permit"),
+    "idtype.05": ("外国人永久居留身份证", "foreigner's permanent residence card"),
+    "idtype.06": ("护照", "passport"),
+    "todo.choose": ("请选择", "choose"),
     # who started a check run
     "trigger.cli": ("命令行", "command line"),
     "trigger.airflow": ("Airflow 调度", "Airflow schedule"),
@@ -91,6 +99,7 @@ TERMS: Mapping[str, tuple[str, str]] = {
     # URL parameters, named in a 400 page
     "param.sort": ("排序", "sort"),
     "param.key": ("记录编号", "record key"),
+    "param.name": ("名称", "name"),
     "param.rule": ("规则", "rule"),
     "param.assignee": ("处理人", "assignee"),
     "param.status": ("状态", "status"),

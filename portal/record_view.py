@@ -10,6 +10,9 @@ from typing import Any
 
 from fastapi import Request
 
+from expectations.checks import ID_TYPES
+from expectations.contract import ENTITY_TYPES, MERCHANT_TYPES
+from expectations.reference import county_codes, mcc_codes
 from expectations.rulebook import Rule, Suite
 from portal.auth import client_of
 from portal.deps import PageNotFound, config
@@ -23,6 +26,7 @@ from remediation.checks.corrections import (
     suite_and_rule,
 )
 from remediation.errors import AmbiguousKey, DqgovError
+from remediation.masking import odd_positions
 from remediation.reporting.appeal_views import appeal_history
 from remediation.reporting.queries import todo_corrections, todo_detail, todo_history
 from remediation.store.models import ACTIVE_STATUSES, TodoStatus
@@ -38,6 +42,30 @@ class ValueRow:
     editable: bool
     raw: str  # the value in clear: only for editable rows on the owner's form, else ""
     input_type: str  # text | date | number
+    odd: tuple[tuple[int, str], ...] = ()  # where a number has something other than a digit: the defect
+    choices: tuple[str, ...] = ()  # a coded field: the codes of the data standard, as a drop-down
+    suggest: str = ""  # a code list offered while typing (a datalist): mcc | area
+
+
+# coded fields of the contract: chosen from their codes, not typed
+CHOICES: Mapping[str, tuple[str, ...]] = {
+    "legal_rep_id_type": ID_TYPES,
+    "bo_id_type": ID_TYPES,
+    "settle_acct_type": ("corporate", "personal"),
+    "mer_type": MERCHANT_TYPES,
+    "entity_type": ENTITY_TYPES,
+}
+SUGGEST = {"mcc": "mcc", "biz_area_code": "area"}
+
+
+def code_lists(wanted: set[str]) -> dict[str, list[str]]:
+    """The reference code lists a form offers while typing: ISO 18245 MCCs, GB/T 2260 county codes."""
+    lists: dict[str, list[str]] = {}
+    if "mcc" in wanted:
+        lists["mcc"] = sorted(mcc_codes())
+    if "area" in wanted:
+        lists["area"] = sorted(county_codes())
+    return lists
 
 
 # what identifies the record to the person fixing it, shown on its page (masked as everywhere else)
@@ -88,8 +116,9 @@ def record_context(
                 raw = typed[column]
             shown = masked(column, record.get(column), record)
             values.append(
-                ValueRow(column, shown, column in editable, raw, _input_type(column, record.get(column)))
-            )
+                ValueRow(column, shown, column in editable, raw, _input_type(column, record.get(column)),
+                         tuple(odd_positions(column, record)), CHOICES.get(column, ()), SUGGEST.get(column, ""))
+            )  # fmt: skip
         if editable:
             audit(cfg.store, person.staff_id, "unmasked_view", table_name=row.table_name, record_key=row.record_key,
                   detail=f"to-do {todo_id}: edit form shows {', '.join(editable)}", client=client_of(request))  # fmt: skip
@@ -103,6 +132,7 @@ def record_context(
     return {
         "detail": detail,
         "facts": facts,
+        "code_lists": code_lists({v.suggest for v in values if v.editable and v.suggest}),
         "row": row,
         "rule": rule,
         "owner": owner,

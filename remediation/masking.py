@@ -44,17 +44,41 @@ def is_person_name(column: str, record: Mapping[str, Any]) -> bool:
     return False
 
 
+def _hide_digits(value: str) -> str:
+    """Digits become `*`; anything else in a number (a letter, a blank, a dash) is the defect, and shows."""
+    return "".join("*" if ch.isdigit() else ch for ch in value)
+
+
 def mask_first3_last4(value: str) -> str:
-    """ID numbers and mobile numbers: `110***********002X`, `138****8000` (birth date always hidden)."""
+    """ID numbers and mobile numbers: `110***********002X`, `138****8000` (birth date always hidden). A
+    character that is not a digit stays in its place (`157O***2075`): it is what makes the value wrong."""
     if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+        return _hide_digits(value)
+    return value[:3] + _hide_digits(value[3:-4]) + value[-4:]
 
 
 def mask_account(value: str, personal: bool = True) -> str:
     if personal and len(value) > 10:
-        return value[:6] + "*" * (len(value) - 10) + value[-4:]
-    return "*" * max(len(value) - 4, 0) + value[-4:]
+        return value[:6] + _hide_digits(value[6:-4]) + value[-4:]
+    return _hide_digits(value[:-4]) + value[-4:] if len(value) > 4 else value
+
+
+def odd_positions(column: str, record: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """(1-based position, character) of what is not a digit in a phone, an account or a resident ID
+    number (type 01): where the defect is, safe to show. An 18-digit ID's final check character `X` is
+    not odd; other ID types may carry letters, so they have no odd positions."""
+    kind = SENSITIVE_COLUMNS.get(column)
+    value = record.get(column)
+    if value is None or kind not in ("id", "phone", "account"):
+        return []
+    if kind == "id" and record.get(column.removesuffix("_no") + "_type") != "01":
+        return []
+    text = str(value)
+    return [
+        (i, ch)
+        for i, ch in enumerate(text, start=1)
+        if not ch.isdigit() and not (kind == "id" and i == 18 and ch in "Xx")
+    ]
 
 
 def mask_name(value: str) -> str:

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, lang_of, render, viewer
 from portal.guard import Id
-from portal.i18n import translate
+from portal.i18n import MESSAGES, label, translate
 from portal.record_view import record_context
 from portal.scoping import Viewer
 from remediation.checks.corrections import submit_correction
@@ -21,9 +21,12 @@ from remediation.checks.verification import claim_fixed
 from remediation.errors import AmbiguousKey, DqgovError, NotAllowed, NotFound
 from remediation.lifecycle import Lifecycle
 from remediation.notify.inbox import inbox_messages, mark_read
+from remediation.policy import current_policy
 from remediation.reporting.appeal_views import appeal_history
 from remediation.reporting.orgtree import institution_tree, staff_rows, subtree_codes
 from remediation.reporting.queries import (
+    MAX_PER_PAGE,
+    PER_PAGE,
     SORTS,
     TodoFilters,
     list_todos,
@@ -32,10 +35,12 @@ from remediation.reporting.queries import (
     todo_detail,
     todo_ids_for,
 )
+from remediation.store.source_records import keys_by_name
 from remediation.workflow.appeals import escalate, file_appeal, withdraw
 from remediation.workflow.audit import audit
 
 router = APIRouter()
+PRINT_ROWS = MAX_PER_PAGE  # the print view: the filtered list on paper, without paging
 Person = Annotated[Viewer, Depends(viewer)]
 Text = Annotated[str | None, Query(max_length=64)]
 
@@ -60,8 +65,17 @@ def todos(
     key: Text = None,
     sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "due",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    view: Annotated[str | None, Query(pattern="^(print)?$")] = None,
+    name: Text = None,
 ) -> Response:
     cfg = config(request)
+    named: frozenset[str] | None = None
+    search_failed = False
+    if name and name.strip():
+        try:
+            named = keys_by_name(cfg.source(), name.strip())
+        except Exception:  # the source is down: say so rather than list nothing silently
+            named, search_failed = frozenset(), True
     institutions = None
     tree = institution_tree(cfg.store)
     if inst:
@@ -71,7 +85,8 @@ def todos(
     filters = TodoFilters(
         status=status, rule_id=rule or None, severity=severity or None, card=card or None, due=due or None,
         table_name=table or None, institutions=institutions, assignee=assignee or None,
-        record_key=key or None, sort=sort, page=page,
+        record_key=key or None, record_keys=named, sort=sort, page=1 if view else page,
+        per_page=PRINT_ROWS if view else PER_PAGE,
     )  # fmt: skip
     today = cfg.today()
     listing = list_todos(cfg.store, person.scope, filters, today)
@@ -90,8 +105,15 @@ def todos(
         "assignee": assignee,
         "assignee_name": assignee_name,
         "today": today,
+        "search_failed": search_failed,
     }
-    return render(request, "todos.html", context)
+    return render(request, "todos_print.html" if view else "todos.html", context)
+
+
+@router.get("/help")
+def help_page(request: Request, person: Person) -> Response:
+    """How the work goes: the life of a to-do, due dates and cards, appeals (figures from the policy)."""
+    return render(request, "help.html", {"policy": current_policy()})
 
 
 @router.get("/todos/{todo_id}")
@@ -194,6 +216,16 @@ def appeal_action(request: Request, person: Person, todo_id: Id, appeal_id: Id, 
 _DIGEST_ITEM = re.compile(r"(\S+) · ([A-Z]{3}-[A-Z0-9-]+) ")
 
 
+_COLUMN_VALUE = re.compile(r"\b([a-z][a-z_]*)=")
+
+
+def _labelled(lang: str, line: str) -> str:
+    """A digest line's "contact_phone=138****8000" with the column's label."""
+    return _COLUMN_VALUE.sub(
+        lambda m: f"{label(lang, 'col', m[1])}：" if f"col.{m[1]}" in MESSAGES else m[0], line
+    )
+
+
 @router.get("/inbox")
 def inbox(request: Request, person: Person) -> Response:
     """The messages, each line that names a to-do in the viewer's scope linked to it."""
@@ -201,8 +233,9 @@ def inbox(request: Request, person: Person) -> Response:
     messages = inbox_messages(store, person.staff_id)
     wanted = {(m[1], m[2]) for msg in messages for m in _DIGEST_ITEM.finditer(msg.body)}
     ids = todo_ids_for(store, person.scope, wanted) if wanted else {}
+    lang = lang_of(request)
     lines = {
-        msg.id: [(line, ids.get((found[1], found[2])) if (found := _DIGEST_ITEM.search(line)) else None)
+        msg.id: [(_labelled(lang, line), ids.get((found[1], found[2])) if (found := _DIGEST_ITEM.search(line)) else None)
                  for line in msg.body.splitlines()]
         for msg in messages
     }  # fmt: skip

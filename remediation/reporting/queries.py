@@ -61,6 +61,7 @@ class TodoFilters:
     institutions: frozenset[str] | None = None  # drill-down: a subtree inside the scope
     assignee: str | None = None
     record_key: str | None = None  # prefix
+    record_keys: frozenset[str] | None = None  # one of these (a search by name)
     sort: str = "due"
     page: int = 1
     per_page: int = PER_PAGE
@@ -90,6 +91,8 @@ def _filter_clause(f: TodoFilters, today: dt.date) -> ColumnElement[bool]:
         conditions.append(Todo.inst_code.in_(sorted(f.institutions)))
     if f.assignee:
         conditions.append(Todo.assignee_staff_id == f.assignee)
+    if f.record_keys is not None:
+        conditions.append(Todo.record_key.in_(sorted(f.record_keys)))
     if f.record_key:
         escaped = f.record_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(Todo.record_key.like(escaped + "%", escape="\\"))

@@ -45,3 +45,23 @@ def read_record(source: sa.Engine | sa.Connection, table: str, record_key: str) 
         if len(rows) > 1:
             raise AmbiguousKey(table, record_key, record_rows(conn, table, record_key))
     return dict(rows[0]._mapping) if rows else None
+
+
+# the columns a person searches a record by, per table
+NAME_COLUMNS = {"merchant": ("mer_reg_name", "mer_biz_name"), "customer_org": ("cust_name",)}
+
+
+def keys_by_name(source: sa.Engine | sa.Connection, text: str, limit: int = 1000) -> frozenset[str]:
+    """Keys of the records whose name contains `text` (registered or trading name), in every table."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found: set[str] = set()
+    with reading(source) as conn:
+        for table, columns in NAME_COLUMNS.items():
+            where = sa.or_(*(sa.column(c, sa.String).like(pattern, escape="\\") for c in columns))
+            found |= {
+                str(k)
+                for k in conn.scalars(
+                    sa.select(_key(table)).select_from(sa.table(table)).where(where).limit(limit)
+                )
+            }
+    return frozenset(found)

@@ -404,3 +404,48 @@ def test_account_manager_path_on_postgresql(browser: Browser, tmp_path: Path, sh
         bank.store.dispose()
     finally:
         databases.drop_all()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_new_pages_in_each_language(browser: Browser, bank: Bank, shots: Shots, lang: str) -> None:
+    """A refused rejection keeps the form; names in the trail; the record's context; help; the print view."""
+    said = {
+        "zh": {"user": "工号", "password": "密码", "login": "登录", "reject": "驳回", "submit": "提交决定",
+               "note_needed": "驳回申诉须填写意见", "context": "记录概况", "help": "一项待办的一生", "print": "打印视图"},
+        "en": {"user": "Employee number", "password": "Password", "login": "Log in", "reject": "Reject",
+               "submit": "Record the decision", "note_needed": "A rejection needs a note", "context": "The record",
+               "help": "The life of a to-do", "print": "Print view"},
+    }[lang]  # fmt: skip
+    todo = bank.todo_id(2, BAD_ID_RULE)
+    file_appeal(bank.store, todo, "M101", "证件类型录错，应为港澳居民来往内地通行证")
+    with serve(make_app(bank)) as url:
+        for who in ("S101", "M101"):
+            page, errors = open_page(browser, shots, who, "zh-CN" if lang == "zh" else "en-US")
+            page.goto(f"{url}/login?lang={lang}")
+            page.get_by_label(said["user"]).fill(who)
+            page.get_by_label(said["password"]).fill(PASSWORD)
+            page.get_by_role("button", name=said["login"]).click()
+            expect(page).not_to_have_url(re.compile(r"/login"))
+            if who == "S101":
+                page.goto(f"{url}/appeals")
+                page.get_by_label(said["reject"], exact=True).check()
+                page.get_by_role("button", name=said["submit"]).click()
+                expect(page.locator(".appeal .error")).to_contain_text(said["note_needed"])
+                expect(page.get_by_label(said["reject"], exact=True)).to_be_checked()  # the form is kept
+                shots(page, f"{lang}-rejection-needs-a-note")
+                assert [e for e in errors if "/decide" not in e] == [], errors  # the 422 is the point
+                continue
+            page.goto(f"{url}/todos/{todo}")
+            expect(page.locator("#record-context")).to_contain_text(said["context"])
+            expect(page.locator("#history")).to_contain_text("张经理")  # the appellant by name
+            shots(page, f"{lang}-record-context")
+            page.goto(f"{url}/help")
+            expect(page.get_by_role("heading", level=2).first).to_contain_text(said["help"])
+            shots(page, f"{lang}-help")
+            page.goto(f"{url}/todos")
+            page.get_by_role("link", name=said["print"]).click()
+            page.emulate_media(media="print")
+            expect(page.locator("header nav")).to_be_hidden()
+            expect(page.locator("#print-table tbody tr")).to_have_count(4)
+            shots(page, f"{lang}-print-view")
+            assert errors == [], errors

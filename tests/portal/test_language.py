@@ -12,7 +12,7 @@ import datetime as dt
 import html
 import re
 from collections.abc import Iterator
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -323,7 +323,7 @@ def test_inbox_lines_link_to_their_to_dos(demo: tuple[sa.Engine, dict[str, Login
             )
         ).first()
     assert todo is not None
-    body = f"[临期] 收单商户 {todo.record_key} · {todo.rule_id} 描述 · 到期 2026-11-27\n请及时处理。"
+    body = f"[临期] 收单商户 {todo.record_key} · {todo.rule_id} 描述 · 到期 2026-11-27 · uscc=9136****X\n请及时处理。"
     with store.begin() as conn:
         conn.execute(
             sa.insert(InboxMessage).values(staff_id=manager.staff_id, subject="待办提醒", body=body,
@@ -331,4 +331,86 @@ def test_inbox_lines_link_to_their_to_dos(demo: tuple[sa.Engine, dict[str, Login
         )  # fmt: skip
     page = manager.get("/inbox")
     assert f'<a href="/todos/{todo.id}">[临期] 收单商户 {todo.record_key}' in page.text
-    assert "请及时处理。" in page.text
+    assert (
+        "请及时处理。" in page.text
+        and "统一社会信用代码：9136****X" in page.text
+        and "uscc=" not in page.text
+    )
+
+
+def test_a_format_defect_shows_where_it_is_without_the_number(
+    demo: tuple[sa.Engine, dict[str, Login]],
+) -> None:
+    store, clients = demo
+    office = clients["data_office"]
+    with store.connect() as conn:
+        phones = conn.execute(
+            sa.select(Todo.id, Todo.masked_value).where(Todo.rule_id.like("%PHONE-FORMAT"))
+        ).all()
+    lettered = [(i, v) for i, v in phones if re.search(r"contact_phone=\d+[A-Za-z]", v or "")]
+    assert lettered, phones
+    todo_id, stored = lettered[0]
+    value = stored.split("contact_phone=", 1)[1].split(";", 1)[0]
+    assert "*" in value  # still masked
+    office.get("/todos?lang=zh")
+    page = office.get(f"/todos/{todo_id}")
+    letter = re.search(r"\d([A-Za-z])", value)
+    assert letter is not None
+    assert f"是“{letter[1]}”，应为数字" in page.text
+
+
+def test_help_and_the_print_view(demo: tuple[sa.Engine, dict[str, Login]]) -> None:
+    _, clients = demo
+    manager = clients["account_manager"]
+    manager.get("/todos?lang=zh")
+    page = manager.get("/todos")
+    assert 'id="print-link"' in page.text and 'href="/help"' in page.text
+    help_page = manager.get("/help")
+    assert help_page.status == 200 and "一项待办的一生" in help_page.text and "红牌" in help_page.text
+    assert "高 5 天" in help_page.text  # the policy's own figures
+    printed = manager.get("/todos?status=all&view=print")
+    rows = re.findall(r"<tr>\s*<td>\d+</td>", printed.text)
+    listed = re.search(r"共 (\d+) 条", printed.text)
+    assert listed is not None and len(rows) == min(int(listed[1]), 200)
+    assert manager.get("/todos?view=bogus").status == 400
+
+
+def test_search_by_part_of_a_name(demo: tuple[sa.Engine, dict[str, Login]]) -> None:
+    store, clients = demo
+    manager = clients["account_manager"]
+    with store.connect() as conn:
+        todo = conn.execute(
+            sa.select(Todo.id, Todo.record_key)
+            .where(Todo.assignee_staff_id == manager.staff_id, Todo.table_name == "merchant")
+            .order_by(Todo.id)
+        ).first()
+    assert todo is not None
+    manager.get("/todos?lang=zh")
+    page = manager.get(f"/todos/{todo.id}").text.split('id="record-context"', 1)[1]
+    trading = re.search(r"<dt>经营名称</dt><dd><span class=\"v\">([^<]+)</span>", page)
+    assert trading is not None and len(trading[1]) >= 3
+    part = trading[1][1:3]
+    found = manager.get(f"/todos?status=all&name={quote(part)}")
+    assert todo.record_key in found.text
+    assert "共 0 条" in manager.get(f"/todos?status=all&name={quote('不存在的名称')}").text
+
+
+def test_coded_fields_are_chosen_from_the_standards_codes(demo: tuple[sa.Engine, dict[str, Login]]) -> None:
+    store, clients = demo
+    with store.connect() as conn:
+        found = conn.execute(
+            sa.select(Todo.id, Todo.assignee_staff_id).where(
+                Todo.rule_id.in_(["MER-P3-LEGAL-REP-ID-VALID", "MER-M1-MCC-KNOWN"]), Todo.status == "open"
+            )
+        ).all()
+    by_login = {c.staff_id: c for c in clients.values()}
+    mine = [(i, by_login[a]) for i, a in found if a in by_login]
+    assert mine, found
+    todo_id, owner = mine[0]
+    owner.get("/todos?lang=zh")
+    form = owner.get(f"/todos/{todo_id}").text
+    if 'name="field_legal_rep_id_type"' in form:
+        menu = form.split('<select id="field-legal_rep_id_type"', 1)[1].split("</select>", 1)[0]
+        assert "01 居民身份证" in menu and "06 护照" in menu
+    else:
+        assert 'list="codes-mcc"' in form and '<option value="5411">' in form

@@ -134,3 +134,19 @@ def test_the_records_own_types_decide_and_an_unknown_type_is_masked() -> None:
     assert masked_summary(("mer_reg_name", "mer_type"), {"mer_reg_name": "张三", "mer_type": "micro"}) == (
         "mer_reg_name=张*; mer_type=micro"
     )
+
+
+def test_masking_keeps_the_defect_in_its_place_and_hides_the_digits() -> None:
+    from remediation.masking import mask_value, odd_positions
+
+    assert mask_value("contact_phone", "157O4372075") == "157O***2075"  # a letter at position 4
+    assert mask_value("contact_phone", "138 0013 8000") == "138 **** 8000"  # the blanks are the defect
+    assert mask_value("contact_phone", "13800138000") == "138****8000"
+    assert odd_positions("contact_phone", {"contact_phone": "157O4372075"}) == [(4, "O")]
+    resident = {"legal_rep_id_no": "36040219850612123X", "legal_rep_id_type": "01"}
+    assert odd_positions("legal_rep_id_no", resident) == []  # the check character X is no defect
+    assert odd_positions("legal_rep_id_no", {**resident, "legal_rep_id_no": "3604021985O612123X"}) == [
+        (11, "O")
+    ]
+    assert odd_positions("legal_rep_id_no", {"legal_rep_id_no": "H1234567", "legal_rep_id_type": "02"}) == []
+    assert odd_positions("mer_biz_name", {"mer_biz_name": "abc"}) == []
