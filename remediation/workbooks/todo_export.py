@@ -194,24 +194,29 @@ def export_todos(
         header.append(cell)
     sheet.append(header)
     blocks, count, row_number = _Blocks(), 0, 1
+    known: dict[tuple[str, str], _RuleInfo] = {}  # per rule, not per row
     for chunk in _todos(store, clause):
         names: dict[str, str | None] = {}
         for table in {t.table_name for t in chunk}:
             names |= _names(source, table, [t.record_key for t in chunk if t.table_name == table])
         for todo in chunk:
-            suite, rule = _suite_rule(todo.table_name, todo.rule_id, suites)
+            found = known.get((todo.table_name, todo.rule_id))
+            if found is None:
+                found = known[(todo.table_name, todo.rule_id)] = _rule_info(
+                    todo.table_name, todo.rule_id, suites
+                )
+            suite, rule, fields = found
             if rule is None or suite is None:
                 continue  # a rule gone from the YAML: nothing the rules could validate
             row_number += 1
             values = _row(todo, suite, rule, names.get(todo.record_key), signer, issue_id)
             cells: list[Any] = list(values)
-            for n, field in enumerate(fields_of(suite, rule), start=1):
+            for n, (field, codes) in enumerate(fields, start=1):
                 cell = WriteOnlyCell(sheet, None)
                 cell.protection, cell.fill = unlocked, open_fill
                 # typed as text, so an ID or account number keeps every digit; a date field takes a date
                 cell.number_format = "yyyy-mm-dd" if field.endswith(("_end", "_date")) else "@"
                 cells[INDEX[f"value_{n}"]] = cell
-                codes = code_list(suite, field)
                 if codes:
                     blocks.add(n, codes, row_number)
             due = WriteOnlyCell(sheet, values[INDEX["due_date"]])
@@ -238,12 +243,17 @@ def export_todos(
     return issue
 
 
-def _suite_rule(table: str, rule_id: str, suites: list[Suite] | None) -> tuple[Suite | None, Rule | None]:
+_RuleInfo = tuple[Suite | None, Rule | None, tuple[tuple[str, tuple[str, ...] | None], ...]]
+
+
+def _rule_info(table: str, rule_id: str, suites: list[Suite] | None) -> _RuleInfo:
+    """The rule, and the fields a correction may change with their code lists."""
     try:
         suite = rules_of(table, suites)
-        return suite, suite.rule(rule_id)
+        rule = suite.rule(rule_id)
     except (KeyError, DqgovError):
-        return None, None
+        return None, None, ()
+    return suite, rule, tuple((f, code_list(suite, f)) for f in fields_of(suite, rule))
 
 
 def _guide_sheet(book: Any) -> None:

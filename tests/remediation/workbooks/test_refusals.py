@@ -97,3 +97,22 @@ def test_an_oversized_file_and_a_zip_bomb_are_refused_before_opening(
     text = bank.tmp / "notes.xlsx"
     text.write_text("not a workbook")
     assert refused(bank, text) == "file notes.xlsx: this is not an .xlsx workbook"
+
+
+def test_with_the_outbox_adapter_a_second_import_of_the_file_sends_nothing_again(bank: Bank) -> None:
+    from remediation.checks.writeback import REQUESTS, CorrectionsOutbox
+    from remediation.store.engines import create_engine
+    from remediation.workbooks.apply import apply_preview
+    from tests.dbenv import source_engine
+    from tests.factories import CHECK_DATE
+
+    todo = bank.todo(1, PHONE)
+    path = edited(bank.export(staff_id="M101"), bank.tmp / "x.xlsx", {(todo.id, "value_1"): "13800138000"})
+    outbox = CorrectionsOutbox(create_engine(bank.source_url, "source"))
+    for expected in ("queued", "applied_before"):  # the to-do waits, still active, for a check
+        preview = apply_preview(bank.store, source_engine(bank.source_url), judge(bank, path), "M101", outbox,
+                                check_date=CHECK_DATE)  # fmt: skip
+        assert [r.status for r in preview.rows] == [expected]
+    assert bank.todo(1, PHONE).status == "pending_verification"
+    with bank.source.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(REQUESTS)) == 1
