@@ -189,7 +189,12 @@ def summary_xlsx(
     table = _summary(request, person, day, campaign)
     folder = Path(tempfile.mkdtemp(prefix="dqgov-summary-"))
     path = folder / f"summary-{day.isoformat()}.xlsx"
-    to_xlsx(table.scores, path, title(table.campaign.name, day, table.live))
+    shown = (
+        translate(lang_of(request), "campaigns.default_name")
+        if table.campaign.is_default
+        else table.campaign.name
+    )
+    to_xlsx(table.scores, path, title(shown, day, table.live))
     audit(cfg.store, person.staff_id, "export", detail=f"summary xlsx {day} campaign {table.campaign.id}",
           client=client_of(request))  # fmt: skip
     return FileResponse(
