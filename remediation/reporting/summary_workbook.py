@@ -99,9 +99,10 @@ def _cover(book: Any, table: SummaryTable, policy: Policy, generated: dt.datetim
     if table.frozen:
         kind += "，月末已冻结"
     w = policy.score_weights
+    campaign_name = "默认专项治理" if table.campaign.is_default else table.campaign.name
     lines = [
-        (f"机构问题汇总表 · {table.campaign.name} · {table.day.isoformat()} · {kind}", None),
-        ("专项治理 Campaign", table.campaign.name),
+        (f"机构问题汇总表 · {campaign_name} · {table.day.isoformat()} · {kind}", None),
+        ("专项治理 Campaign", campaign_name),
         ("统计日期 Day", table.day.isoformat()),
         ("数据口径 Figures", kind),
         ("截止时间 Cut-off", f"{table.day.isoformat()} 24:00（Asia/Shanghai），当日检查对账后的待办状态"),

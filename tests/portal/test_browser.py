@@ -448,4 +448,9 @@ def test_the_new_pages_in_each_language(browser: Browser, bank: Bank, shots: Sho
             expect(page.locator("header nav")).to_be_hidden()
             expect(page.locator("#print-table tbody tr")).to_have_count(4)
             shots(page, f"{lang}-print-view")
+            page.emulate_media(media="screen")
+            page.set_viewport_size({"width": 390, "height": 844})  # a phone: the account manager's pages fit
+            for path in ("/todos", f"/todos/{todo}", f"/todos/{bank.todo_id(1, PHONE)}"):
+                page.goto(url + path)
+                shots(page, f"{lang}-phone{path.replace('/', '-')}")
             assert errors == [], errors

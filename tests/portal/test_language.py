@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import re
 from collections.abc import Iterator
 from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
 
 from expectations.rulebook import load_suites
 from remediation.checks.pipeline import run_suite
@@ -31,6 +33,7 @@ from remediation.workflow.campaigns import create_campaign
 from tests.factories import CHECK_DATE
 from tests.portal.conftest import PASSWORD, Bank, Client, make_app, serve
 
+pytestmark = pytest.mark.slow  # one demo bank (~20 s to build and check) serves every test here
 MAX_PAGES = 80  # per login and language: every kind of page, not every to-do
 # Latin text allowed in the Chinese pages: names of products and formats, and the language switch
 ALLOWED_LATIN = {"English", "Excel", "xlsx", "CSV", "GX", "Data", "Docs", "Airflow", "YYYY", "MM", "DD", "chinese",
@@ -167,7 +170,6 @@ def crawl(client: Client, lang: str) -> Iterator[tuple[str, int, str]]:
             queue.append(found)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_page_of_the_demo_is_in_the_viewers_language(
     demo: tuple[sa.Engine, dict[str, Login]], lang: str
@@ -414,3 +416,16 @@ def test_coded_fields_are_chosen_from_the_standards_codes(demo: tuple[sa.Engine,
         assert "01 居民身份证" in menu and "06 护照" in menu
     else:
         assert 'list="codes-mcc"' in form and '<option value="5411">' in form
+
+
+def test_the_summary_workbook_is_titled_in_the_viewers_language(
+    demo: tuple[sa.Engine, dict[str, Login]],
+) -> None:
+    _, clients = demo
+    head = clients["sub_branch_head"]
+    head.get("/summary?lang=zh")
+    workbook = head.get(f"/summary.xlsx?date={CHECK_DATE - dt.timedelta(days=1)}")
+    sheet = load_workbook(io.BytesIO(workbook.body)).active
+    assert sheet is not None
+    title = str(sheet["A1"].value)
+    assert "默认专项治理" in title and "default campaign" not in title
