@@ -60,6 +60,11 @@ from great_expectations.expectations.metrics.map_metric_provider.map_condition_a
 from great_expectations.expectations.metrics.map_metric_provider.multicolumn_condition_partial import (
     multicolumn_condition_partial,
 )
+from great_expectations.expectations.metrics.metric_provider import metric_value
+from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
+from great_expectations.expectations.metrics.table_metrics.table_column_types import (
+    _get_sqlalchemy_column_metadata as _gx_column_metadata,
+)
 from great_expectations.expectations.registry import get_expectation_impl, register_metric
 from great_expectations.util import camel_to_snake
 from great_expectations.validator.metric_configuration import MetricConfiguration
@@ -261,6 +266,39 @@ class RulePasses(MulticolumnMapMetricProvider):
             return sa.not_(failing_condition(suite, rule, ctx))
         with deriving(DerivedValues(source_columns(suite.table))):
             return sa.not_(failing_condition(suite, rule, ctx))
+
+
+class QueryBatchColumnTypes(TableMetricProvider):
+    """`table.column_types` on SQL batches, without running a query batch whole.
+
+    GX learns a query asset's columns by executing the query itself and reading the result's keys
+    (`great_expectations.expectations.metrics.util.get_sqlalchemy_column_metadata`): with a client-side
+    cursor the driver computes and holds every row (2.4 GB for `compiler.gx_batch_query` at 1M
+    merchants). This asks for no rows (`LIMIT 0`) instead; table batches go to GX's own provider.
+    """
+
+    metric_name = "table.column_types"
+    value_keys = ("include_nested",)
+
+    @metric_value(engine=SqlAlchemyExecutionEngine)
+    def _sqlalchemy(
+        cls,
+        execution_engine: SqlAlchemyExecutionEngine,
+        metric_domain_kwargs: dict[str, Any],
+        metric_value_kwargs: dict[str, Any],
+        metrics: dict[str, Any],
+        runtime_configuration: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        batch_id = str(
+            metric_domain_kwargs.get("batch_id") or execution_engine.batch_manager.active_batch_data_id
+        )
+        batch_data: Any = execution_engine.batch_manager.batch_data_cache.get(batch_id)
+        selectable = getattr(batch_data, "selectable", None)
+        if not isinstance(selectable, sa.TextClause):
+            return list(_gx_column_metadata(execution_engine, batch_data))
+        probe = sa.select(sa.text("*")).select_from(selectable.columns().subquery("dq_probe")).limit(0)
+        names = execution_engine.execute_query(probe).keys()
+        return [{"name": name} for name in names]
 
 
 class ExpectRecordsToPassDqgovRule(MulticolumnMapExpectation):
