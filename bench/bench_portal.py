@@ -64,15 +64,31 @@ def build(source_url: str, store: sa.Engine, todos: int) -> dict[str, str]:
         people.append((f"B{b:03d}", f"分行{b}", branch, "branch_head"))
         for s in range(1, 11):
             sub = f"1{b}{s:02d}00"
-            insts.append({"inst_code": sub, "inst_name": f"第{b}分行第{s}支行", "inst_level": "sub_branch",
-                          "parent_code": branch})  # fmt: skip
+            insts.append(
+                {
+                    "inst_code": sub,
+                    "inst_name": f"第{b}分行第{s}支行",
+                    "inst_level": "sub_branch",
+                    "parent_code": branch,
+                }
+            )
             people.append((f"S{b}{s:02d}", f"支行{b}-{s}", sub, "sub_branch_head"))
             for m in range(1, 11):
                 staff_id = f"M{b}{s:02d}{m:02d}"
                 people.append((staff_id, f"经理{b}{s}{m}", sub, "account_manager"))
                 managers.append((staff_id, sub))
-    staff_rows = [{"staff_id": p, "staff_name": n, "inst_code": i, "position": pos, "active": True,
-                   "email": None, "wecom_userid": None} for p, n, i, pos in people]  # fmt: skip
+    staff_rows = [
+        {
+            "staff_id": p,
+            "staff_name": n,
+            "inst_code": i,
+            "position": pos,
+            "active": True,
+            "email": None,
+            "wecom_userid": None,
+        }
+        for p, n, i, pos in people
+    ]
     fallback, depth = compute_fallbacks(insts, staff_rows)
     source = sa.create_engine(source_url)
     SOURCE_METADATA.create_all(source)
@@ -80,8 +96,13 @@ def build(source_url: str, store: sa.Engine, todos: int) -> dict[str, str]:
         conn.execute(sa.insert(institution), insts)
         conn.execute(sa.insert(staff), staff_rows)
     with store.begin() as conn:
-        conn.execute(sa.insert(Institution), [{**i, "fallback_staff_id": fallback[i["inst_code"]],
-                                               "depth": depth[i["inst_code"]]} for i in insts])  # fmt: skip
+        conn.execute(
+            sa.insert(Institution),
+            [
+                {**i, "fallback_staff_id": fallback[i["inst_code"]], "depth": depth[i["inst_code"]]}
+                for i in insts
+            ],
+        )
         conn.execute(sa.insert(Staff), staff_rows)
     suite = next(s for s in load_suites() if s.table == "merchant")
     sync_rules(store, suite)
@@ -107,16 +128,29 @@ def build(source_url: str, store: sa.Engine, todos: int) -> dict[str, str]:
             keys_of_first.append(key)
         batch.append(
             {
-                "rule_id": rule.id, "table_name": "merchant", "record_key": key, "status": status,
-                "clause": rule.clause_text, "columns": rule.columns_text, "severity": rule.severity,
-                "inst_code": sub, "mgr_staff_id": staff_id, "assignee_staff_id": staff_id, "routed_to_head": False,
-                "masked_value": f"{rule.columns[0]}=***", "first_seen": BASELINE_DAY if n % 10 else DAY,
-                "last_seen": DAY, "closed_on": DAY if status in ("fixed", "exempted", "out_of_scope") else None,
-                "reopen_count": 0, "opened_run_id": 1, "transition_run_id": 1, "due_date": due,
+                "rule_id": rule.id,
+                "table_name": "merchant",
+                "record_key": key,
+                "status": status,
+                "clause": rule.clause_text,
+                "columns": rule.columns_text,
+                "severity": rule.severity,
+                "inst_code": sub,
+                "mgr_staff_id": staff_id,
+                "assignee_staff_id": staff_id,
+                "routed_to_head": False,
+                "masked_value": f"{rule.columns[0]}=***",
+                "first_seen": BASELINE_DAY if n % 10 else DAY,
+                "last_seen": DAY,
+                "closed_on": DAY if status in ("fixed", "exempted", "out_of_scope") else None,
+                "reopen_count": 0,
+                "opened_run_id": 1,
+                "transition_run_id": 1,
+                "due_date": due,
                 "card": ("red" if due < DAY - dt.timedelta(days=10) else "yellow") if overdue else "none",
                 "record_created": dt.date(2024, 1, 1) if n % 7 else DAY - dt.timedelta(days=3),
             }
-        )  # fmt: skip
+        )
         if len(batch) == 5000:
             _flush(store, Todo, TodoEvent, batch)
     _flush(store, Todo, TodoEvent, batch)
@@ -132,8 +166,12 @@ def build(source_url: str, store: sa.Engine, todos: int) -> dict[str, str]:
     for back in range(6, -1, -1):
         take_snapshot(store, DAY - dt.timedelta(days=back))
     first_manager = managers[0][0]
-    logins = {"account manager": first_manager, "sub-branch head": "S101", "branch head": "B001",
-              "data office": "D001"}  # fmt: skip
+    logins = {
+        "account manager": first_manager,
+        "sub-branch head": "S101",
+        "branch head": "B001",
+        "data office": "D001",
+    }
     for staff_id in logins.values():
         set_password(store, staff_id, PASSWORD)
     return logins
@@ -146,9 +184,20 @@ def _flush(store: sa.Engine, todo: type, event: type, batch: list[dict[str, obje
         ids = conn.execute(sa.insert(todo).returning(todo.id), batch).scalars().all()  # type: ignore[attr-defined]
         conn.execute(
             sa.insert(event),
-            [{"todo_id": i, "run_id": 1, "at": dt.datetime(2026, 10, 21, tzinfo=dt.UTC), "actor": "system",
-              "event": "opened", "from_status": None, "to_status": "open", "detail": None} for i in ids],
-        )  # fmt: skip
+            [
+                {
+                    "todo_id": i,
+                    "run_id": 1,
+                    "at": dt.datetime(2026, 10, 21, tzinfo=dt.UTC),
+                    "actor": "system",
+                    "event": "opened",
+                    "from_status": None,
+                    "to_status": "open",
+                    "detail": None,
+                }
+                for i in ids
+            ],
+        )
     batch.clear()
 
 
@@ -184,8 +233,11 @@ class Session:
         _, page, _ = self.request("GET", "/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token is not None
-        status, _, _ = self.request("POST", "/login", {"staff_id": staff_id, "password": PASSWORD,
-                                                       "csrf_token": token.group(1), "next": "/"})  # fmt: skip
+        status, _, _ = self.request(
+            "POST",
+            "/login",
+            {"staff_id": staff_id, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
+        )
         assert status == 303, f"login of {staff_id} failed: {status}"
 
 
@@ -237,8 +289,13 @@ def main() -> None:
                         Todo.columns.not_in(["status", "mgr_staff_id"]),  # not corrected in the portal
                     )
                 )
-            app = create_app(store, source_url, today=lambda: DAY, datadocs_root=Path(tmp) / "docs",
-                             trigger=Trigger(lambda dag, day: None))  # fmt: skip
+            app = create_app(
+                store,
+                source_url,
+                today=lambda: DAY,
+                datadocs_root=Path(tmp) / "docs",
+                trigger=Trigger(lambda dag, day: None),
+            )
             port = free_port()
             server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
             thread = threading.Thread(target=server.run, daemon=True)
@@ -249,19 +306,27 @@ def main() -> None:
                 ("baseline: /healthz", "data office", "/healthz"),
                 ("my to-dos (account manager)", "account manager", "/todos"),
                 ("my to-dos, page 3, all statuses", "account manager", "/todos?status=all&page=3"),
-                ("record page with the owner's edit form", "account manager", f"/todos/{own}", 'name="field_'),
+                (
+                    "record page with the owner's edit form",
+                    "account manager",
+                    f"/todos/{own}",
+                    'name="field_',
+                ),
                 ("dashboard (sub-branch head)", "sub-branch head", "/dashboard"),
                 ("to-dos of the sub-branch", "sub-branch head", "/todos"),
                 ("dashboard (branch head)", "branch head", "/dashboard"),
                 ("dashboard (data office, whole bank)", "data office", "/dashboard"),
                 ("to-dos, whole bank, page 1", "data office", "/todos"),
-                ("to-dos, whole bank, overdue + one rule", "data office",
-                 "/todos?due=overdue&rule=MER-C1-PHONE-FORMAT&sort=-due"),
+                (
+                    "to-dos, whole bank, overdue + one rule",
+                    "data office",
+                    "/todos?due=overdue&rule=MER-C1-PHONE-FORMAT&sort=-due",
+                ),
                 ("to-dos, whole bank, page 1000", "data office", "/todos?status=all&page=1000"),
                 ("institution summary table (snapshot)", "data office", "/summary"),
                 ("appeals (arbitration)", "data office", "/appeals"),
                 ("check runs", "data office", "/office/runs"),
-            ]  # fmt: skip
+            ]
             sessions: dict[str, Session] = {}
             for role, staff_id in logins.items():
                 sessions[role] = Session(port)
@@ -291,9 +356,11 @@ def main() -> None:
         "",
         "| page | path | median ms | p95 ms | × baseline (median) |",
         "|---|---|---:|---:|---:|",
-        *(f"| {label} | `{path}` | {median:.1f} | {p95:.1f} | {median / base:.0f} |"
-          for label, path, median, p95, _ in rows),
-    ]  # fmt: skip
+        *(
+            f"| {label} | `{path}` | {median:.1f} | {p95:.1f} | {median / base:.0f} |"
+            for label, path, median, p95, _ in rows
+        ),
+    ]
     report = "\n".join(lines) + "\n"
     print(report)
     if not args.no_write:

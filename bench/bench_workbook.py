@@ -61,10 +61,13 @@ def build(source_url: str, store_url: str, todos: int) -> None:
     source = build_source(source_url, [])
     with source.begin() as conn:
         for start in range(0, todos, 5000):
-            conn.execute(sa.insert(merchant), [
-                merchant_row(0, mer_id=f"1023604{n:08d}", contact_phone=bad_phone)
-                for n in range(start, min(start + 5000, todos))
-            ])  # fmt: skip
+            conn.execute(
+                sa.insert(merchant),
+                [
+                    merchant_row(0, mer_id=f"1023604{n:08d}", contact_phone=bad_phone)
+                    for n in range(start, min(start + 5000, todos))
+                ],
+            )
     source.dispose()
     store = open_store(store_url)
     from remediation.checks.routing import sync_org  # the org mirror, as a run would leave it
@@ -75,14 +78,29 @@ def build(source_url: str, store_url: str, todos: int) -> None:
     rule = suite.rule("MER-C1-PHONE-FORMAT")
     batch = []
     for n in range(todos):
-        batch.append({
-            "rule_id": rule.id, "table_name": "merchant", "record_key": f"1023604{n:08d}", "status": "open",
-            "clause": rule.clause_text, "columns": rule.columns_text, "severity": rule.severity,
-            "inst_code": "110100", "mgr_staff_id": STAFF, "assignee_staff_id": STAFF, "routed_to_head": False,
-            "masked_value": "contact_phone=123****8901", "first_seen": DAY, "last_seen": DAY, "reopen_count": 0,
-            "opened_run_id": 1, "transition_run_id": 1, "due_date": DAY + dt.timedelta(days=rng.randint(-5, 20)),
-            "card": "none",
-        })  # fmt: skip
+        batch.append(
+            {
+                "rule_id": rule.id,
+                "table_name": "merchant",
+                "record_key": f"1023604{n:08d}",
+                "status": "open",
+                "clause": rule.clause_text,
+                "columns": rule.columns_text,
+                "severity": rule.severity,
+                "inst_code": "110100",
+                "mgr_staff_id": STAFF,
+                "assignee_staff_id": STAFF,
+                "routed_to_head": False,
+                "masked_value": "contact_phone=123****8901",
+                "first_seen": DAY,
+                "last_seen": DAY,
+                "reopen_count": 0,
+                "opened_run_id": 1,
+                "transition_run_id": 1,
+                "due_date": DAY + dt.timedelta(days=rng.randint(-5, 20)),
+                "card": "none",
+            }
+        )
         if len(batch) == 5000:
             with store.begin() as conn:
                 conn.execute(sa.insert(Todo), batch)
@@ -155,8 +173,13 @@ def main() -> None:
             started = time.perf_counter()
             build(source_url, store_url, args.todos)
             print(f"built {args.todos} to-dos in {time.perf_counter() - started:.0f} s", flush=True)
-            env = {**os.environ, "DQGOV_STORE_URL": store_url, "DQGOV_SOURCE_URL": source_url,
-                   "DQGOV_HOME": str(folder), "DQGOV_WORKBOOK_MAX_MB": "512"}  # fmt: skip
+            env = {
+                **os.environ,
+                "DQGOV_STORE_URL": store_url,
+                "DQGOV_SOURCE_URL": source_url,
+                "DQGOV_HOME": str(folder),
+                "DQGOV_WORKBOOK_MAX_MB": "512",
+            }
             issued, returned = folder / "todos.xlsx", folder / "returned.xlsx"
             measured("baseline: dqgov --help", ["--help"], env, results)
             measured("export", ["todos", "export", "--staff", STAFF, "--out", str(issued)], env, results)
@@ -172,11 +195,15 @@ def main() -> None:
                 with admin.connect() as conn:
                     for name in names:
                         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    print(f"\n## To-do workbook round trip, {args.todos:,} to-dos of one account manager ({args.backend}, "
-          f"{dt.date.today()})\n")  # fmt: skip
-    print(f"`.venv/bin/python bench/bench_workbook.py --todos {args.todos} --typed {args.typed} --backend "
-          f"{args.backend}` — {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-          f"the workbook is {size:.1f} MB.\n")  # fmt: skip
+    print(
+        f"\n## To-do workbook round trip, {args.todos:,} to-dos of one account manager ({args.backend}, "
+        f"{dt.date.today()})\n"
+    )
+    print(
+        f"`.venv/bin/python bench/bench_workbook.py --todos {args.todos} --typed {args.typed} --backend "
+        f"{args.backend}` — {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"the workbook is {size:.1f} MB.\n"
+    )
     print("| step | wall s | peak RSS MB | output |\n|---|---:|---:|---|")
     for label, seconds, rss, last in results:
         print(f"| {label} | {seconds:.1f} | {rss:.0f} | {last.replace('|', '/')} |")

@@ -155,9 +155,19 @@ def _parse_rule(path: Path, table: str, index: int, raw: Any, scope: Scope) -> R
         raise _fail(path, where, f"'id' must look like MER-E2-USCC-FORMAT, got {rule_id!r}")
     where = f"rule {rule_id}"
     known = {
-        "id", "clause", "columns", "check", "params", "when", "severity", "dimension",
-        "dimension_gbt", "description", "hint", "regulation",
-    }  # fmt: skip
+        "id",
+        "clause",
+        "columns",
+        "check",
+        "params",
+        "when",
+        "severity",
+        "dimension",
+        "dimension_gbt",
+        "description",
+        "hint",
+        "regulation",
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise _fail(path, where, f"unknown field(s) {', '.join(unknown)}")

@@ -84,8 +84,13 @@ def create_app(
     )
     if today is not None:
         cfg.today = today
-    app = FastAPI(title="dqgov portal", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(csrf_protect), Depends(reject_bad_input)])  # fmt: skip
+    app = FastAPI(
+        title="dqgov portal",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(csrf_protect), Depends(reject_bad_input)],
+    )
     app.state.portal = cfg
     app.state.metrics = metrics_registry(store, lambda: [suite.table for suite in cfg.suites()])
     app.state.metrics_token = (

@@ -69,8 +69,17 @@ def code_lists(wanted: set[str]) -> dict[str, list[str]]:
 
 
 # what identifies the record to the person fixing it, shown on its page (masked as everywhere else)
-CONTEXT_COLUMNS = ("mer_reg_name", "mer_biz_name", "cust_name", "mer_type", "entity_type", "status",
-                   "reg_address", "biz_address", "biz_area_code")  # fmt: skip
+CONTEXT_COLUMNS = (
+    "mer_reg_name",
+    "mer_biz_name",
+    "cust_name",
+    "mer_type",
+    "entity_type",
+    "status",
+    "reg_address",
+    "biz_address",
+    "biz_area_code",
+)
 
 
 def _input_type(column: str, value: Any) -> str:
@@ -116,12 +125,27 @@ def record_context(
                 raw = typed[column]
             shown = masked(column, record.get(column), record)
             values.append(
-                ValueRow(column, shown, column in editable, raw, _input_type(column, record.get(column)),
-                         tuple(odd_positions(column, record)), CHOICES.get(column, ()), SUGGEST.get(column, ""))
-            )  # fmt: skip
+                ValueRow(
+                    column,
+                    shown,
+                    column in editable,
+                    raw,
+                    _input_type(column, record.get(column)),
+                    tuple(odd_positions(column, record)),
+                    CHOICES.get(column, ()),
+                    SUGGEST.get(column, ""),
+                )
+            )
         if editable:
-            audit(cfg.store, person.staff_id, "unmasked_view", table_name=row.table_name, record_key=row.record_key,
-                  detail=f"to-do {todo_id}: edit form shows {', '.join(editable)}", client=client_of(request))  # fmt: skip
+            audit(
+                cfg.store,
+                person.staff_id,
+                "unmasked_view",
+                table_name=row.table_name,
+                record_key=row.record_key,
+                detail=f"to-do {todo_id}: edit form shows {', '.join(editable)}",
+                client=client_of(request),
+            )
     facts = [
         (column, masked(column, record.get(column), record))
         for column in CONTEXT_COLUMNS

@@ -59,8 +59,12 @@ class Bank:
         """Keep only the first `keep` merchants in the source (as a truncated extract would)."""
         kept = [key(i) for i in range(1, keep + 1)]
         with self.source.begin() as conn:
-            conn.execute(sa.text("DELETE FROM merchant WHERE mer_id NOT IN :keys").bindparams(
-                sa.bindparam("keys", expanding=True)), {"keys": kept or ["-"]})  # fmt: skip
+            conn.execute(
+                sa.text("DELETE FROM merchant WHERE mer_id NOT IN :keys").bindparams(
+                    sa.bindparam("keys", expanding=True)
+                ),
+                {"keys": kept or ["-"]},
+            )
 
     def add_merchants(self, rows: list[dict[str, Any]]) -> None:
         with self.source.begin() as conn:

@@ -41,8 +41,14 @@ class Databases:
         return sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
-        dispose_source_engines([u for u in _SOURCE_ENGINES if u.startswith(f"sqlite:///{self.tmp_path}")
-                                or any(u.endswith("/" + name) for name in self.created)])  # fmt: skip
+        dispose_source_engines(
+            [
+                u
+                for u in _SOURCE_ENGINES
+                if u.startswith(f"sqlite:///{self.tmp_path}")
+                or any(u.endswith("/" + name) for name in self.created)
+            ]
+        )
         if not self.created:
             return
         from remediation.store import engines as store

@@ -152,8 +152,13 @@ class WecomApi:
                     api.limited -= 1
                     return self._answer({"errcode": 45009, "errmsg": "api freq out of limit"})
                 if api.users is not None and body.get("touser") not in api.users:
-                    return self._answer({"errcode": 81013, "errmsg": "user & party & tag all invalid",
-                                         "invaliduser": body.get("touser")})  # fmt: skip
+                    return self._answer(
+                        {
+                            "errcode": 81013,
+                            "errmsg": "user & party & tag all invalid",
+                            "invaliduser": body.get("touser"),
+                        }
+                    )
                 api.sent.append(body)
                 if api.expire_after is not None and len(api.sent) >= api.expire_after:
                     api.expire_after, api._token = None, ""  # the token runs out now
@@ -177,8 +182,12 @@ class WecomApi:
         self._server.server_close()
 
     def env(self) -> dict[str, str]:
-        return {"DQGOV_WECOM_API_URL": self.url, "DQGOV_WECOM_CORP_ID": self.CORP, "DQGOV_WECOM_AGENT_ID": "1000002",
-                "DQGOV_WECOM_SECRET": self.SECRET}  # fmt: skip
+        return {
+            "DQGOV_WECOM_API_URL": self.url,
+            "DQGOV_WECOM_CORP_ID": self.CORP,
+            "DQGOV_WECOM_AGENT_ID": "1000002",
+            "DQGOV_WECOM_SECRET": self.SECRET,
+        }
 
 
 class OaServer:

@@ -145,8 +145,17 @@ def _set_day(request: Request, person: Viewer, fields: dict[str, str]) -> Respon
             request, day.year, day, translate(lang, problem, note=MAX_NOTE, notice=MAX_NOTICE), fields
         )
     try:
-        change = set_day(cfg.store, day, choice, note, notice=notice, actor=person.staff_id, today=cfg.today(),
-                         path=cfg.calendar_file, client=client_of(request))  # fmt: skip
+        change = set_day(
+            cfg.store,
+            day,
+            choice,
+            note,
+            notice=notice,
+            actor=person.staff_id,
+            today=cfg.today(),
+            path=cfg.calendar_file,
+            client=client_of(request),
+        )
     except CalendarError as exc:
         return calendar_page(
             request, day.year, day, translate(lang, "calendar.error_busy", detail=str(exc)), fields
@@ -170,8 +179,15 @@ def _cover(request: Request, person: Viewer, fields: dict[str, str]) -> Response
     if not year.isdigit() or not FIRST_YEAR <= int(year) <= LAST_YEAR or covered not in ("yes", "no"):
         raise PageNotFound()
     try:
-        cover_year(cfg.store, int(year), covered == "yes", actor=person.staff_id, today=cfg.today(),
-                   path=cfg.calendar_file, client=client_of(request))  # fmt: skip
+        cover_year(
+            cfg.store,
+            int(year),
+            covered == "yes",
+            actor=person.staff_id,
+            today=cfg.today(),
+            path=cfg.calendar_file,
+            client=client_of(request),
+        )
     except DqgovError as exc:
         detail = translate(lang_of(request), "calendar.error_busy", detail=str(exc))
         return calendar_page(request, int(year), None, detail, fields)

@@ -125,9 +125,12 @@ def dashboard(
         quality=latest_record_quality(cfg.store, chosen.id, code, today),
         snapshot=snapshot if differs else None,
         trend=series,
-        chart={"days": [d for d, _ in series], "rates": [r for _, r in series],
-               "target": round(chosen.target_rate * 100, 1)},
-    )  # fmt: skip
+        chart={
+            "days": [d for d, _ in series],
+            "rates": [r for _, r in series],
+            "target": round(chosen.target_rate * 100, 1),
+        },
+    )
     return render(request, "dashboard.html", context)
 
 
@@ -192,8 +195,13 @@ def summary_xlsx(
     path = folder / f"summary-{day.isoformat()}.xlsx"
     managers = manager_rows(cfg.store, table, person.scope, cfg.today())
     write_summary(path, table, current_policy(), managers)
-    audit(cfg.store, person.staff_id, "export", detail=f"summary xlsx {day} campaign {table.campaign.id}",
-          client=client_of(request))  # fmt: skip
+    audit(
+        cfg.store,
+        person.staff_id,
+        "export",
+        detail=f"summary xlsx {day} campaign {table.campaign.id}",
+        client=client_of(request),
+    )
     return FileResponse(
         path,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -227,8 +235,9 @@ def decide(
         raise PageNotFound()
     if decision == "reject" and not note.strip():  # the form comes back as typed, with why
         error = translate(lang_of(request), "appeals.note_needed")
-        return _appeals_page(request, person, {"appeal_id": appeal_id, "decision": decision, "note": note,
-                                               "error": error})  # fmt: skip
+        return _appeals_page(
+            request, person, {"appeal_id": appeal_id, "decision": decision, "note": note, "error": error}
+        )
     try:
         decide = arbitrate if person.is_office else coordinate
         decide(

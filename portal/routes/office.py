@@ -122,15 +122,29 @@ def _create_campaign(request: Request, person: Viewer, fields: dict[str, str], t
     target = float(fields.get("target", "").strip().rstrip("%％")) / 100
     try:
         made = create_campaign(
-            config(request).store, fields.get("name", ""), baseline, deadline, target, tables=tables,
-            rules=_split(fields.get("rules", "")), institutions=_split(fields.get("institutions", "")),
+            config(request).store,
+            fields.get("name", ""),
+            baseline,
+            deadline,
+            target,
+            tables=tables,
+            rules=_split(fields.get("rules", "")),
+            institutions=_split(fields.get("institutions", "")),
             created_by=person.staff_id,
-        )  # fmt: skip
+        )
     except CampaignError:  # a race with another creation of the same name
-        return _campaigns_page(request, [translate(lang_of(request), "campaigns.error_name_taken",
-                                                   name=fields.get("name", ""))], fields)  # fmt: skip
-    audit(config(request).store, person.staff_id, "campaign_created", detail=f"campaign {made.id} {made.name}",
-          client=client_of(request))  # fmt: skip
+        return _campaigns_page(
+            request,
+            [translate(lang_of(request), "campaigns.error_name_taken", name=fields.get("name", ""))],
+            fields,
+        )
+    audit(
+        config(request).store,
+        person.staff_id,
+        "campaign_created",
+        detail=f"campaign {made.id} {made.name}",
+        client=client_of(request),
+    )
     return RedirectResponse("/office/campaigns?msg=campaign_created", status_code=303)
 
 
@@ -177,8 +191,12 @@ def _confirmed(request: Request, confirm: str) -> HTMLResponse | None:
     """None when the person ticked the confirmation; else the page that asks them to."""
     if confirm == "yes":
         return None
-    return render(request, "error.html", {"code": 422, "detail": translate(lang_of(request), "error.confirm_needed")},
-                  status_code=422)  # fmt: skip
+    return render(
+        request,
+        "error.html",
+        {"code": 422, "detail": translate(lang_of(request), "error.confirm_needed")},
+        status_code=422,
+    )
 
 
 @router.post("/runs/{run_id}/accept-drop")
@@ -216,8 +234,12 @@ def void(
     if (refused := _confirmed(request, confirm)) is not None:
         return refused
     if not reason.strip():
-        return render(request, "error.html", {"code": 422, "detail": translate(lang_of(request), "error.reason_needed")},
-                      status_code=422)  # fmt: skip
+        return render(
+            request,
+            "error.html",
+            {"code": 422, "detail": translate(lang_of(request), "error.reason_needed")},
+            status_code=422,
+        )
     try:
         void_run(cfg.store, run_id, person.staff_id, reason.strip(), client_of(request), today=cfg.today())
     except DqgovError as exc:
@@ -288,8 +310,13 @@ def exports(request: Request, person: Office) -> Response:
 @router.get("/exports/findings.csv")
 def export_csv(request: Request, person: Office, all: Annotated[bool, Query()] = False) -> Response:
     cfg = config(request)
-    audit(cfg.store, person.staff_id, "export", detail=f"findings csv{' (all)' if all else ''}",
-          client=client_of(request))  # fmt: skip
+    audit(
+        cfg.store,
+        person.staff_id,
+        "export",
+        detail=f"findings csv{' (all)' if all else ''}",
+        client=client_of(request),
+    )
 
     def lines() -> Iterator[str]:
         out = io.StringIO()
@@ -304,9 +331,10 @@ def export_csv(request: Request, person: Office, all: Annotated[bool, Query()] =
 
     name = f"findings-{cfg.today().isoformat()}{'-all' if all else ''}.csv"
     return StreamingResponse(
-        lines(), media_type="text/csv; charset=utf-8",
+        lines(),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -323,10 +351,13 @@ class AuditFilter:
             return dt.datetime.combine(day, dt.time(), SHANGHAI)
 
         return audit_entries(
-            store, staff_id=self.who, action=self.action, limit=limit,
+            store,
+            staff_id=self.who,
+            action=self.action,
+            limit=limit,
             since=start(self.first) if self.first else None,
             before=start(self.last + dt.timedelta(days=1)) if self.last else None,
-        )  # fmt: skip
+        )
 
 
 Short = Annotated[str | None, Query(max_length=40)]
@@ -336,8 +367,12 @@ def _audit_filter(
     request: Request, who: str | None, action: str | None, first: str | None, last: str | None
 ) -> AuditFilter:
     today = config(request).today()
-    return AuditFilter(who or None, action or None, parse_day(first, "from", today) if first else None,
-                       parse_day(last, "to", today) if last else None)  # fmt: skip
+    return AuditFilter(
+        who or None,
+        action or None,
+        parse_day(first, "from", today) if first else None,
+        parse_day(last, "to", today) if last else None,
+    )
 
 
 @router.get("/audit")
@@ -381,13 +416,39 @@ def audit_csv(
     audit(cfg.store, person.staff_id, "export", detail="audit csv", client=client_of(request))
     out = io.StringIO()
     writer = csv_writer(out)
-    writer.writerow([translate(lang, k) for k in ("audit.id", "todo.when", "todo.who", "audit.staff_id",
-                                                  "audit.action", "todos.table", "todos.key", "todo.detail",
-                                                  "audit.client")])  # fmt: skip
+    writer.writerow(
+        [
+            translate(lang, k)
+            for k in (
+                "audit.id",
+                "todo.when",
+                "todo.who",
+                "audit.staff_id",
+                "audit.action",
+                "todos.table",
+                "todos.key",
+                "todo.detail",
+                "audit.client",
+            )
+        ]
+    )
     for e in entries:
-        writer.writerow([e.id, e.at.isoformat() if e.at else "", names.get(e.staff_id or "", ""), e.staff_id or "",
-                         label(lang, "auditaction", e.action), label(lang, "table", e.table_name) if e.table_name else "",
-                         e.record_key or "", narrate.detail(lang, e.detail), e.client or ""])  # fmt: skip
+        writer.writerow(
+            [
+                e.id,
+                e.at.isoformat() if e.at else "",
+                names.get(e.staff_id or "", ""),
+                e.staff_id or "",
+                label(lang, "auditaction", e.action),
+                label(lang, "table", e.table_name) if e.table_name else "",
+                e.record_key or "",
+                narrate.detail(lang, e.detail),
+                e.client or "",
+            ]
+        )
     name = f"audit-{cfg.today().isoformat()}.csv"
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -83,11 +83,20 @@ def todos(
             raise PageNotFound()
         institutions = subtree_codes(tree, inst)
     filters = TodoFilters(
-        status=status, rule_id=rule or None, severity=severity or None, card=card or None, due=due or None,
-        table_name=table or None, institutions=institutions, assignee=assignee or None,
-        record_key=key or None, record_keys=named, sort=sort, page=1 if view else page,
+        status=status,
+        rule_id=rule or None,
+        severity=severity or None,
+        card=card or None,
+        due=due or None,
+        table_name=table or None,
+        institutions=institutions,
+        assignee=assignee or None,
+        record_key=key or None,
+        record_keys=named,
+        sort=sort,
+        page=1 if view else page,
         per_page=PRINT_ROWS if view else PER_PAGE,
-    )  # fmt: skip
+    )
     today = cfg.today()
     listing = list_todos(cfg.store, person.scope, filters, today)
     counts = todo_counts(cfg.store, person.scope, filters, today)
@@ -150,9 +159,17 @@ def _correct(request: Request, person: Viewer, todo_id: int, raw: dict[str, str]
     cfg = config(request)
     try:
         outcome = submit_correction(
-            cfg.store, cfg.source(), todo_id, person.staff_id, raw, cfg.writeback(),
-            check_date=cfg.today(), client=client_of(request), suites=cfg.suites(), lifecycle=Lifecycle.in_force(),
-        )  # fmt: skip
+            cfg.store,
+            cfg.source(),
+            todo_id,
+            person.staff_id,
+            raw,
+            cfg.writeback(),
+            check_date=cfg.today(),
+            client=client_of(request),
+            suites=cfg.suites(),
+            lifecycle=Lifecycle.in_force(),
+        )
     except DqgovError as exc:
         return _action_failed(request, exc)
     if outcome.status == "refused":
@@ -189,8 +206,13 @@ def appeal(
         appeal_id = file_appeal(store, todo_id, person.staff_id, reason, evidence or None)
     except DqgovError as exc:
         return _action_failed(request, exc)
-    audit(store, person.staff_id, "appeal_filed", detail=f"appeal {appeal_id} on to-do {todo_id}",
-          client=client_of(request))  # fmt: skip
+    audit(
+        store,
+        person.staff_id,
+        "appeal_filed",
+        detail=f"appeal {appeal_id} on to-do {todo_id}",
+        client=client_of(request),
+    )
     return RedirectResponse(f"/todos/{todo_id}?msg=appealed", status_code=303)
 
 
@@ -235,10 +257,15 @@ def inbox(request: Request, person: Person) -> Response:
     ids = todo_ids_for(store, person.scope, wanted) if wanted else {}
     lang = lang_of(request)
     lines = {
-        msg.id: [(_labelled(lang, line), ids.get((found[1], found[2])) if (found := _DIGEST_ITEM.search(line)) else None)
-                 for line in msg.body.splitlines()]
+        msg.id: [
+            (
+                _labelled(lang, line),
+                ids.get((found[1], found[2])) if (found := _DIGEST_ITEM.search(line)) else None,
+            )
+            for line in msg.body.splitlines()
+        ]
         for msg in messages
-    }  # fmt: skip
+    }
     return render(request, "inbox.html", {"messages": messages, "lines": lines})
 
 

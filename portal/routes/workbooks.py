@@ -53,8 +53,7 @@ def workbook_page(request: Request, person: Person) -> Response:
 
 def _context(request: Request, person: Viewer, **extra: Any) -> dict[str, Any]:
     root = root_institution(person, institution_tree(config(request).store)) if person.oversees else None
-    return {"root": root, "preview": None, "applied": False, "refused": None,
-            "token": None, **extra}  # fmt: skip
+    return {"root": root, "preview": None, "applied": False, "refused": None, "token": None, **extra}
 
 
 @router.get("/workbook/todos.xlsx")
@@ -74,16 +73,26 @@ def workbook_download(
     issue = export_todos(
         cfg.store, cfg.source(), chosen, path, issued_by=person.staff_id, suites=cfg.suites()
     )
-    audit(cfg.store, person.staff_id, "export", detail=f"to-do workbook {issue.issue_id} ({issue.scope}, "
-          f"{issue.rows} rows)", client=client_of(request))  # fmt: skip
-    return FileResponse(path, media_type=XLSX, filename=f"待办-{issue.scope.replace(':', '-')}-{cfg.today()}.xlsx",
-                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))  # fmt: skip
+    audit(
+        cfg.store,
+        person.staff_id,
+        "export",
+        detail=f"to-do workbook {issue.issue_id} ({issue.scope}, {issue.rows} rows)",
+        client=client_of(request),
+    )
+    return FileResponse(
+        path,
+        media_type=XLSX,
+        filename=f"待办-{issue.scope.replace(':', '-')}-{cfg.today()}.xlsx",
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
 
 
 def _judge(request: Request, person: Viewer, path: Path, name: str) -> Preview:
     cfg = config(request)
-    return judge_workbook(path, cfg.store, cfg.source(), person.staff_id, check_date=cfg.today(),
-                          suites=cfg.suites(), name=name)  # fmt: skip
+    return judge_workbook(
+        path, cfg.store, cfg.source(), person.staff_id, check_date=cfg.today(), suites=cfg.suites(), name=name
+    )
 
 
 @router.post("/workbook/preview")
@@ -106,8 +115,9 @@ async def workbook_upload(request: Request, person: Person) -> Response:
     name = Path(upload.filename).name
     if written > limit:
         path.unlink(missing_ok=True)
-        exc = WorkbookRefused(f"file {name}", f"over the limit of {limit / MB:g} MB",
-                              f"文件超过 {limit / MB:g} MB 的上限")  # fmt: skip
+        exc = WorkbookRefused(
+            f"file {name}", f"over the limit of {limit / MB:g} MB", f"文件超过 {limit / MB:g} MB 的上限"
+        )
         return _refused(request, person, exc)
     try:
         preview = await run_in_threadpool(_judge, request, person, path, name)
@@ -140,9 +150,17 @@ def workbook_apply(
         raise PageNotFound()  # applied already, or not this person's upload
     try:
         preview = _judge(request, person, path, Path(name).name or "workbook.xlsx")
-        apply_preview(cfg.store, cfg.source(), preview, person.staff_id, cfg.writeback(),
-                      check_date=cfg.today(), suites=cfg.suites(), lifecycle=Lifecycle.in_force(),
-                      client=client_of(request))  # fmt: skip
+        apply_preview(
+            cfg.store,
+            cfg.source(),
+            preview,
+            person.staff_id,
+            cfg.writeback(),
+            check_date=cfg.today(),
+            suites=cfg.suites(),
+            lifecycle=Lifecycle.in_force(),
+            client=client_of(request),
+        )
     except DqgovError as exc:
         return _refused(request, person, exc)
     finally:
@@ -150,6 +168,12 @@ def workbook_apply(
     counts: dict[str, int] = {}
     for row in preview.rows:
         counts[row.status] = counts.get(row.status, 0) + 1
-    audit(cfg.store, person.staff_id, "workbook_import", client=client_of(request),
-          detail=f"workbook {preview.issue.issue_id}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))  # fmt: skip
+    audit(
+        cfg.store,
+        person.staff_id,
+        "workbook_import",
+        client=client_of(request),
+        detail=f"workbook {preview.issue.issue_id}: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+    )
     return render(request, "workbook.html", _context(request, person, preview=preview, applied=True))

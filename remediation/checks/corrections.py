@@ -202,8 +202,15 @@ def submit_correction(
         errors, _ = validate_changes(store, source, suite, rule, record, changes, day)
     if errors:
         failing = sorted({e.rule_id or e.code for errs in errors.values() for e in errs})
-        audit(store, staff_id, "correction_refused", table_name=suite.table, record_key=todo.record_key,
-              detail=f"to-do {todo_id}: {', '.join(sorted(errors))} fail {', '.join(failing)}", client=client)  # fmt: skip
+        audit(
+            store,
+            staff_id,
+            "correction_refused",
+            table_name=suite.table,
+            record_key=todo.record_key,
+            detail=f"to-do {todo_id}: {', '.join(sorted(errors))} fail {', '.join(failing)}",
+            client=client,
+        )
         return CorrectionOutcome("refused", errors, todo_status=todo.status, failing_rules=tuple(failing))
     changed = {c: v for c, v in changes.items() if v != record.get(c)}
     shown = {c: masked(c, v, {**record, **changes}, record) for c, v in changed.items()}
@@ -217,19 +224,38 @@ def submit_correction(
         raise
     except WriteBackError as exc:
         correction_id = _record(store, todo, staff_id, shown, before, "write_failed", str(exc))
-        audit(store, staff_id, "correction_failed", table_name=suite.table, record_key=todo.record_key,
-              detail=f"correction {correction_id}: {exc}", client=client)  # fmt: skip
-        return CorrectionOutcome("write_failed", correction_id=correction_id, todo_status=todo.status,
-                                 detail=str(exc))  # fmt: skip
+        audit(
+            store,
+            staff_id,
+            "correction_failed",
+            table_name=suite.table,
+            record_key=todo.record_key,
+            detail=f"correction {correction_id}: {exc}",
+            client=client,
+        )
+        return CorrectionOutcome(
+            "write_failed", correction_id=correction_id, todo_status=todo.status, detail=str(exc)
+        )
     correction_id = _record(store, todo, staff_id, shown, before, "written", reference)
-    audit(store, staff_id, "correction", table_name=suite.table, record_key=todo.record_key,
-          detail=f"correction {correction_id} of to-do {todo_id} ({writeback.name}): "
-                 f"{', '.join(sorted(changed)) or 'no change'}", client=client)  # fmt: skip
+    audit(
+        store,
+        staff_id,
+        "correction",
+        table_name=suite.table,
+        record_key=todo.record_key,
+        detail=f"correction {correction_id} of to-do {todo_id} ({writeback.name}): "
+        f"{', '.join(sorted(changed)) or 'no change'}",
+        client=client,
+    )
     if not writeback.immediate:
         if todo.status == TodoStatus.OPEN:
             claim_fixed(store, todo_id, staff_id, f"correction {correction_id} sent to the source system")
-        return CorrectionOutcome("queued", correction_id=correction_id,
-                                 todo_status=TodoStatus.PENDING_VERIFICATION.value, detail=reference)  # fmt: skip
+        return CorrectionOutcome(
+            "queued",
+            correction_id=correction_id,
+            todo_status=TodoStatus.PENDING_VERIFICATION.value,
+            detail=reference,
+        )
     summary = recheck_record(
         source, store, suite.table, todo.record_key, day, suites=suites, lifecycle=lifecycle
     )
@@ -242,15 +268,23 @@ def submit_correction(
             .where(Correction.id == correction_id)
             .values(status=outcome, detail=f"{reference}; re-check run {summary.run_id}")
         )
-    return CorrectionOutcome(outcome, correction_id=correction_id, todo_status=status_now,
-                             failing_rules=summary.failing_rules)  # fmt: skip
+    return CorrectionOutcome(
+        outcome, correction_id=correction_id, todo_status=status_now, failing_rules=summary.failing_rules
+    )
 
 
 def _refused_ambiguous(
     store: sa.Engine, staff_id: str, todo: Any, exc: AmbiguousKey, client: str | None
 ) -> None:
-    audit(store, staff_id, "correction_refused", table_name=todo.table_name, record_key=todo.record_key,
-          detail=f"to-do {todo.id}: {exc.rows} source rows share the key", client=client)  # fmt: skip
+    audit(
+        store,
+        staff_id,
+        "correction_refused",
+        table_name=todo.table_name,
+        record_key=todo.record_key,
+        detail=f"to-do {todo.id}: {exc.rows} source rows share the key",
+        client=client,
+    )
 
 
 def _record(
@@ -285,6 +319,14 @@ def _record(
         )
         event = "corrected" if status == "written" else "correction_failed"
         changed = "; ".join(f"{c}: {before.get(c) or '—'} → {shown[c] or '—'}" for c in sorted(shown))
-        add_event(conn, todo.id, staff_id, event, todo.status, todo.status,
-                  f"correction {correction_id}: {changed or 'no change'}", at)  # fmt: skip
+        add_event(
+            conn,
+            todo.id,
+            staff_id,
+            event,
+            todo.status,
+            todo.status,
+            f"correction {correction_id}: {changed or 'no change'}",
+            at,
+        )
     return correction_id

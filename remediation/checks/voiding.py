@@ -163,17 +163,26 @@ def _undo(conn: sa.Connection, run: Any, staff_id: str, today: dt.date) -> tuple
         # kept to-dos: they were last seen by the run before (the run itself only moved `last_seen`)
         conn.execute(
             sa.update(t)
-            .where(of_table, t.c.status.in_(CLOSABLE), t.c.last_seen == run.logical_date, ~imaged,
-                   t.c.opened_run_id != run.id)
+            .where(
+                of_table,
+                t.c.status.in_(CLOSABLE),
+                t.c.last_seen == run.logical_date,
+                ~imaged,
+                t.c.opened_run_id != run.id,
+            )
             .values(last_seen=sa.case((t.c.first_seen > previous, t.c.first_seen), else_=previous))
-        )  # fmt: skip
+        )
     return int(cancelled or 0), int(restored or 0), left
 
 
 def void_run(
-    store: sa.Engine, run_id: int, staff_id: str, reason: str | None = None, client: str | None = None,
+    store: sa.Engine,
+    run_id: int,
+    staff_id: str,
+    reason: str | None = None,
+    client: str | None = None,
     today: dt.date | None = None,
-) -> VoidSummary:  # fmt: skip
+) -> VoidSummary:
     """Void run `run_id` on behalf of `staff_id` (an active member of the data office); see the module."""
     with store.connect() as conn:
         table = _run(conn, run_id).table_name

@@ -83,8 +83,10 @@ def _report(change: CalendarChange, nothing: str) -> None:
         return
     typer.echo(f"due dates moved: {len(change.moved)}")
     for move in change.moved[:SHOWN_MOVES]:
-        typer.echo(f"  to-do {move.todo_id} {move.table_name} {move.record_key} {move.rule_id}: "
-                   f"{move.old} -> {move.new}")  # fmt: skip
+        typer.echo(
+            f"  to-do {move.todo_id} {move.table_name} {move.record_key} {move.rule_id}: "
+            f"{move.old} -> {move.new}"
+        )
     if len(change.moved) > SHOWN_MOVES:
         typer.echo(f"  … and {len(change.moved) - SHOWN_MOVES} more")
 
@@ -107,16 +109,25 @@ def set_day(
     day = parse_date(date, "DATE")
     if choice not in ("holiday", "workday", "default"):
         raise DqgovError(f"{choice!r}: choose holiday, workday or default")
-    change = run_set_day(open_store(store_url), day, choice, note, notice=notice, actor=staff,
-                         today=parse_date(today, "--date"))  # fmt: skip
+    change = run_set_day(
+        open_store(store_url),
+        day,
+        choice,
+        note,
+        notice=notice,
+        actor=staff,
+        today=parse_date(today, "--date"),
+    )
     where = calendar_path()
     if change.changed:
         what = {"holiday": "a holiday", "workday": "a make-up working day", "default": "back to the default"}
         typer.echo(f"{day} ({WEEKDAYS[day.weekday()]}) is {what[choice]} in the bank's calendar {where}")
     _report(change, f"{day}: the bank's calendar already says so; nothing changed")
     if change.changed and not change.calendar.covers(day.year):
-        typer.echo(f"note: {day.year} is not marked covered: once its whole schedule is entered, run "
-                   f"`dqgov calendar cover {day.year} --staff {staff}`")  # fmt: skip
+        typer.echo(
+            f"note: {day.year} is not marked covered: once its whole schedule is entered, run "
+            f"`dqgov calendar cover {day.year} --staff {staff}`"
+        )
 
 
 @calendar_app.command("import")
@@ -136,8 +147,9 @@ def import_file(
     imported = read_calendar(file)  # checked whole before anything changes
     if not imported.covered:
         raise DqgovError(f"{file}: has no years to import")
-    change = import_calendar(open_store(store_url), imported, str(file), actor=staff,
-                             today=parse_date(today, "--date"))  # fmt: skip
+    change = import_calendar(
+        open_store(store_url), imported, str(file), actor=staff, today=parse_date(today, "--date")
+    )
     years = ", ".join(f"{y} ({len(imported.of_year(y))} days)" for y in sorted(imported.covered))
     if change.changed:
         typer.echo(f"imported {years} from {file}")

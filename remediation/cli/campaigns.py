@@ -41,9 +41,15 @@ def campaign_create(
 
     store = open_store(store_url)
     campaign = create_campaign(
-        store, name, parse_date(baseline, "--baseline"), parse_date(deadline, "--deadline"),
-        target, _list(tables), _list(rules), _list(institutions),
-    )  # fmt: skip
+        store,
+        name,
+        parse_date(baseline, "--baseline"),
+        parse_date(deadline, "--deadline"),
+        target,
+        _list(tables),
+        _list(rules),
+        _list(institutions),
+    )
     audit(
         store, None, "campaign_created", detail=f"campaign {campaign.id} {campaign.name}", client=cli_client()
     )
@@ -64,8 +70,10 @@ def campaign_list(store_url: StoreOpt = None) -> None:
             or "全部 all"
         )
         mark = " (default)" if c.is_default else ""
-        typer.echo(f"{c.id:>3}  {c.name}{mark}  baseline {c.baseline_date}  deadline {c.deadline}  "
-                   f"target {c.target_rate:.0%}  scope: {scope}")  # fmt: skip
+        typer.echo(
+            f"{c.id:>3}  {c.name}{mark}  baseline {c.baseline_date}  deadline {c.deadline}  "
+            f"target {c.target_rate:.0%}  scope: {scope}"
+        )
 
 
 def snapshot(
@@ -78,8 +86,10 @@ def snapshot(
     from remediation.store.engines import open_store
 
     summary = take_snapshot(open_store(store_url), parse_date(date, "--date", not_after_today=True))
-    typer.echo(f"snapshot {summary.day}: {summary.rows} rows for {summary.campaigns} campaign(s)"
-               + (" — frozen (month end)" if summary.frozen else ""))  # fmt: skip
+    typer.echo(
+        f"snapshot {summary.day}: {summary.rows} rows for {summary.campaigns} campaign(s)"
+        + (" — frozen (month end)" if summary.frozen else "")
+    )
     for name in summary.skipped_frozen:
         typer.echo(f"  {name}: already frozen, left unchanged")
     if summary.not_frozen_because:
@@ -110,8 +120,11 @@ def report(
     table = summary_table(open_store(store_url), day, campaign)
     scores = table.scores
     if table.live:
-        typer.echo(f"note: no snapshot for {day}: live figures from the to-dos now, not stored "
-                   "(the T+1 snapshot is taken after the day's checks: dqgov snapshot)", err=True)  # fmt: skip
+        typer.echo(
+            f"note: no snapshot for {day}: live figures from the to-dos now, not stored "
+            "(the T+1 snapshot is taken after the day's checks: dqgov snapshot)",
+            err=True,
+        )
     if fmt == "xlsx":
         from remediation.clock import today_shanghai
         from remediation.policy import current_policy

@@ -91,20 +91,38 @@ def corrections_import(
     preview = judge_workbook(file, store, source, staff, check_date=day, suites=suites)
     if apply:
         writeback = writeback_for(source)
-        apply_preview(store, source, preview, staff, writeback, check_date=day,
-                      suites=suites, lifecycle=Lifecycle.in_force(), client=cli_client())  # fmt: skip
-        audit(store, staff, "workbook_import", client=cli_client(),
-              detail=f"workbook {preview.issue.issue_id} ({file.name}): {_counts(preview)}")  # fmt: skip
+        apply_preview(
+            store,
+            source,
+            preview,
+            staff,
+            writeback,
+            check_date=day,
+            suites=suites,
+            lifecycle=Lifecycle.in_force(),
+            client=cli_client(),
+        )
+        audit(
+            store,
+            staff,
+            "workbook_import",
+            client=cli_client(),
+            detail=f"workbook {preview.issue.issue_id} ({file.name}): {_counts(preview)}",
+        )
     for row in preview.rows:
         fields = ", ".join(f"{c}={v}" for c, v in row.shown().items())
         why = "; ".join(f"{c}: {w}" for c, ws in row.reasons.items() for w in ws) or row.detail
-        typer.echo(f"row {row.row}\tto-do {row.todo_id}\t{row.rule_id}\t{fields}\t{row.status}"
-                   + (f"\t{why}" if why else ""))  # fmt: skip
+        typer.echo(
+            f"row {row.row}\tto-do {row.todo_id}\t{row.rule_id}\t{fields}\t{row.status}"
+            + (f"\t{why}" if why else "")
+        )
     if preview_out is not None:
         write_preview(preview, preview_out)
         typer.echo(f"preview written to {preview_out}")
-    typer.echo(f"workbook {preview.issue.issue_id}: {_counts(preview)}, {preview.blank} rows left empty"
-               + ("" if apply else "; nothing applied: run again with --apply to write them back"))  # fmt: skip
+    typer.echo(
+        f"workbook {preview.issue.issue_id}: {_counts(preview)}, {preview.blank} rows left empty"
+        + ("" if apply else "; nothing applied: run again with --apply to write them back")
+    )
 
 
 def _counts(preview: Preview) -> str:

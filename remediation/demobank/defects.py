@@ -276,8 +276,17 @@ def _g2(b: BuilderBase, row: Row) -> str | None:
     head, tail = name[: len(name) // 2], name[len(name) // 2 :]
     # pasted or typed in: a zero-width character or BOM, a terminal colour code, a line break, a tab,
     # a bell, emoji (checks.ODD_CHARS)
-    odd = (f"{head}\u200b{tail}", f"{head}\u2060{tail}", f"{head}\ufeff{tail}", f"{name}\x1b[0m",
-           f"{head}\r\n{tail}", f"{head}\t{tail}", f"{name}\x07", f"{name}😀", f"☀{name}")  # fmt: skip
+    odd = (
+        f"{head}\u200b{tail}",
+        f"{head}\u2060{tail}",
+        f"{head}\ufeff{tail}",
+        f"{name}\x1b[0m",
+        f"{head}\r\n{tail}",
+        f"{head}\t{tail}",
+        f"{name}\x07",
+        f"{name}😀",
+        f"☀{name}",
+    )
     padded = (f" {name}", f"{name} ", f"{name}\u3000")
     row["mer_biz_name"] = b.rng.choice(b.rng.choice((pools.PLACEHOLDERS, padded, odd)))
     return "mer_biz_name"
@@ -296,8 +305,27 @@ def _g3(b: BuilderBase, row: Row) -> str | None:
 
 
 INJECTORS: dict[str, Callable[[BuilderBase, Row], str | None]] = {
-    "E1": _e1, "E2": _e2, "E3": _e3, "E4": _e4, "E5": _e5, "E6": _e6, "E7": _e7, "E8": _e8, "E9": _e9,
-    "P1": _p1, "P2": _p2, "P3": _p3, "P4": _p4, "P5": _p5,
-    "M1": _m1, "M2": _m2, "M3": _m3, "M4": _m4, "M5": _m5, "M6": _m6,
-    "C1": _c1, "G2": _g2, "G3": _g3,
-}  # fmt: skip
+    "E1": _e1,
+    "E2": _e2,
+    "E3": _e3,
+    "E4": _e4,
+    "E5": _e5,
+    "E6": _e6,
+    "E7": _e7,
+    "E8": _e8,
+    "E9": _e9,
+    "P1": _p1,
+    "P2": _p2,
+    "P3": _p3,
+    "P4": _p4,
+    "P5": _p5,
+    "M1": _m1,
+    "M2": _m2,
+    "M3": _m3,
+    "M4": _m4,
+    "M5": _m5,
+    "M6": _m6,
+    "C1": _c1,
+    "G2": _g2,
+    "G3": _g3,
+}

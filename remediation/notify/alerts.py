@@ -48,8 +48,12 @@ def alert_data_office(
     rows = []
     for person in people:
         for channel in channels or alert_channels():
-            address = {"email": person.email, "wecom": person.wecom_userid, "wecom_bot": person.wecom_userid,
-                       "inbox": person.staff_id}.get(channel)  # fmt: skip
+            address = {
+                "email": person.email,
+                "wecom": person.wecom_userid,
+                "wecom_bot": person.wecom_userid,
+                "inbox": person.staff_id,
+            }.get(channel)
             if not address:
                 continue
             text = f"<@{address}>\n{body}" if channel == "wecom_bot" else body  # a mention in the group

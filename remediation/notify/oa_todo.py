@@ -96,22 +96,43 @@ def sync_oa_todos(store: sa.Engine, due_soon_by: dt.date, portal_url: str) -> Oa
             else:
                 continue
             ext = external_id(campaign, staff_id)
-            state = {"external_id": ext, "staff_id": staff_id, "status": "done" if count == 0 else "open",
-                     "open_count": count, "due_soon_count": soon, "updated_at": at, "campaign_id": campaign}  # fmt: skip
+            state = {
+                "external_id": ext,
+                "staff_id": staff_id,
+                "status": "done" if count == 0 else "open",
+                "open_count": count,
+                "due_soon_count": soon,
+                "updated_at": at,
+                "campaign_id": campaign,
+            }
             if row is None:
                 conn.execute(sa.insert(OaTodo).values(**state))
             else:
                 conn.execute(sa.update(OaTodo).where(OaTodo.external_id == ext).values(**state))
-            payload = {"action": action, "external_id": ext, "staff_id": staff_id, "count": count,
-                       "due_soon": soon, "status": state["status"], "title": title(count, soon),
-                       "url": f"{portal_url.rstrip('/')}/todos"}  # fmt: skip
+            payload = {
+                "action": action,
+                "external_id": ext,
+                "staff_id": staff_id,
+                "count": count,
+                "due_soon": soon,
+                "status": state["status"],
+                "title": title(count, soon),
+                "url": f"{portal_url.rstrip('/')}/todos",
+            }
             conn.execute(
                 sa.insert(OutboxMessage).values(
-                    dedupe_key=f"oa:{ext}:{at.isoformat()}"[:200], channel=CHANNEL, recipient=staff_id,
-                    address=ext, subject=f"{action} {ext}", body=json.dumps(payload, ensure_ascii=False),
-                    status="pending", attempts=0, next_attempt_at=at, created_at=at,
+                    dedupe_key=f"oa:{ext}:{at.isoformat()}"[:200],
+                    channel=CHANNEL,
+                    recipient=staff_id,
+                    address=ext,
+                    subject=f"{action} {ext}",
+                    body=json.dumps(payload, ensure_ascii=False),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=at,
+                    created_at=at,
                 )
-            )  # fmt: skip
+            )
             changes[action] += 1
     return OaSyncSummary(changes["create"], changes["update"], changes["complete"])
 

@@ -65,8 +65,12 @@ class WecomAppTransport:
     def _call(self, path: str, query: dict[str, str], body: dict[str, Any] | None = None) -> dict[str, Any]:
         url = f"{self.api_url}{path}?{urllib.parse.urlencode(query)}"
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST",
-                                         headers={"Content-Type": "application/json; charset=utf-8"})  # fmt: skip
+        request = urllib.request.Request(
+            url,
+            data=data,
+            method="GET" if body is None else "POST",
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 raw = response.read()
@@ -99,16 +103,22 @@ class WecomAppTransport:
     def send(self, message: Outgoing, conn: sa.Connection) -> None:
         if not message.address:
             raise DeliveryError("no WeCom user id", permanent=True)
-        body = {"touser": message.address, "msgtype": "markdown", "agentid": self.agent_id,
-                "markdown": {"content": message.body}}  # fmt: skip
+        body = {
+            "touser": message.address,
+            "msgtype": "markdown",
+            "agentid": self.agent_id,
+            "markdown": {"content": message.body},
+        }
         answer = self._call("/cgi-bin/message/send", {"access_token": self.token()}, body)
         if answer.get("errcode") in TOKEN_ERRORS:  # not taken: renew the token and send it once more
             answer = self._call("/cgi-bin/message/send", {"access_token": self.token(renew=True)}, body)
         errcode, errmsg = answer.get("errcode"), answer.get("errmsg")
         invalid = str(answer.get("invaliduser") or "")
         if errcode == UNKNOWN_USER or message.address in invalid.split("|"):
-            raise DeliveryError(f"WeCom message/send: unknown user {message.address}: errcode {errcode}: "
-                                f"{errmsg}", permanent=True)  # fmt: skip
+            raise DeliveryError(
+                f"WeCom message/send: unknown user {message.address}: errcode {errcode}: {errmsg}",
+                permanent=True,
+            )
         if errcode != 0:
             raise DeliveryError(f"WeCom message/send: errcode {errcode}: {errmsg}")
 

@@ -120,8 +120,11 @@ def _airflow(args: list[str], env: dict[str, str], log: Path, timeout: float = 9
     with log.open("a") as fh:
         done = subprocess.run(
             [str(Path(sys.executable).with_name("airflow")), *args],
-            env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout,
-        )  # fmt: skip
+            env={**os.environ, **env},
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+        )
     if done.returncode != 0:
         raise DqgovError(f"airflow {' '.join(args)} failed; see {log}")
 
@@ -238,9 +241,13 @@ def up() -> list[ProcessState]:
         log = (home() / "logs" / f"{name}.log").open("a")
         child = subprocess.Popen(
             [str(Path(sys.executable).with_name("airflow")), name],
-            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=home(),
-        )  # fmt: skip
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=home(),
+        )
         log.close()
         _pid_file(name).write_text(str(child.pid))
     deadline = time.monotonic() + START_TIMEOUT_SECONDS

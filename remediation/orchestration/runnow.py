@@ -156,8 +156,9 @@ class AirflowApi:
         self._token = ""
 
     def _send(self, method: str, path: str, body: object, token: str) -> tuple[int, bytes]:
-        request = urllib.request.Request(self.url + path, method=method,
-                                         data=json.dumps(body).encode() if body is not None else None)  # fmt: skip
+        request = urllib.request.Request(
+            self.url + path, method=method, data=json.dumps(body).encode() if body is not None else None
+        )
         request.add_header("Content-Type", "application/json")
         if token:
             request.add_header("Authorization", f"Bearer {token}")
@@ -167,16 +168,23 @@ class AirflowApi:
         except urllib.error.HTTPError as exc:
             return int(exc.code), exc.read()
         except OSError as exc:
-            raise DqgovError(f"cannot reach Airflow at {self.url}: {exc}", code="airflow_unreachable",
-                             url=self.url, detail=str(exc)) from None  # fmt: skip
+            raise DqgovError(
+                f"cannot reach Airflow at {self.url}: {exc}",
+                code="airflow_unreachable",
+                url=self.url,
+                detail=str(exc),
+            ) from None
 
     def login(self) -> str:
         status, answer = self._send(
             "POST", "/auth/token", {"username": self.user, "password": self._password}, ""
         )
         if status not in (200, 201):
-            raise DqgovError(f"Airflow refused the login of user {self.user} (HTTP {status})",
-                             code="airflow_login", user=self.user)  # fmt: skip
+            raise DqgovError(
+                f"Airflow refused the login of user {self.user} (HTTP {status})",
+                code="airflow_login",
+                user=self.user,
+            )
         self._token = str(json.loads(answer)["access_token"])
         return self._token
 
@@ -187,8 +195,12 @@ class AirflowApi:
             status, answer = self._send(method, path, body, self.login())
         if status >= 400:
             detail = answer.decode(errors="replace")[:300]
-            raise DqgovError(f"Airflow answered HTTP {status} to {method} {path}: {detail}",
-                             code="airflow_refused", status=status, detail=detail)  # fmt: skip
+            raise DqgovError(
+                f"Airflow answered HTTP {status} to {method} {path}: {detail}",
+                code="airflow_refused",
+                status=status,
+                detail=detail,
+            )
         result: dict[str, Any] = json.loads(answer or b"{}")
         return result
 
@@ -215,8 +227,12 @@ def rest_runner(
             if state == "failed":
                 raise DqgovError(f"Airflow run {run_id} of {dag_id} failed", code="dag_failed", run=run_id)
             time.sleep(poll)
-        raise DqgovError(f"Airflow run {run_id} of {dag_id} did not finish within {timeout:.0f}s",
-                         code="dag_timeout", run=run_id, seconds=int(timeout))  # fmt: skip
+        raise DqgovError(
+            f"Airflow run {run_id} of {dag_id} did not finish within {timeout:.0f}s",
+            code="dag_timeout",
+            run=run_id,
+            seconds=int(timeout),
+        )
 
     return run
 
@@ -239,8 +255,12 @@ def rest_follower(
             if states and all(state == "success" for state in states.values()):
                 return
             time.sleep(poll)
-        raise DqgovError(f"{dag_id} did not run and finish within {timeout:.0f}s", code="dag_timeout",
-                         run="—", seconds=int(timeout))  # fmt: skip
+        raise DqgovError(
+            f"{dag_id} did not run and finish within {timeout:.0f}s",
+            code="dag_timeout",
+            run="—",
+            seconds=int(timeout),
+        )
 
     return follow
 

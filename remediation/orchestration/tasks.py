@@ -147,11 +147,13 @@ def check_dates_of(context: dict[str, Any]) -> list[dt.date]:
     events = context.get("triggering_asset_events") or {}
     extras = [dict(e.extra or {}) for asset in events for e in events[asset]]
     if extras:
-        return sorted({
-            dt.date.fromisoformat(str(x["check_date"]))
-            for x in extras
-            if x.get("check_date") and x.get("status", RunStatus.RECONCILED) == RunStatus.RECONCILED
-        })  # fmt: skip
+        return sorted(
+            {
+                dt.date.fromisoformat(str(x["check_date"]))
+                for x in extras
+                if x.get("check_date") and x.get("status", RunStatus.RECONCILED) == RunStatus.RECONCILED
+            }
+        )
     return [check_date_of(context)]
 
 
@@ -185,5 +187,9 @@ def _snapshot(store: Any, day: dt.date) -> dict[str, Any]:
     summary = take_snapshot(store, day)
     if summary.not_frozen_because:
         _log.warning("%s", summary.not_frozen_because)
-    return {"day": summary.day.isoformat(), "rows": summary.rows, "frozen": summary.frozen,
-            "not_frozen_because": summary.not_frozen_because}  # fmt: skip
+    return {
+        "day": summary.day.isoformat(),
+        "rows": summary.rows,
+        "frozen": summary.frozen,
+        "not_frozen_because": summary.not_frozen_because,
+    }

@@ -101,13 +101,17 @@ class StoreCollector:
         tables = self._table_names([t for t, _, _ in by_status])
         statuses = sorted({s.value for s in RunStatus} | {s for _, s, _ in by_status})
         counts = {(t, s): n for t, s, n in by_status}
-        runs = GaugeMetricFamily("dqgov_check_runs", "Full check runs in the store, by table and status.",
-                                 labels=["table", "status"])  # fmt: skip
+        runs = GaugeMetricFamily(
+            "dqgov_check_runs",
+            "Full check runs in the store, by table and status.",
+            labels=["table", "status"],
+        )
         for table in tables:
             for status in statuses:
                 runs.add_metric([table, status], counts.get((table, status), 0))
-        guard = CounterMetricFamily("dqgov_volume_guard_trips", "Full check runs stopped by the volume guard.",
-                                    labels=["table"])  # fmt: skip
+        guard = CounterMetricFamily(
+            "dqgov_volume_guard_trips", "Full check runs stopped by the volume guard.", labels=["table"]
+        )
         for table in tables:
             guard.add_metric([table], trips.get(table, 0))
         return [runs, *self._durations(finished, tables), guard]
@@ -119,13 +123,19 @@ class StoreCollector:
             per_table[table].append(_seconds(started, ended))
             if status == RunStatus.RECONCILED:
                 last_success[table] = max(as_utc(ended), last_success.get(table, as_utc(ended)))
-        histogram = HistogramMetricFamily("dqgov_check_run_duration_seconds",
-                                          "Durations of finished full check runs.", labels=["table"])  # fmt: skip
-        last = GaugeMetricFamily("dqgov_check_last_run_duration_seconds",
-                                 "Duration of the latest finished full check run.", labels=["table"])  # fmt: skip
-        age = GaugeMetricFamily("dqgov_check_last_success_age_seconds",
-                                "Seconds since the latest reconciled full check run finished (+Inf: never).",
-                                labels=["table"])  # fmt: skip
+        histogram = HistogramMetricFamily(
+            "dqgov_check_run_duration_seconds", "Durations of finished full check runs.", labels=["table"]
+        )
+        last = GaugeMetricFamily(
+            "dqgov_check_last_run_duration_seconds",
+            "Duration of the latest finished full check run.",
+            labels=["table"],
+        )
+        age = GaugeMetricFamily(
+            "dqgov_check_last_success_age_seconds",
+            "Seconds since the latest reconciled full check run finished (+Inf: never).",
+            labels=["table"],
+        )
         now = self.clock()
         for table in tables:
             durations = per_table.get(table, [])
@@ -157,19 +167,28 @@ class StoreCollector:
     def _outbox(self, conn: sa.Connection) -> list[Metric]:
         rows = list(
             conn.execute(
-                sa.select(OutboxMessage.channel, OutboxMessage.status, sa.func.count(),
-                          sa.func.min(OutboxMessage.created_at))
+                sa.select(
+                    OutboxMessage.channel,
+                    OutboxMessage.status,
+                    sa.func.count(),
+                    sa.func.min(OutboxMessage.created_at),
+                )
                 .where(OutboxMessage.status.in_(("pending", "dead")))
                 .group_by(OutboxMessage.channel, OutboxMessage.status)
             )
-        )  # fmt: skip
+        )
         found = {(c, s): (n, oldest) for c, s, n, oldest in rows}
-        pending = GaugeMetricFamily("dqgov_outbox_pending", "Outbox messages waiting for delivery.",
-                                    labels=["channel"])  # fmt: skip
-        dead = GaugeMetricFamily("dqgov_outbox_dead", "Outbox messages given up on after the last attempt.",
-                                 labels=["channel"])  # fmt: skip
-        oldest = GaugeMetricFamily("dqgov_outbox_oldest_pending_age_seconds",
-                                   "Age of the oldest pending outbox message (0: none).", labels=["channel"])  # fmt: skip
+        pending = GaugeMetricFamily(
+            "dqgov_outbox_pending", "Outbox messages waiting for delivery.", labels=["channel"]
+        )
+        dead = GaugeMetricFamily(
+            "dqgov_outbox_dead", "Outbox messages given up on after the last attempt.", labels=["channel"]
+        )
+        oldest = GaugeMetricFamily(
+            "dqgov_outbox_oldest_pending_age_seconds",
+            "Age of the oldest pending outbox message (0: none).",
+            labels=["channel"],
+        )
         now = self.clock()
         for channel in sorted(set(CHANNELS) | {c for c, _, _, _ in rows}):
             n_pending, first = found.get((channel, "pending"), (0, None))

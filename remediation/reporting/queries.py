@@ -156,12 +156,25 @@ class TodoPage:
 
 _assignee = aliased(Staff, name="assignee")
 _ROW_COLUMNS: tuple[Any, ...] = (
-    Todo.id, Todo.rule_id, Todo.table_name, Todo.record_key, Todo.status, Todo.severity, Todo.clause,
-    Todo.columns, Todo.masked_value, Todo.first_seen, Todo.due_date, Todo.card, Todo.inst_code,
-    Institution.inst_name, Todo.assignee_staff_id, _assignee.staff_name.label("assignee_name"),
+    Todo.id,
+    Todo.rule_id,
+    Todo.table_name,
+    Todo.record_key,
+    Todo.status,
+    Todo.severity,
+    Todo.clause,
+    Todo.columns,
+    Todo.masked_value,
+    Todo.first_seen,
+    Todo.due_date,
+    Todo.card,
+    Todo.inst_code,
+    Institution.inst_name,
+    Todo.assignee_staff_id,
+    _assignee.staff_name.label("assignee_name"),
     Todo.routed_to_head,
     RuleRecord.description,
-)  # fmt: skip
+)
 
 
 def as_dataclass(cls: type[T], row: Any) -> T:

@@ -91,8 +91,20 @@ def _shown(name: str, value: object) -> str:
     return str(value)
 
 
-TABLE_COLUMNS = ("inst_name", "level", "baseline", "fixed", "exempted", "open", "overdue", "completion_rate",
-                 "new_record_quality", "score", "rank", "rate_change")  # fmt: skip
+TABLE_COLUMNS = (
+    "inst_name",
+    "level",
+    "baseline",
+    "fixed",
+    "exempted",
+    "open",
+    "overdue",
+    "completion_rate",
+    "new_record_quality",
+    "score",
+    "rank",
+    "rate_change",
+)
 
 
 def to_text(scores: Sequence[InstitutionScore]) -> str:

@@ -64,13 +64,32 @@ class RunRow:
 
 
 _COLUMNS = (
-    CheckRun.id, CheckRun.table_name, CheckRun.logical_date, CheckRun.trigger, CheckRun.record_key,
-    CheckRun.status, CheckRun.started_at, CheckRun.finished_at, CheckRun.records_in_scope,
-    CheckRun.failing_records, CheckRun.findings, CheckRun.opened, CheckRun.reopened, CheckRun.fixed,
-    CheckRun.out_of_scope, CheckRun.gx_success, CheckRun.gx_seconds, CheckRun.error, CheckRun.gone,
-    CheckRun.guard, CheckRun.accepted_by, CheckRun.accepted_at, CheckRun.source_defects, CheckRun.voided_by,
+    CheckRun.id,
+    CheckRun.table_name,
+    CheckRun.logical_date,
+    CheckRun.trigger,
+    CheckRun.record_key,
+    CheckRun.status,
+    CheckRun.started_at,
+    CheckRun.finished_at,
+    CheckRun.records_in_scope,
+    CheckRun.failing_records,
+    CheckRun.findings,
+    CheckRun.opened,
+    CheckRun.reopened,
+    CheckRun.fixed,
+    CheckRun.out_of_scope,
+    CheckRun.gx_success,
+    CheckRun.gx_seconds,
+    CheckRun.error,
+    CheckRun.gone,
+    CheckRun.guard,
+    CheckRun.accepted_by,
+    CheckRun.accepted_at,
+    CheckRun.source_defects,
+    CheckRun.voided_by,
     CheckRun.voided_at,
-)  # fmt: skip
+)
 
 
 def check_runs(store: sa.Engine, limit: int = 100, include_rechecks: bool = False) -> list[RunRow]:

@@ -220,8 +220,10 @@ def _freeze_refusal(conn: sa.Connection, day: dt.date, tables: Iterable[str] | N
     )
     if not missing:
         return None
-    return (f"month end {day} not frozen: no reconciled check run of {', '.join(missing)} for {day} yet; "
-            "take the snapshot again after the day's checks")  # fmt: skip
+    return (
+        f"month end {day} not frozen: no reconciled check run of {', '.join(missing)} for {day} yet; "
+        "take the snapshot again after the day's checks"
+    )
 
 
 def _write(conn: sa.Connection, campaign_id: int, day: dt.date, counts: DayCounts, frozen: bool) -> None:
@@ -237,14 +239,19 @@ def _write(conn: sa.Connection, campaign_id: int, day: dt.date, counts: DayCount
     if counts.rules:
         conn.execute(
             sa.insert(Snapshot),
-            [{**key, "inst_code": inst, "rule_id": rule, "segment": segment, **{n: c[n] for n in COUNTS}}
-             for (inst, rule, segment), c in counts.rules.items()],
-        )  # fmt: skip
+            [
+                {**key, "inst_code": inst, "rule_id": rule, "segment": segment, **{n: c[n] for n in COUNTS}}
+                for (inst, rule, segment), c in counts.rules.items()
+            ],
+        )
     if counts.records:
         conn.execute(
             sa.insert(SnapshotRecords),
-            [{**key, "inst_code": inst, **{n: c[n] for n in RECORD_COUNTS}} for inst, c in counts.records.items()],
-        )  # fmt: skip
+            [
+                {**key, "inst_code": inst, **{n: c[n] for n in RECORD_COUNTS}}
+                for inst, c in counts.records.items()
+            ],
+        )
 
 
 def take_snapshot(store: sa.Engine, day: dt.date, tables: Iterable[str] | None = None) -> SnapshotSummary:
@@ -375,10 +382,14 @@ def _rate(row: InstitutionScore, policy: Policy) -> None:
         row.overdue_rate = (c["overdue"] + c["new_overdue"]) / active
     w = policy.score_weights
     row.score = round(
-        100 * (w["completion"] * row.completion_rate + w["new_record_quality"] * row.new_record_quality
-               + w["overdue"] * (1 - row.overdue_rate)),
+        100
+        * (
+            w["completion"] * row.completion_rate
+            + w["new_record_quality"] * row.new_record_quality
+            + w["overdue"] * (1 - row.overdue_rate)
+        ),
         1,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)

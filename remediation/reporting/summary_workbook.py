@@ -85,8 +85,21 @@ def manager_rows(store: sa.Engine, table: SummaryTable, scope: TodoScope, today:
     for r in ranked:
         inst = people[r.key].inst_code if r.key in people else None
         c = r.counts
-        rows.append(ManagerRow(r.key, r.name, tree[inst].inst_name if inst in tree else (inst or ""), c.baseline,
-                               c.done, c.active, c.overdue, c.yellow, c.red, c.completion_rate, r.rank))  # fmt: skip
+        rows.append(
+            ManagerRow(
+                r.key,
+                r.name,
+                tree[inst].inst_name if inst in tree else (inst or ""),
+                c.baseline,
+                c.done,
+                c.active,
+                c.overdue,
+                c.yellow,
+                c.red,
+                c.completion_rate,
+                r.rank,
+            )
+        )
     return rows
 
 
@@ -138,8 +151,9 @@ def _print_setup(sheet: Any, repeat: bool = True) -> None:
         sheet.print_title_rows = "1:1"
 
 
-def _level_sheet(book: Any, title: str, columns: Sequence[tuple[str, str, int, str | None]],
-                 rows: Sequence[dict[str, Any]]) -> None:  # fmt: skip
+def _level_sheet(
+    book: Any, title: str, columns: Sequence[tuple[str, str, int, str | None]], rows: Sequence[dict[str, Any]]
+) -> None:
     from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -161,12 +175,27 @@ def _level_sheet(book: Any, title: str, columns: Sequence[tuple[str, str, int, s
                 cell.number_format = fmt
         cells = f"{letter}2:{letter}{last}"
         if name == "completion_rate":
-            sheet.conditional_formatting.add(cells, ColorScaleRule(start_type="num", start_value=0, start_color="F8696B",
-                                             mid_type="num", mid_value=0.8, mid_color="FFEB84",
-                                             end_type="num", end_value=1, end_color="63BE7B"))  # fmt: skip
+            sheet.conditional_formatting.add(
+                cells,
+                ColorScaleRule(
+                    start_type="num",
+                    start_value=0,
+                    start_color="F8696B",
+                    mid_type="num",
+                    mid_value=0.8,
+                    mid_color="FFEB84",
+                    end_type="num",
+                    end_value=1,
+                    end_color="63BE7B",
+                ),
+            )
         if name in ("red", "overdue"):
-            sheet.conditional_formatting.add(cells, CellIsRule(operator="greaterThan", formula=["0"],
-                                             font=Font(color="C00000", bold=name == "red")))  # fmt: skip
+            sheet.conditional_formatting.add(
+                cells,
+                CellIsRule(
+                    operator="greaterThan", formula=["0"], font=Font(color="C00000", bold=name == "red")
+                ),
+            )
     sheet.freeze_panes = "B2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
     _print_setup(sheet)

@@ -187,8 +187,12 @@ def rotate(store: sa.Engine, force: bool = False) -> KeyChange:
             )
         rewritten = rewrite_hashes(conn, chain.keys[len(registered) :])
         register(conn, chain.ids)
-        audit(conn, None, "hashkey_rotate",
-              detail=f"value-hash key chain {_ids(registered)} -> {_ids(chain.ids)}: {rewritten} hashes rewritten")  # fmt: skip
+        audit(
+            conn,
+            None,
+            "hashkey_rotate",
+            detail=f"value-hash key chain {_ids(registered)} -> {_ids(chain.ids)}: {rewritten} hashes rewritten",
+        )
     return KeyChange(registered, chain.ids, rewritten, chain.origin)
 
 
@@ -203,7 +207,11 @@ def adopt(store: sa.Engine) -> KeyChange:
         chain = load_chain(create=True)
         register(conn, chain.ids)
         if chain.ids != registered:
-            audit(conn, None, "hashkey_adopt",
-                  detail=f"value-hash key chain {_ids(registered)} replaced by {_ids(chain.ids)}: "
-                         f"exemptions lapse at the next run")  # fmt: skip
+            audit(
+                conn,
+                None,
+                "hashkey_adopt",
+                detail=f"value-hash key chain {_ids(registered)} replaced by {_ids(chain.ids)}: "
+                f"exemptions lapse at the next run",
+            )
     return KeyChange(registered, chain.ids, 0, chain.origin)

@@ -191,10 +191,22 @@ class TodoBefore(Base):
 
 # the to-do columns a run may change, which a before-image keeps
 TODO_STATE_COLUMNS = (
-    "status", "inst_code", "mgr_staff_id", "assignee_staff_id", "routed_to_head", "masked_value", "first_seen",
-    "last_seen", "closed_on", "reopen_count", "opened_run_id", "transition_run_id", "due_date", "card",
+    "status",
+    "inst_code",
+    "mgr_staff_id",
+    "assignee_staff_id",
+    "routed_to_head",
+    "masked_value",
+    "first_seen",
+    "last_seen",
+    "closed_on",
+    "reopen_count",
+    "opened_run_id",
+    "transition_run_id",
+    "due_date",
+    "card",
     "value_hash",
-)  # fmt: skip
+)
 
 
 class TableLock(Base):

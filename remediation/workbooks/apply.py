@@ -70,9 +70,18 @@ def apply_preview(
             row.status, row.detail = "applied_before", "applied from this workbook before"
             continue
         try:
-            outcome: Any = submit_correction(store, source, row.todo_id, staff_id, row.typed, writeback,
-                                             check_date=check_date, client=client or f"workbook {issue_id}",
-                                             suites=suites, lifecycle=lifecycle)  # fmt: skip
+            outcome: Any = submit_correction(
+                store,
+                source,
+                row.todo_id,
+                staff_id,
+                row.typed,
+                writeback,
+                check_date=check_date,
+                client=client or f"workbook {issue_id}",
+                suites=suites,
+                lifecycle=lifecycle,
+            )
         except DqgovError as exc:
             _release(store, claim)
             row.status, row.detail = "rejected", str(exc)

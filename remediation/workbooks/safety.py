@@ -25,8 +25,9 @@ class WorkbookRefused(DqgovError):
     """A returned workbook that is not taken at all; the message names the sheet, row and column."""
 
     def __init__(self, place: str, reason: str, reason_zh: str) -> None:
-        super().__init__(f"{place}: {reason}", code="workbook_refused", place=place, reason=reason_zh,
-                         reason_en=reason)  # fmt: skip
+        super().__init__(
+            f"{place}: {reason}", code="workbook_refused", place=place, reason=reason_zh, reason_en=reason
+        )
         self.place = place
 
 
@@ -35,27 +36,42 @@ def check_file(path: Path, name: str | None = None) -> None:
     shown = name or path.name
     suffix = Path(shown).suffix.lower()
     if suffix in MACRO_SUFFIXES:
-        raise WorkbookRefused(f"file {shown}", "a macro-enabled workbook is not accepted; save it as .xlsx",
-                              "不接受启用宏的工作簿，请另存为 .xlsx")  # fmt: skip
+        raise WorkbookRefused(
+            f"file {shown}",
+            "a macro-enabled workbook is not accepted; save it as .xlsx",
+            "不接受启用宏的工作簿，请另存为 .xlsx",
+        )
     if suffix != ".xlsx":
-        raise WorkbookRefused(f"file {shown}", "only .xlsx workbooks issued by the platform are accepted",
-                              "只接受本平台导出的 .xlsx 工作簿")  # fmt: skip
+        raise WorkbookRefused(
+            f"file {shown}",
+            "only .xlsx workbooks issued by the platform are accepted",
+            "只接受本平台导出的 .xlsx 工作簿",
+        )
     limit = settings.number_of("DQGOV_WORKBOOK_MAX_MB")
     size = path.stat().st_size
     if size > limit * MB:
-        raise WorkbookRefused(f"file {shown}", f"{size / MB:.1f} MB is over the limit of {limit:g} MB",
-                              f"文件 {size / MB:.1f} MB，超过 {limit:g} MB 的上限")  # fmt: skip
+        raise WorkbookRefused(
+            f"file {shown}",
+            f"{size / MB:.1f} MB is over the limit of {limit:g} MB",
+            f"文件 {size / MB:.1f} MB，超过 {limit:g} MB 的上限",
+        )
     if not zipfile.is_zipfile(path):
         raise WorkbookRefused(f"file {shown}", "this is not an .xlsx workbook", "该文件不是 .xlsx 工作簿")
     with zipfile.ZipFile(path) as archive:
         parts = archive.infolist()
     if len(parts) > MAX_PARTS:
-        raise WorkbookRefused(f"file {shown}", f"{len(parts)} parts: not a workbook the platform wrote",
-                              "文件内部结构异常，不是本平台导出的工作簿")  # fmt: skip
+        raise WorkbookRefused(
+            f"file {shown}",
+            f"{len(parts)} parts: not a workbook the platform wrote",
+            "文件内部结构异常，不是本平台导出的工作簿",
+        )
     for part in parts:
         if part.filename.rsplit("/", 1)[-1].lower() in MACRO_PARTS:
-            raise WorkbookRefused(f"file {shown}", "the workbook holds macros (VBA); save it as .xlsx",
-                                  "工作簿含有宏（VBA），请另存为 .xlsx")  # fmt: skip
+            raise WorkbookRefused(
+                f"file {shown}",
+                "the workbook holds macros (VBA); save it as .xlsx",
+                "工作簿含有宏（VBA），请另存为 .xlsx",
+            )
         if part.file_size > RATIO_FLOOR and part.file_size > MAX_RATIO * max(part.compress_size, 1):
             _bomb(shown, part.filename)
     unpacked = sum(p.file_size for p in parts)
@@ -64,5 +80,8 @@ def check_file(path: Path, name: str | None = None) -> None:
 
 
 def _bomb(shown: str, what: str) -> None:
-    raise WorkbookRefused(f"file {shown}", f"it unpacks to far more than it holds ({what}): a zip bomb",
-                          "文件解压后异常膨胀（疑似压缩炸弹），已拒绝")  # fmt: skip
+    raise WorkbookRefused(
+        f"file {shown}",
+        f"it unpacks to far more than it holds ({what}): a zip bomb",
+        "文件解压后异常膨胀（疑似压缩炸弹），已拒绝",
+    )

@@ -154,8 +154,14 @@ def _todo_sheet(book: Any) -> Any:
     sheet.column_dimensions[letter(INDEX["tag"])].hidden = True
     sheet.freeze_panes = "D2"
     # locked cells cannot be changed; open cells (the new values) can; rows may be deleted
-    sheet.protection = SheetProtection(sheet=True, deleteRows=False, formatColumns=False, autoFilter=False,
-                                       selectLockedCells=False, selectUnlockedCells=False)  # fmt: skip
+    sheet.protection = SheetProtection(
+        sheet=True,
+        deleteRows=False,
+        formatColumns=False,
+        autoFilter=False,
+        selectLockedCells=False,
+        selectUnlockedCells=False,
+    )
     return sheet
 
 
@@ -226,15 +232,21 @@ def export_todos(
             count += 1
     for (slot, codes), spans in blocks.ranges.items():
         col = letter(INDEX[f"value_{slot}"])
-        validation = DataValidation(type="list", formula1='"' + ",".join(codes) + '"', allow_blank=True,
-                                    showErrorMessage=True, errorTitle="代码不在列表中",
-                                    error="请从下拉框中选择代码 Pick a code from the list")  # fmt: skip
+        validation = DataValidation(
+            type="list",
+            formula1='"' + ",".join(codes) + '"',
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="代码不在列表中",
+            error="请从下拉框中选择代码 Pick a code from the list",
+        )
         validation.sqref = " ".join(f"{col}{a}:{col}{b}" for a, b in spans)
         sheet.data_validations.append(validation)
     if count:
         sheet.auto_filter.ref = f"A1:{letter(len(COLUMNS) - 1)}{row_number}"
-    issue = Issue(issue_id, scope.staff_id, scope.inst_code, now().isoformat(timespec="seconds"), issued_by,
-                  count)  # fmt: skip
+    issue = Issue(
+        issue_id, scope.staff_id, scope.inst_code, now().isoformat(timespec="seconds"), issued_by, count
+    )
     _guide_sheet(book)
     _signature_sheet(book, issue, signer.sign_issue(issue))
     tmp = out.with_name(out.name + ".part")

@@ -99,12 +99,18 @@ def read_issue(book: Any, signer: Signer) -> Issue:
     names = list(book.sheetnames)
     for name in names:
         if name not in SHEETS:
-            raise WorkbookRefused(f"sheet {name}", "this sheet is not part of the workbook the platform issued",
-                                  "该工作表不是平台导出工作簿的一部分")  # fmt: skip
+            raise WorkbookRefused(
+                f"sheet {name}",
+                "this sheet is not part of the workbook the platform issued",
+                "该工作表不是平台导出工作簿的一部分",
+            )
     for name in SHEETS:
         if name not in names:
-            raise WorkbookRefused(f"sheet {name}", "the sheet is missing: not a workbook the platform issued",
-                                  "缺少该工作表，不是平台导出的工作簿")  # fmt: skip
+            raise WorkbookRefused(
+                f"sheet {name}",
+                "the sheet is missing: not a workbook the platform issued",
+                "缺少该工作表，不是平台导出的工作簿",
+            )
     pairs: dict[str, Any] = {}
     for row in book[SIGNATURE_SHEET].iter_rows(min_row=1, max_col=2, values_only=True):
         if row and row[0] is not None:
@@ -126,9 +132,12 @@ def read_issue(book: Any, signer: Signer) -> Issue:
         or set(pairs) != {*SIGNATURE_FIELDS, "signature"}
         or not signer.issue_holds(issue, signature)
     ):
-        raise WorkbookRefused(f"sheet {SIGNATURE_SHEET}", "the signature is missing or wrong: "
-                              "this is not a workbook the platform issued, or it was altered",
-                              "签名缺失或不符：该文件不是平台导出的工作簿，或已被改动")  # fmt: skip
+        raise WorkbookRefused(
+            f"sheet {SIGNATURE_SHEET}",
+            "the signature is missing or wrong: "
+            "this is not a workbook the platform issued, or it was altered",
+            "签名缺失或不符：该文件不是平台导出的工作簿，或已被改动",
+        )
     return issue
 
 
@@ -141,19 +150,27 @@ def _rows(sheet: Any) -> Iterator[tuple[int, list[Any]]]:
             if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
                 column = COLUMNS[index].name if index < len(COLUMNS) else None
                 place = where(TODO_SHEET, number, column) if column else f"sheet {TODO_SHEET}, row {number}"
-                raise WorkbookRefused(place, "formulas are not accepted: type the value itself",
-                                      "不接受公式，请直接填写值")  # fmt: skip
+                raise WorkbookRefused(
+                    place, "formulas are not accepted: type the value itself", "不接受公式，请直接填写值"
+                )
             values.append(value)
         extra = [v for v in values[len(COLUMNS) :] if v not in (None, "")]
         if extra:
-            raise WorkbookRefused(f"sheet {TODO_SHEET}, row {number}", "a value right of the last column",
-                                  "最后一列右侧有内容，请勿增加列")  # fmt: skip
+            raise WorkbookRefused(
+                f"sheet {TODO_SHEET}, row {number}",
+                "a value right of the last column",
+                "最后一列右侧有内容，请勿增加列",
+            )
         values = (values + [None] * len(COLUMNS))[: len(COLUMNS)]
         if number == 1:
             for spec, text, got in zip(COLUMNS, HEADERS, values, strict=True):
                 if got != text:
-                    raise _refuse(1, spec.name, "the header was changed: columns must stay as issued",
-                                  "表头被改动，请勿增删或移动列")  # fmt: skip
+                    raise _refuse(
+                        1,
+                        spec.name,
+                        "the header was changed: columns must stay as issued",
+                        "表头被改动，请勿增删或移动列",
+                    )
             continue
         if any(v not in (None, "") for v in values):
             yield number, values
@@ -174,9 +191,15 @@ class Judge:
     """Judges rows against the store and the source, one chunk at a time."""
 
     def __init__(
-        self, store: sa.Engine, source: sa.Engine, staff_id: str, issue: Issue, signer: Signer,
-        suites: list[Suite] | None, check_date: dt.date,
-    ) -> None:  # fmt: skip
+        self,
+        store: sa.Engine,
+        source: sa.Engine,
+        staff_id: str,
+        issue: Issue,
+        signer: Signer,
+        suites: list[Suite] | None,
+        check_date: dt.date,
+    ) -> None:
         self.store, self.source, self.staff_id, self.issue = store, source, staff_id, issue
         self.signer, self.suites, self.day = signer, suites, check_date
 
@@ -219,9 +242,12 @@ class Judge:
         keys = key_cells(values)
         todo = todos.get(values[INDEX["todo_id"]])
         if not self.signer.row_holds(self.issue.issue_id, keys, _text(values[INDEX["tag"]])):
-            raise _refuse(number, self._changed_column(values, todo),
-                          "a key column was changed or the row was not issued in this workbook",
-                          "关键列被改动，或该行不是本工作簿导出的")  # fmt: skip
+            raise _refuse(
+                number,
+                self._changed_column(values, todo),
+                "a key column was changed or the row was not issued in this workbook",
+                "关键列被改动，或该行不是本工作簿导出的",
+            )
         if todo is None:
             raise _refuse(number, "todo_id", "the to-do no longer exists", "该待办已不存在")
         return todo
@@ -229,11 +255,14 @@ class Judge:
     def _own(self, number: int, todo: Any) -> None:
         """A typed row must be the importer's own to-do (untyped rows of others are left alone)."""
         if todo.assignee_staff_id != self.staff_id:
-            raise _refuse(number, "assignee",
-                          f"to-do {todo.id} is assigned to {todo.assignee_staff_id or 'nobody'}, not "
-                          f"{self.staff_id}: only its assignee may correct it",
-                          f"待办 {todo.id} 属于 {todo.assignee_staff_id or '无人'}，不是 {self.staff_id}；"
-                          "只能更正本人名下的待办")  # fmt: skip
+            raise _refuse(
+                number,
+                "assignee",
+                f"to-do {todo.id} is assigned to {todo.assignee_staff_id or 'nobody'}, not "
+                f"{self.staff_id}: only its assignee may correct it",
+                f"待办 {todo.id} 属于 {todo.assignee_staff_id or '无人'}，不是 {self.staff_id}；"
+                "只能更正本人名下的待办",
+            )
 
     def _changed_column(self, values: list[Any], todo: Any) -> str:
         if todo is None:
@@ -260,8 +289,12 @@ class Judge:
         for n in range(1, FIELD_SLOTS + 1):
             column, text = _text(values[INDEX[f"field_{n}"]]), _text(values[INDEX[f"value_{n}"]]).strip()
             if text and not column:
-                raise _refuse(number, f"value_{n}", "a value where the row has no field to correct",
-                              "该行此处没有可更正的字段")  # fmt: skip
+                raise _refuse(
+                    number,
+                    f"value_{n}",
+                    "a value where the row has no field to correct",
+                    "该行此处没有可更正的字段",
+                )
             if text:
                 typed[column] = text
         return typed
@@ -313,8 +346,11 @@ def judge_workbook(
     try:
         book = load_workbook(path, read_only=True, data_only=False, keep_links=False)
     except Exception:  # openpyxl raises many kinds on a damaged file; none is the user's to read
-        raise WorkbookRefused(f"file {name or path.name}", "the workbook cannot be read (damaged?)",
-                              "无法读取该工作簿（文件可能已损坏）") from None  # fmt: skip
+        raise WorkbookRefused(
+            f"file {name or path.name}",
+            "the workbook cannot be read (damaged?)",
+            "无法读取该工作簿（文件可能已损坏）",
+        ) from None
     try:
         issue = read_issue(book, signer)
         suites = suites if suites is not None else load_suites()  # read once, not once per row

@@ -53,8 +53,12 @@ def set_password(store: sa.Engine, staff_id: str, password: str, *, client: str 
     with store.begin() as conn:
         if conn.scalar(sa.select(Staff.staff_id).where(Staff.staff_id == staff_id)) is None:
             raise NotFound(f"there is no member of staff {staff_id!r} (sync the org from the source first)")
-        values = {"password_hash": hashed, "failed_attempts": 0, "locked_until": None,
-                  "password_changed_at": now()}  # fmt: skip
+        values = {
+            "password_hash": hashed,
+            "failed_attempts": 0,
+            "locked_until": None,
+            "password_changed_at": now(),
+        }
         if conn.execute(sa.update(User).where(User.staff_id == staff_id).values(**values)).rowcount == 0:
             conn.execute(sa.insert(User).values(staff_id=staff_id, **values))
         conn.execute(sa.delete(WebSession).where(WebSession.staff_id == staff_id))
@@ -102,8 +106,13 @@ def authenticate(store: sa.Engine, staff_id: str, password: str, client: str | N
         return LoginResult(False, staff_id, "inactive")
     if locked:
         assert locked_until is not None
-        audit(store, staff_id, "login_locked", detail=f"locked until {locked_until:%Y-%m-%d %H:%M} UTC",
-              client=client)  # fmt: skip
+        audit(
+            store,
+            staff_id,
+            "login_locked",
+            detail=f"locked until {locked_until:%Y-%m-%d %H:%M} UTC",
+            client=client,
+        )
         return LoginResult(False, staff_id, "locked")
     values: dict[str, object] = {"failed_attempts": 0, "locked_until": None}
     if _hasher.check_needs_rehash(row.password_hash):
@@ -132,8 +141,13 @@ def _failed(store: sa.Engine, staff_id: str, now: dt.datetime, client: str | Non
             )
     audit(store, staff_id, "login_failed", detail=f"wrong password ({failures} in a row)", client=client)
     if locked:
-        audit(store, staff_id, "locked", detail=f"{MAX_FAILURES} wrong passwords: locked for {LOCKOUT}",
-              client=client)  # fmt: skip
+        audit(
+            store,
+            staff_id,
+            "locked",
+            detail=f"{MAX_FAILURES} wrong passwords: locked for {LOCKOUT}",
+            client=client,
+        )
     return LoginResult(False, staff_id, "bad_credentials")
 
 

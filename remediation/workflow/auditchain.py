@@ -48,16 +48,35 @@ def entry_hash(
     prev_hash: str,
 ) -> str:
     """SHA-256 (hex) of the entry's canonical encoding: a JSON array, UTF-8, no spaces, nulls as null."""
-    fields = [ENCODING, entry_id, utc_iso(at), staff_id, action, table_name, record_key, detail, client,
-              prev_hash]  # fmt: skip
+    fields = [
+        ENCODING,
+        entry_id,
+        utc_iso(at),
+        staff_id,
+        action,
+        table_name,
+        record_key,
+        detail,
+        client,
+        prev_hash,
+    ]
     encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
 def stored_hash(row: Any) -> str:
     """What `row_hash` must be for a row read back from dq_audit."""
-    return entry_hash(row.id, row.at, row.staff_id, row.action, row.table_name, row.record_key,
-                      row.detail, row.client, row.prev_hash or "")  # fmt: skip
+    return entry_hash(
+        row.id,
+        row.at,
+        row.staff_id,
+        row.action,
+        row.table_name,
+        row.record_key,
+        row.detail,
+        row.client,
+        row.prev_hash or "",
+    )
 
 
 @dataclass(frozen=True)
@@ -80,9 +99,18 @@ class ChainReport:
         return self.broken_at is None
 
 
-_COLUMNS = (AuditEntry.id, AuditEntry.at, AuditEntry.staff_id, AuditEntry.action, AuditEntry.table_name,
-            AuditEntry.record_key, AuditEntry.detail, AuditEntry.client, AuditEntry.prev_hash,
-            AuditEntry.row_hash)  # fmt: skip
+_COLUMNS = (
+    AuditEntry.id,
+    AuditEntry.at,
+    AuditEntry.staff_id,
+    AuditEntry.action,
+    AuditEntry.table_name,
+    AuditEntry.record_key,
+    AuditEntry.detail,
+    AuditEntry.client,
+    AuditEntry.prev_hash,
+    AuditEntry.row_hash,
+)
 
 
 def _rows(conn: sa.Connection, after: int) -> Iterator[Any]:

@@ -225,25 +225,59 @@ def set_day(
     def edit(calendar: BankCalendar) -> BankCalendar:
         return without_day(calendar, day) if choice == "default" else with_day(calendar, entry)
 
-    return change_calendar(store, edit, actor=actor, action="calendar_set", today=today, path=path,
-                           detail=describe(day, choice, entry.note, entry.notice), client=client)  # fmt: skip
+    return change_calendar(
+        store,
+        edit,
+        actor=actor,
+        action="calendar_set",
+        today=today,
+        path=path,
+        detail=describe(day, choice, entry.note, entry.notice),
+        client=client,
+    )
 
 
 def import_calendar(
-    store: sa.Engine, imported: BankCalendar, source: str, *, actor: str, today: dt.date,
+    store: sa.Engine,
+    imported: BankCalendar,
+    source: str,
+    *,
+    actor: str,
+    today: dt.date,
     path: Path | None = None,
-) -> CalendarChange:  # fmt: skip
+) -> CalendarChange:
     """Each year of `imported` replaces that year of the bank's calendar."""
     years = ", ".join(str(y) for y in sorted(imported.covered)) or "none"
-    return change_calendar(store, lambda c: with_years(c, imported), actor=actor, action="calendar_import",
-                           today=today, path=path, detail=f"calendar import {source}: years {years}")  # fmt: skip
+    return change_calendar(
+        store,
+        lambda c: with_years(c, imported),
+        actor=actor,
+        action="calendar_import",
+        today=today,
+        path=path,
+        detail=f"calendar import {source}: years {years}",
+    )
 
 
 def cover_year(
-    store: sa.Engine, year: int, covered: bool, *, actor: str, today: dt.date, path: Path | None = None,
+    store: sa.Engine,
+    year: int,
+    covered: bool,
+    *,
+    actor: str,
+    today: dt.date,
+    path: Path | None = None,
     client: str | None = None,
-) -> CalendarChange:  # fmt: skip
+) -> CalendarChange:
     """Say that `year`'s whole schedule is entered (or not): this only changes the coverage warning."""
     detail = f"calendar {year} {'covered' if covered else 'not covered'}"
-    return change_calendar(store, lambda c: with_covered(c, year, covered), actor=actor, today=today,
-                           action="calendar_cover", detail=detail, path=path, client=client)  # fmt: skip
+    return change_calendar(
+        store,
+        lambda c: with_covered(c, year, covered),
+        actor=actor,
+        today=today,
+        action="calendar_cover",
+        detail=detail,
+        path=path,
+        client=client,
+    )

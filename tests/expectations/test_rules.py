@@ -101,7 +101,11 @@ DEFECTS: list[tuple[str, dict[str, Any], set[str]]] = [
     ("merchant", {"mer_type": "enterprise "}, {"MER-E3-MER-TYPE"}),
     ("merchant", {"uscc": uscc("92")}, {"MER-E3-USCC-PREFIX"}),
     ("merchant", {**INDIVIDUAL, "uscc": uscc("91")}, {"MER-E3-USCC-PREFIX"}),
-    ("merchant", {**INDIVIDUAL, "uscc": wrong_check(uscc("93"))}, {"MER-E2-USCC-FORMAT", "MER-E3-USCC-PREFIX"}),
+    (
+        "merchant",
+        {**INDIVIDUAL, "uscc": wrong_check(uscc("93"))},
+        {"MER-E2-USCC-FORMAT", "MER-E3-USCC-PREFIX"},
+    ),
     # E5
     ("merchant", {"licence_end": None}, {"MER-E5-LICENCE-END-REQUIRED"}),
     ("merchant", {"licence_end": CHECK_DATE - dt.timedelta(days=1)}, {"MER-E5-LICENCE-EXPIRED"}),
@@ -133,9 +137,17 @@ DEFECTS: list[tuple[str, dict[str, Any], set[str]]] = [
     ("merchant", {"legal_rep_id_no": None}, {"MER-P3-LEGAL-REP-ID-REQUIRED"}),
     ("merchant", {"legal_rep_id_no": resident_id()[:17] + "0"}, {"MER-P3-LEGAL-REP-ID-VALID"}),
     ("merchant", {"legal_rep_id_no": resident_id("36040219851312123")}, {"MER-P3-LEGAL-REP-ID-VALID"}),
-    ("merchant", {"legal_rep_id_no": resident_id("11010519491231002")[:17] + "x"}, {"MER-P3-LEGAL-REP-ID-VALID"}),
+    (
+        "merchant",
+        {"legal_rep_id_no": resident_id("11010519491231002")[:17] + "x"},
+        {"MER-P3-LEGAL-REP-ID-VALID"},
+    ),
     ("merchant", {"legal_rep_id_type": "02", "legal_rep_id_no": "H1234567"}, {"MER-P3-LEGAL-REP-ID-VALID"}),
-    ("merchant", {"legal_rep_id_type": "04", "legal_rep_id_no": resident_id()}, {"MER-P3-LEGAL-REP-ID-VALID"}),
+    (
+        "merchant",
+        {"legal_rep_id_type": "04", "legal_rep_id_no": resident_id()},
+        {"MER-P3-LEGAL-REP-ID-VALID"},
+    ),
     ("merchant", {"legal_rep_id_end": None}, {"MER-P4-LEGAL-REP-ID-END-REQUIRED"}),
     ("merchant", {"legal_rep_id_end": dt.date(2020, 1, 1)}, {"MER-P4-LEGAL-REP-ID-EXPIRED"}),
     # P5
@@ -164,7 +176,11 @@ DEFECTS: list[tuple[str, dict[str, Any], set[str]]] = [
     ("merchant", {"settle_acct_type": None}, {"MER-M4-SETTLE-TYPE-REQUIRED"}),
     ("merchant", {"settle_acct_type": "对公"}, {"MER-M4-SETTLE-TYPE"}),
     ("merchant", PERSONAL, {"MER-M4-SETTLE-TYPE"}),  # an enterprise settling to a card
-    ("merchant", {**MICRO, "settle_acct_type": "corporate", "settle_acct_no": "36020123456789"}, {"MER-M4-SETTLE-TYPE"}),
+    (
+        "merchant",
+        {**MICRO, "settle_acct_type": "corporate", "settle_acct_no": "36020123456789"},
+        {"MER-M4-SETTLE-TYPE"},
+    ),
     ("merchant", {"settle_acct_no": None}, {"MER-M5-SETTLE-ACCT-NO-REQUIRED"}),
     ("merchant", {"settle_acct_no": "150220800"}, {"MER-M5-SETTLE-ACCT-NO"}),
     ("merchant", {"settle_acct_no": "1" + "0" * 25}, {"MER-M5-SETTLE-ACCT-NO"}),
@@ -212,7 +228,11 @@ DEFECTS: list[tuple[str, dict[str, Any], set[str]]] = [
     ("customer_org", {"establishment_date": dt.date(1949, 9, 30)}, {"CUS-E6-ESTABLISHED-RANGE"}),
     ("customer_org", {"establishment_date": CHECK_DATE + dt.timedelta(days=1)}, {"CUS-E6-ESTABLISHED-RANGE"}),
     ("customer_org", {"reg_capital": None}, {"CUS-E7-CAPITAL-REQUIRED"}),
-    ("customer_org", {"entity_type": "cooperative", "uscc": org("93"), "reg_capital": 0}, {"CUS-E7-CAPITAL-POSITIVE"}),
+    (
+        "customer_org",
+        {"entity_type": "cooperative", "uscc": org("93"), "reg_capital": 0},
+        {"CUS-E7-CAPITAL-POSITIVE"},
+    ),
     ("customer_org", {"reg_capital": -10}, {"CUS-E7-CAPITAL-POSITIVE"}),
     ("customer_org", {"reg_address": None}, {"CUS-E8-REG-ADDRESS-REQUIRED"}),
     ("customer_org", {"reg_address": "/"}, {"CUS-E8-REG-ADDRESS-TEXT"}),
@@ -228,12 +248,24 @@ DEFECTS: list[tuple[str, dict[str, Any], set[str]]] = [
     ("customer_org", {"legal_rep_id_type": "身份证"}, {"CUS-P2-LEGAL-REP-ID-TYPE"}),
     ("customer_org", {"legal_rep_id_no": None}, {"CUS-P3-LEGAL-REP-ID-REQUIRED"}),
     ("customer_org", {"legal_rep_id_no": "110105194912310021"}, {"CUS-P3-LEGAL-REP-ID-VALID"}),
-    ("customer_org", {"legal_rep_id_type": "05", "legal_rep_id_no": "usa123456789012"}, {"CUS-P3-LEGAL-REP-ID-VALID"}),
+    (
+        "customer_org",
+        {"legal_rep_id_type": "05", "legal_rep_id_no": "usa123456789012"},
+        {"CUS-P3-LEGAL-REP-ID-VALID"},
+    ),
     ("customer_org", {"legal_rep_id_end": None}, {"CUS-P4-LEGAL-REP-ID-END-REQUIRED"}),
-    ("customer_org", {"legal_rep_id_end": CHECK_DATE - dt.timedelta(days=1)}, {"CUS-P4-LEGAL-REP-ID-EXPIRED"}),
+    (
+        "customer_org",
+        {"legal_rep_id_end": CHECK_DATE - dt.timedelta(days=1)},
+        {"CUS-P4-LEGAL-REP-ID-EXPIRED"},
+    ),
     ("customer_org", {"bo_id_type": None}, {"CUS-P5-BO-REQUIRED"}),
     ("customer_org", {"entity_type": "cooperative", "uscc": org("93"), **NO_BO}, {"CUS-P5-BO-REQUIRED"}),
-    ("customer_org", {"entity_type": "social_org", "uscc": org("51"), **NO_BO, "bo_id_no": resident_id()}, {"CUS-P5-BO-ALL-OR-NONE"}),
+    (
+        "customer_org",
+        {"entity_type": "social_org", "uscc": org("51"), **NO_BO, "bo_id_no": resident_id()},
+        {"CUS-P5-BO-ALL-OR-NONE"},
+    ),
     ("customer_org", {"bo_name": "无名氏\u3000"}, {"CUS-P5-BO-NAME-TEXT"}),
     ("customer_org", {"bo_name": "Li Si 2"}, {"CUS-P5-BO-NAME"}),
     ("customer_org", {"bo_id_type": "00"}, {"CUS-P5-BO-ID-TYPE"}),
@@ -244,7 +276,7 @@ DEFECTS: list[tuple[str, dict[str, Any], set[str]]] = [
     # out of scope (G1): nothing fires on a closed record
     ("customer_org", {"status": "closed", "uscc": None, "cust_name": "无"}, set()),
     ("merchant", {"status": "closed", "mcc": "0000", "settle_acct_type": "对公"}, set()),
-]  # fmt: skip
+]
 
 # valid values the standard allows, which must never raise a to-do
 UNUSUAL: list[tuple[str, dict[str, Any]]] = [
@@ -262,10 +294,25 @@ UNUSUAL: list[tuple[str, dict[str, Any]]] = [
     ("merchant", {"legal_rep_id_end": dt.date(9999, 12, 31), "licence_end": dt.date(9999, 12, 31)}),
     ("merchant", {"bo_id_end": dt.date(9999, 12, 31)}),
     ("merchant", {"licence_end": CHECK_DATE, "legal_rep_id_end": CHECK_DATE}),  # expires today
-    ("merchant", {"uscc": uscc("93"), "mer_reg_name": "九江市濂溪区绿源蔬菜种植专业合作社", "settle_acct_name": "九江市濂溪区绿源蔬菜种植专业合作社"}),
+    (
+        "merchant",
+        {
+            "uscc": uscc("93"),
+            "mer_reg_name": "九江市濂溪区绿源蔬菜种植专业合作社",
+            "settle_acct_name": "九江市濂溪区绿源蔬菜种植专业合作社",
+        },
+    ),
     ("merchant", {"uscc": uscc("91")}),  # every merchant here shares this USCC: chain stores
     ("merchant", MICRO),  # no USCC, licence, registered address, scope or beneficial owner
-    ("merchant", {**MICRO, "legal_rep_name": "阿卜杜拉·买买提", "mer_reg_name": "阿卜杜拉·买买提", "settle_acct_name": "阿卜杜拉·买买提"}),
+    (
+        "merchant",
+        {
+            **MICRO,
+            "legal_rep_name": "阿卜杜拉·买买提",
+            "mer_reg_name": "阿卜杜拉·买买提",
+            "settle_acct_name": "阿卜杜拉·买买提",
+        },
+    ),
     ("merchant", {**MICRO, "settle_acct_no": CARD_16, "mer_biz_name": "鑫"}),  # one character is not repeated
     ("merchant", INDIVIDUAL),
     ("merchant", {**INDIVIDUAL, **PERSONAL}),  # an individual business settling to the owner's card
@@ -278,10 +325,16 @@ UNUSUAL: list[tuple[str, dict[str, Any]]] = [
     ("merchant", {"contact_phone": "19912345678"}),
     ("merchant", {"legal_rep_name": "阿卜杜拉·买买提"}),
     ("merchant", {"legal_rep_name": "JOHN SMITH", "legal_rep_id_type": "06", "legal_rep_id_no": "E12345678"}),
-    ("merchant", {"legal_rep_name": "José García", "legal_rep_id_type": "06", "legal_rep_id_no": "PA1234567"}),
+    (
+        "merchant",
+        {"legal_rep_name": "José García", "legal_rep_id_type": "06", "legal_rep_id_no": "PA1234567"},
+    ),
     ("merchant", {"legal_rep_name": "刘䶮"}),  # CJK extension A
     ("merchant", {"bo_name": "古丽米拉·艾合买提"}),
-    ("merchant", {"mer_reg_name": "九江长江（集团）实业有限公司", "settle_acct_name": "九江长江（集团）实业有限公司"}),
+    (
+        "merchant",
+        {"mer_reg_name": "九江长江（集团）实业有限公司", "settle_acct_name": "九江长江（集团）实业有限公司"},
+    ),
     ("merchant", {"biz_address": "广东省东莞市南城街道鸿福路88号", "biz_area_code": "441900"}),  # no counties
     ("merchant", {"biz_address": "江西省南昌市红谷滩区会展路99号", "biz_area_code": "360113"}),  # since 2019
     ("merchant", {"biz_address": "内蒙古自治区呼和浩特市赛罕区大学东街1号", "biz_area_code": "150105"}),
@@ -308,7 +361,7 @@ UNUSUAL: list[tuple[str, dict[str, Any]]] = [
     ("customer_org", {"status": "dormant"}),
     ("customer_org", {"legal_rep_name": "艾力·吐尔逊", "bo_name": "艾力·吐尔逊"}),
     ("customer_org", {"contact_phone": "0792-8123456"}),
-]  # fmt: skip
+]
 
 
 def record(table: str, seq: int, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -242,8 +242,11 @@ class Client:
         page = self.get("/login")
         token = CSRF.search(page.text)
         assert token is not None
-        answer = self.request("POST", "/login", {"staff_id": staff_id, "password": password,
-                                                 "csrf_token": token.group(1), "next": "/"})  # fmt: skip
+        answer = self.request(
+            "POST",
+            "/login",
+            {"staff_id": staff_id, "password": password, "csrf_token": token.group(1), "next": "/"},
+        )
         if answer.status == 303:
             self.get("/todos")  # picks up the session's CSRF token
         return answer

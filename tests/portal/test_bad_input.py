@@ -36,8 +36,17 @@ BAD_VALUES = (
 ROLES = ("D001", "S101", "M101", None)  # the data office, a sub-branch head, an account manager, nobody
 LANGUAGE_MARKS = {"zh": ('lang="zh-CN"', "数据质量治理平台"), "en": ('lang="en"', "Data-quality governance")}
 # valid values for the form fields not probed (a login that fails: no real account is locked)
-FORM_DEFAULTS = {"staff_id": "X999", "password": "not-the-password", "next": "/", "note": "",
-                 "reason": "记录无误", "evidence": "", "decision": "reject", "day": "", "confirm": ""}  # fmt: skip
+FORM_DEFAULTS = {
+    "staff_id": "X999",
+    "password": "not-the-password",
+    "next": "/",
+    "note": "",
+    "reason": "记录无误",
+    "evidence": "",
+    "decision": "reject",
+    "day": "",
+    "confirm": "",
+}
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,13 @@ def _valid_path_values(bank: Bank) -> dict[str, str]:
         todo_id = conn.scalar(sa.select(sa.func.min(Todo.id)))
         run_id = conn.scalar(sa.select(sa.func.min(CheckRun.id)))
         appeal_id = conn.scalar(sa.select(sa.func.min(Appeal.id))) or 1
-    return {"todo_id": str(todo_id), "run_id": str(run_id), "appeal_id": str(appeal_id),
-            "path": "index.html", "action": "withdraw"}  # fmt: skip
+    return {
+        "todo_id": str(todo_id),
+        "run_id": str(run_id),
+        "appeal_id": str(appeal_id),
+        "path": "index.html",
+        "action": "withdraw",
+    }
 
 
 def _fill(route: APIRoute, names: list[str], valid: dict[str, str], bad: dict[str, str]) -> str:

@@ -410,12 +410,29 @@ def test_account_manager_path_on_postgresql(browser: Browser, tmp_path: Path, sh
 def test_the_new_pages_in_each_language(browser: Browser, bank: Bank, shots: Shots, lang: str) -> None:
     """A refused rejection keeps the form; names in the trail; the record's context; help; the print view."""
     said = {
-        "zh": {"user": "工号", "password": "密码", "login": "登录", "reject": "驳回", "submit": "提交决定",
-               "note_needed": "驳回申诉须填写意见", "context": "记录概况", "help": "一项待办的一生", "print": "打印视图"},
-        "en": {"user": "Employee number", "password": "Password", "login": "Log in", "reject": "Reject",
-               "submit": "Record the decision", "note_needed": "A rejection needs a note", "context": "The record",
-               "help": "The life of a to-do", "print": "Print view"},
-    }[lang]  # fmt: skip
+        "zh": {
+            "user": "工号",
+            "password": "密码",
+            "login": "登录",
+            "reject": "驳回",
+            "submit": "提交决定",
+            "note_needed": "驳回申诉须填写意见",
+            "context": "记录概况",
+            "help": "一项待办的一生",
+            "print": "打印视图",
+        },
+        "en": {
+            "user": "Employee number",
+            "password": "Password",
+            "login": "Log in",
+            "reject": "Reject",
+            "submit": "Record the decision",
+            "note_needed": "A rejection needs a note",
+            "context": "The record",
+            "help": "The life of a to-do",
+            "print": "Print view",
+        },
+    }[lang]
     todo = bank.todo_id(2, BAD_ID_RULE)
     file_appeal(bank.store, todo, "M101", "证件类型录错，应为港澳居民来往内地通行证")
     with serve(make_app(bank)) as url:

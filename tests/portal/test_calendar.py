@@ -28,8 +28,10 @@ def test_marking_a_holiday_moves_the_due_dates_after_it_only(portal: Portal) -> 
     office.login("D001")
     page = office.get("/office/calendar?year=2026&day=2026-12-01")
     assert page.status == 200 and 'id="edit"' in page.text and "2026-12-01 周二 · 工作日" in page.text
-    done = office.post("/office/calendar/day", {"day": "2026-12-01", "choice": "holiday", "note": "行庆日",
-                                                "notice": "行发〔2026〕9号"})  # fmt: skip
+    done = office.post(
+        "/office/calendar/day",
+        {"day": "2026-12-01", "choice": "holiday", "note": "行庆日", "notice": "行发〔2026〕9号"},
+    )
     assert done.status == 303 and "msg=calendar_saved" in done.headers["location"]
     shown = office.get(done.headers["location"])
     assert "工作日历已保存" in shown.text and "项未完成待办的到期日已按新日历重新计算" in shown.text

@@ -36,8 +36,25 @@ from tests.portal.conftest import PASSWORD, Bank, Client, make_app, serve
 pytestmark = pytest.mark.slow  # one demo bank (~20 s to build and check) serves every test here
 MAX_PAGES = 80  # per login and language: every kind of page, not every to-do
 # Latin text allowed in the Chinese pages: names of products and formats, and the language switch
-ALLOWED_LATIN = {"English", "Excel", "xlsx", "CSV", "GX", "Data", "Docs", "Airflow", "YYYY", "MM", "DD", "chinese",
-                 "chinese-calendar", "dqgov", "audit", "verify", "Luhn"}  # fmt: skip
+ALLOWED_LATIN = {
+    "English",
+    "Excel",
+    "xlsx",
+    "CSV",
+    "GX",
+    "Data",
+    "Docs",
+    "Airflow",
+    "YYYY",
+    "MM",
+    "DD",
+    "chinese",
+    "chinese-calendar",
+    "dqgov",
+    "audit",
+    "verify",
+    "Luhn",
+}
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]")
 KEYLIKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)*\.[a-z0-9]+(?:_[a-z0-9]+)*\b")
 COLUMN_ID = re.compile(r"\b[a-z]+_[a-z_]+\b")
@@ -113,15 +130,25 @@ class Login(Client):
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[sa.Engine, dict[str, Login]]]:
     folder = tmp_path_factory.mktemp("demo")
     source_url = f"sqlite:///{folder / 'source.sqlite'}"
-    generate_demo_bank(sa.create_engine(source_url), DemoBankSpec(merchants=400, customers=100, seed=11,
-                                                                  defect_rate=0.4, check_date=CHECK_DATE))  # fmt: skip
+    generate_demo_bank(
+        sa.create_engine(source_url),
+        DemoBankSpec(merchants=400, customers=100, seed=11, defect_rate=0.4, check_date=CHECK_DATE),
+    )
     store = open_store(f"sqlite:///{folder / 'store.sqlite'}")
     source = sa.create_engine(source_url)
     for suite in load_suites():
         run_suite(source, store, suite, CHECK_DATE - dt.timedelta(days=1))
     logins = ensure_demo_users(store, PASSWORD)
-    create_campaign(store, "南昌分行手机号专项", CHECK_DATE - dt.timedelta(days=30), CHECK_DATE + dt.timedelta(days=60),
-                    0.9, tables=["merchant"], institutions=[logins[1].inst_code], created_by=logins[-1].staff_id)  # fmt: skip
+    create_campaign(
+        store,
+        "南昌分行手机号专项",
+        CHECK_DATE - dt.timedelta(days=30),
+        CHECK_DATE + dt.timedelta(days=60),
+        0.9,
+        tables=["merchant"],
+        institutions=[logins[1].inst_code],
+        created_by=logins[-1].staff_id,
+    )
     for suite in load_suites():
         run_suite(source, store, suite, CHECK_DATE)
     take_snapshot(store, CHECK_DATE - dt.timedelta(days=1))
@@ -202,8 +229,14 @@ def test_refused_forms_come_back_as_typed_with_every_problem_in_chinese(
     assert problems(visible_text(refused.text), "zh") == []
 
     office.get("/office/campaigns?lang=zh")
-    form = {"name": "", "baseline": "2026-13-01", "deadline": "", "target": "1.5x",
-            "rules": "NO-SUCH-RULE", "institutions": "999999"}  # fmt: skip
+    form = {
+        "name": "",
+        "baseline": "2026-13-01",
+        "deadline": "",
+        "target": "1.5x",
+        "rules": "NO-SUCH-RULE",
+        "institutions": "999999",
+    }
     refused = office.post("/office/campaigns", form)
     assert refused.status == 422
     said = visible_text(refused.text)
@@ -218,8 +251,18 @@ def test_refused_forms_come_back_as_typed_with_every_problem_in_chinese(
         assert expected in said, expected
     assert problems(said, "zh") == []
     assert 'value="NO-SUCH-RULE"' in refused.text  # what was typed stays
-    late = office.post("/office/campaigns", {**form, "name": "年末", "baseline": "2026-12-01",
-                                             "deadline": "2026-11-01", "target": "150", "rules": "", "institutions": ""})  # fmt: skip
+    late = office.post(
+        "/office/campaigns",
+        {
+            **form,
+            "name": "年末",
+            "baseline": "2026-12-01",
+            "deadline": "2026-11-01",
+            "target": "150",
+            "rules": "",
+            "institutions": "",
+        },
+    )
     assert "截止日：不能早于基准日" in late.text and "填写的是“150”" in late.text
 
 
@@ -328,9 +371,10 @@ def test_inbox_lines_link_to_their_to_dos(demo: tuple[sa.Engine, dict[str, Login
     body = f"[临期] 收单商户 {todo.record_key} · {todo.rule_id} 描述 · 到期 2026-11-27 · uscc=9136****X\n请及时处理。"
     with store.begin() as conn:
         conn.execute(
-            sa.insert(InboxMessage).values(staff_id=manager.staff_id, subject="待办提醒", body=body,
-                                           created_at=dt.datetime.now(dt.UTC))
-        )  # fmt: skip
+            sa.insert(InboxMessage).values(
+                staff_id=manager.staff_id, subject="待办提醒", body=body, created_at=dt.datetime.now(dt.UTC)
+            )
+        )
     page = manager.get("/inbox")
     assert f'<a href="/todos/{todo.id}">[临期] 收单商户 {todo.record_key}' in page.text
     assert (

@@ -54,9 +54,13 @@ def test_healthz_is_ok_then_down_once_the_store_database_is_dropped(small_bank: 
         url_of_store = small_bank.store.url
         if url_of_store.get_backend_name() == "postgresql":
             with _pg_admin().connect() as admin:
-                admin.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                      "WHERE datname = :db AND pid <> pg_backend_pid()"),
-                              {"db": url_of_store.database})  # fmt: skip
+                admin.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :db AND pid <> pg_backend_pid()"
+                    ),
+                    {"db": url_of_store.database},
+                )
                 admin.execute(sa.text(f'DROP DATABASE "{url_of_store.database}"'))
         else:
             for suffix in ("", "-wal", "-shm"):
@@ -111,18 +115,28 @@ def test_metrics_match_the_bank(any_bank: Bank) -> None:
     now = dt.datetime.now(dt.UTC)
     outbox = {"subject": "s", "body": "b", "attempts": 0, "next_attempt_at": now, "created_at": now}
     with any_bank.store.begin() as conn:
-        conn.execute(sa.insert(OutboxMessage), [
-            {**outbox, "dedupe_key": "a", "channel": "email", "recipient": "M101", "status": "pending"},
-            {**outbox, "dedupe_key": "b", "channel": "email", "recipient": "M102", "status": "pending"},
-            {**outbox, "dedupe_key": "c", "channel": "wecom", "recipient": "M101", "status": "dead"},
-            {**outbox, "dedupe_key": "d", "channel": "inbox", "recipient": "M101", "status": "sent"},
-        ])  # fmt: skip
-        conn.execute(sa.insert(CheckRun).values(
-            table_name="merchant", logical_date=CHECK_DATE, trigger="airflow", status="failed", source="test",
-            started_at=now - dt.timedelta(seconds=90), finished_at=now,
-            error="volume guard: merchant records in scope fell from 7 (run 1) to 2 (-71%)",
-            guard='{"previous": 7, "current": 2}',
-        ))  # fmt: skip
+        conn.execute(
+            sa.insert(OutboxMessage),
+            [
+                {**outbox, "dedupe_key": "a", "channel": "email", "recipient": "M101", "status": "pending"},
+                {**outbox, "dedupe_key": "b", "channel": "email", "recipient": "M102", "status": "pending"},
+                {**outbox, "dedupe_key": "c", "channel": "wecom", "recipient": "M101", "status": "dead"},
+                {**outbox, "dedupe_key": "d", "channel": "inbox", "recipient": "M101", "status": "sent"},
+            ],
+        )
+        conn.execute(
+            sa.insert(CheckRun).values(
+                table_name="merchant",
+                logical_date=CHECK_DATE,
+                trigger="airflow",
+                status="failed",
+                source="test",
+                started_at=now - dt.timedelta(seconds=90),
+                finished_at=now,
+                error="volume guard: merchant records in scope fell from 7 (run 1) to 2 (-71%)",
+                guard='{"previous": 7, "current": 2}',
+            )
+        )
     with serve(make_app(any_bank)) as url:
         status, text, headers = fetch(url + "/metrics")
     assert status == 200 and headers["content-type"].startswith("text/plain; version=")
@@ -162,8 +176,12 @@ def test_metrics_answer_only_local_clients_or_the_token(bank: Bank) -> None:
     with serve(make_app(bank, metrics_token="s3cret-token")) as url:
         assert fetch(url + "/metrics")[0] == 403
         assert fetch(url + "/metrics", {"Authorization": "Bearer wrong"})[0] == 403
-        assert fetch(url + "/metrics", {"Authorization": "Bearer s3cret-token",
-                                        "X-Forwarded-For": "10.1.2.3"})[0] == 200  # fmt: skip
+        assert (
+            fetch(url + "/metrics", {"Authorization": "Bearer s3cret-token", "X-Forwarded-For": "10.1.2.3"})[
+                0
+            ]
+            == 200
+        )
 
 
 def test_healthz_needs_no_login_and_shows_no_personal_data(bank: Bank) -> None:

@@ -23,10 +23,22 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
 PAGES = {
     "M101": ["/todos", "/todos?status=all&sort=-due&severity=low", "/inbox"],
     "S101": ["/dashboard", "/todos", "/summary", "/appeals"],
-    "D001": ["/dashboard", "/dashboard?inst=110200", "/todos?due=soon", "/summary", "/appeals",
-             "/office/campaigns", "/office/rules", "/office/runs", "/office/runs?rechecks=true",
-             "/office/exports", "/office/audit", "/office/calendar", "/office/calendar?year=2027&day=2027-02-08"],
-}  # fmt: skip
+    "D001": [
+        "/dashboard",
+        "/dashboard?inst=110200",
+        "/todos?due=soon",
+        "/summary",
+        "/appeals",
+        "/office/campaigns",
+        "/office/rules",
+        "/office/runs",
+        "/office/runs?rechecks=true",
+        "/office/exports",
+        "/office/audit",
+        "/office/calendar",
+        "/office/calendar?year=2027&day=2027-02-08",
+    ],
+}
 
 
 def test_every_page_renders_in_chinese_and_in_english(portal: Portal) -> None:
@@ -110,8 +122,11 @@ def test_a_key_two_source_rows_share_shows_neither_row_and_takes_no_correction(b
     """王经理's row (M102) gains 张经理's merchant key (M101): 张经理's form must show and change neither."""
     source = sa.create_engine(bank.source_url)
     without_primary_key(source)
-    add_row(source, "merchant", merchant_row(1, mgr_staff_id="M102", legal_rep_name="欧阳娜娜",
-                                             contact_phone="13900139000"))  # fmt: skip
+    add_row(
+        source,
+        "merchant",
+        merchant_row(1, mgr_staff_id="M102", legal_rep_name="欧阳娜娜", contact_phone="13900139000"),
+    )
     todo = bank.todo_id(1, "MER-C1-PHONE-FORMAT")
     with serve(make_app(bank)) as url:
         owner = Client(url)
@@ -273,9 +288,16 @@ def test_the_inbox_shows_a_persons_messages_only_and_marks_them_read(portal: Por
     with portal.bank.store.begin() as conn:
         conn.execute(
             sa.insert(InboxMessage),
-            [{"staff_id": s, "subject": f"{s} 的数据质量待办提醒", "body": "新增 2 条", "created_at": dt.datetime.now(dt.UTC)}
-             for s in ("M101", "M102")],
-        )  # fmt: skip
+            [
+                {
+                    "staff_id": s,
+                    "subject": f"{s} 的数据质量待办提醒",
+                    "body": "新增 2 条",
+                    "created_at": dt.datetime.now(dt.UTC),
+                }
+                for s in ("M101", "M102")
+            ],
+        )
     client = portal.client()
     client.login("M101")
     page = client.get("/inbox").text

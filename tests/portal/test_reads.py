@@ -65,18 +65,36 @@ def test_dqgov_report_for_a_day_without_a_snapshot_computes_in_memory(any_bank: 
     take_snapshot(any_bank.store, CHECK_DATE)
     before = snapshot_tables(any_bank.store)
     env = {**os.environ, "DQGOV_STORE_URL": store_url(any_bank), "DQGOV_HOME": str(tmp_path)}
-    done = subprocess.run([DQGOV, "report", "--date", str(MONTH_END), "--format", "csv"], env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [DQGOV, "report", "--date", str(MONTH_END), "--format", "csv"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     rows = {r["inst_code"]: r for r in csv.DictReader(io.StringIO(done.stdout))}
     # the contract's columns, with the live figures: 张经理's 4, 王经理's 1 and 吴经理's 1 merchant to-dos, the
     # customer's 1; nothing fixed yet
-    assert list(rows["100000"])[:8] == ["inst_code", "level", "baseline", "fixed", "exempted", "open",
-                                        "overdue", "completion_rate"]  # fmt: skip
+    assert list(rows["100000"])[:8] == [
+        "inst_code",
+        "level",
+        "baseline",
+        "fixed",
+        "exempted",
+        "open",
+        "overdue",
+        "completion_rate",
+    ]
     assert (rows["100000"]["baseline"], rows["100000"]["open"], rows["100000"]["fixed"]) == ("7", "7", "0")
     assert "live" in done.stderr and "no snapshot" in done.stderr
     assert snapshot_tables(any_bank.store) == before
     # a day with a snapshot is reported from it, silently
-    done = subprocess.run([DQGOV, "report", "--date", str(CHECK_DATE), "--format", "csv"], env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [DQGOV, "report", "--date", str(CHECK_DATE), "--format", "csv"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0 and "live" not in done.stderr, done.stderr

@@ -32,8 +32,13 @@ def stopped(databases: Any, tmp_path: Any) -> tuple[Bank, int]:
 
 
 def portal(bank: Bank, tmp_path: Any) -> Any:
-    app = create_app(bank.store, bank.source_url, today=lambda: DAY, trigger=Trigger(FakeRunner()),
-                     datadocs_root=tmp_path / "docs")  # fmt: skip
+    app = create_app(
+        bank.store,
+        bank.source_url,
+        today=lambda: DAY,
+        trigger=Trigger(FakeRunner()),
+        datadocs_root=tmp_path / "docs",
+    )
     return serve(app)
 
 

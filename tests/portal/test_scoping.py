@@ -91,8 +91,12 @@ def test_data_docs_paths_cannot_leave_their_folder(portal: Portal) -> None:
     office = portal.client()
     office.login("D001")
     assert office.get("/office/runs/1/docs/index.html").status == 200
-    for path in ("/office/runs/1/docs/../secret.html", "/office/runs/1/docs/%2e%2e/secret.html",
-                 "/office/runs/1/docs/..%2Fsecret.html", "/office/runs/1/docs/dqgov.json"):  # fmt: skip
+    for path in (
+        "/office/runs/1/docs/../secret.html",
+        "/office/runs/1/docs/%2e%2e/secret.html",
+        "/office/runs/1/docs/..%2Fsecret.html",
+        "/office/runs/1/docs/dqgov.json",
+    ):
         assert office.get(path).status == 404, path
     manager = portal.client()
     manager.login("M101")

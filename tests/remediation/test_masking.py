@@ -40,10 +40,21 @@ def personal_card() -> str:
 def micro(seq: int, name: str, **overrides: object) -> dict[str, object]:
     """A micro merchant (自然人): no licence; its registered name and account holder are the operator."""
     values: dict[str, object] = dict(
-        mer_type="micro", uscc=None, licence_end=None, reg_address=None, business_scope=None,
-        mer_reg_name=name, legal_rep_name=name, bo_name=None, bo_id_type=None, bo_id_no=None, bo_id_end=None,
-        settle_acct_type="personal", settle_acct_no=personal_card(), settle_acct_name=name,
-    )  # fmt: skip
+        mer_type="micro",
+        uscc=None,
+        licence_end=None,
+        reg_address=None,
+        business_scope=None,
+        mer_reg_name=name,
+        legal_rep_name=name,
+        bo_name=None,
+        bo_id_type=None,
+        bo_id_no=None,
+        bo_id_end=None,
+        settle_acct_type="personal",
+        settle_acct_no=personal_card(),
+        settle_acct_name=name,
+    )
     values.update(overrides)
     return merchant_row(seq, **values)
 
@@ -106,13 +117,21 @@ def test_a_correction_trail_holds_a_persons_name_masked(checked: tuple[str, sa.E
     with store.connect() as conn:
         todo_id = conn.scalar(
             sa.select(Todo.id).where(
-                Todo.record_key == merchant_row(2)["mer_id"], Todo.columns == "settle_acct_name",
+                Todo.record_key == merchant_row(2)["mer_id"],
+                Todo.columns == "settle_acct_name",
                 Todo.rule_id.like("%G2%"),
             )
-        )  # fmt: skip
+        )
     assert todo_id is not None
-    outcome = submit_correction(store, source_engine(source_url), todo_id, "M101", {"settle_acct_name": "王小红"},
-                                SourceRowUpdate(create_engine(source_url, "source")), check_date=CHECK_DATE)  # fmt: skip
+    outcome = submit_correction(
+        store,
+        source_engine(source_url),
+        todo_id,
+        "M101",
+        {"settle_acct_name": "王小红"},
+        SourceRowUpdate(create_engine(source_url, "source")),
+        check_date=CHECK_DATE,
+    )
     assert outcome.status == "verified"
     with store.connect() as conn:
         changes = conn.scalar(sa.select(Correction.changes).where(Correction.todo_id == todo_id))

@@ -29,18 +29,24 @@ def test_each_setting_is_read_by_its_parser(monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.mark.parametrize(
     ("name", "raw", "message"),
-    [("DQGOV_PORTAL_PORT", "80a", "DQGOV_PORTAL_PORT='80a' is not a port number"),
-     ("DQGOV_PORTAL_PORT", "70000", "DQGOV_PORTAL_PORT='70000' is not a port number"),
-     ("DQGOV_RETRY_DELAY_SECONDS", "5m", "DQGOV_RETRY_DELAY_SECONDS='5m' is not a whole number"),
-     ("DQGOV_COOKIE_SECURE", "maybe", "DQGOV_COOKIE_SECURE='maybe' is not true or false"),
-     ("DQGOV_RUN_LEASE_MINUTES", "soon", "DQGOV_RUN_LEASE_MINUTES='soon' is not a number")],
-)  # fmt: skip
+    [
+        ("DQGOV_PORTAL_PORT", "80a", "DQGOV_PORTAL_PORT='80a' is not a port number"),
+        ("DQGOV_PORTAL_PORT", "70000", "DQGOV_PORTAL_PORT='70000' is not a port number"),
+        ("DQGOV_RETRY_DELAY_SECONDS", "5m", "DQGOV_RETRY_DELAY_SECONDS='5m' is not a whole number"),
+        ("DQGOV_COOKIE_SECURE", "maybe", "DQGOV_COOKIE_SECURE='maybe' is not true or false"),
+        ("DQGOV_RUN_LEASE_MINUTES", "soon", "DQGOV_RUN_LEASE_MINUTES='soon' is not a number"),
+    ],
+)
 def test_a_value_that_does_not_parse_names_its_setting(
     monkeypatch: pytest.MonkeyPatch, name: str, raw: str, message: str
 ) -> None:
     monkeypatch.setenv(name, raw)
-    reader = {settings.integer: settings.integer_of, settings.flag: settings.flag_of,
-              settings.number: settings.number_of, settings.port: settings.port_of}[settings._BY_NAME[name].parse]  # fmt: skip
+    reader = {
+        settings.integer: settings.integer_of,
+        settings.flag: settings.flag_of,
+        settings.number: settings.number_of,
+        settings.port: settings.port_of,
+    }[settings._BY_NAME[name].parse]
     with pytest.raises(settings.SettingError, match=message):
         reader(name)
 

@@ -75,9 +75,16 @@ class ReconcileSummary:
 
 def _stored(run: Any) -> ReconcileSummary:
     return ReconcileSummary(
-        run.id, run.status, run.opened, run.reopened, run.kept, run.fixed, run.out_of_scope, run.reassigned,
+        run.id,
+        run.status,
+        run.opened,
+        run.reopened,
+        run.kept,
+        run.fixed,
+        run.out_of_scope,
+        run.reassigned,
         run.gone,
-    )  # fmt: skip
+    )
 
 
 def _table_of(store: sa.Engine, run_id: int) -> str:
@@ -169,8 +176,14 @@ def _not_applicable(run: Any) -> str:
 
 
 def _apply(conn: sa.Connection, run: Any, policy: Policy, calendar: WorkdayCalendar) -> ReconcileSummary:
-    p = tr.Pass(conn, run.id, run.table_name, run.logical_date, run.record_key,
-                due_dates(conn, run.table_name, run.logical_date, policy, calendar))  # fmt: skip
+    p = tr.Pass(
+        conn,
+        run.id,
+        run.table_name,
+        run.logical_date,
+        run.record_key,
+        due_dates(conn, run.table_name, run.logical_date, policy, calendar),
+    )
     reopened = tr.lapse_exemptions(p) + tr.reopen_regressions(p) + tr.restore_returned(p)
     tr.refute_claims(p)
     reassigned = tr.reassign_transferred(p)
@@ -217,11 +230,14 @@ def _finish(conn: sa.Connection, run: Any, summary: ReconcileSummary) -> None:
     _drop_staging(conn, finished)
     keep = (
         sa.select(CheckRun.id)
-        .where(CheckRun.table_name == run.table_name, CheckRun.record_key.is_(None),
-               CheckRun.status == RunStatus.RECONCILED)
+        .where(
+            CheckRun.table_name == run.table_name,
+            CheckRun.record_key.is_(None),
+            CheckRun.status == RunStatus.RECONCILED,
+        )
         .order_by(CheckRun.id.desc())
         .limit(KEEP_BEFORE_IMAGES)
-    )  # fmt: skip
+    )
     oldest_kept = conn.scalar(sa.select(sa.func.min(keep.subquery().c.id)))
     if oldest_kept is not None:
         of_table = sa.select(CheckRun.id).where(

@@ -98,8 +98,16 @@ class Pass:
         detail: ColumnElement[Any] | None = None,
         from_status: ColumnElement[Any] | None = None,
     ) -> None:
-        log_events(self.conn, where, event, run_id=self.run_id, to_status=to_status, from_status=from_status,
-                   detail=detail, at=self.at)  # fmt: skip
+        log_events(
+            self.conn,
+            where,
+            event,
+            run_id=self.run_id,
+            to_status=to_status,
+            from_status=from_status,
+            detail=detail,
+            at=self.at,
+        )
 
     def transition(
         self,
@@ -288,8 +296,18 @@ def open_new(p: Pass) -> int:
         "due_date": p.due_for(f.c.rule_id),
         "card": sa.literal(Card.NONE.value),
     }
-    copied = ("rule_id", "table_name", "record_key", "inst_code", "mgr_staff_id", "assignee_staff_id",
-              "routed_to_head", "masked_value", "record_created", "value_hash")  # fmt: skip
+    copied = (
+        "rule_id",
+        "table_name",
+        "record_key",
+        "inst_code",
+        "mgr_staff_id",
+        "assignee_staff_id",
+        "routed_to_head",
+        "masked_value",
+        "record_created",
+        "value_hash",
+    )
     names = [*copied, *derived]
     new_rows = (
         sa.select(*(f.c[name] for name in copied), *derived.values())
@@ -313,9 +331,13 @@ def close_passing(p: Pass) -> dict[str, int]:
     def record_is(state: str) -> ColumnElement[bool]:
         return (
             sa.select(RecordState.record_key)
-            .where(RecordState.run_id == p.run_id, RecordState.record_key == t.c.record_key, RecordState.state == state)
+            .where(
+                RecordState.run_id == p.run_id,
+                RecordState.record_key == t.c.record_key,
+                RecordState.state == state,
+            )
             .exists()
-        )  # fmt: skip
+        )
 
     end_exemptions(p, base, "lapsed")  # an exemption ends with its to-do
     counts: dict[str, int] = {}

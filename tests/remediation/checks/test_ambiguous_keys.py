@@ -49,8 +49,11 @@ class Shared:
             next(s for s in SUITES if s.table == "merchant"),
             CHECK_DATE,
         )
-        add_row(self.source, "merchant",
-                merchant_row(1, mgr_staff_id="M102", legal_rep_name="王五", contact_phone=OTHER_PHONE))  # fmt: skip
+        add_row(
+            self.source,
+            "merchant",
+            merchant_row(1, mgr_staff_id="M102", legal_rep_name="王五", contact_phone=OTHER_PHONE),
+        )
         with self.store.connect() as conn:
             self.todo_id = conn.scalar(
                 sa.select(Todo.id).where(Todo.record_key == KEY, Todo.rule_id == "MER-C1-PHONE-FORMAT")
@@ -91,8 +94,16 @@ def test_a_correction_is_refused_with_the_reason_and_nothing_is_written(shared: 
     writeback = adapter(create_engine(shared.source_url, "source"))
     assert shared.todo_id is not None
     with pytest.raises(AmbiguousKey):
-        submit_correction(shared.store, source_engine(shared.source_url), shared.todo_id, "M101", {"contact_phone": "13800138000"},
-                          writeback, check_date=CHECK_DATE, suites=SUITES)  # fmt: skip
+        submit_correction(
+            shared.store,
+            source_engine(shared.source_url),
+            shared.todo_id,
+            "M101",
+            {"contact_phone": "13800138000"},
+            writeback,
+            check_date=CHECK_DATE,
+            suites=SUITES,
+        )
     assert shared.phones() == sorted([BAD_PHONE, OTHER_PHONE]) and shared.requests() == 0
     with shared.store.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(Correction)) == 0

@@ -61,8 +61,16 @@ class Checked:
         self, todo_id: int, changes: Mapping[str, str], staff: str = "M101", adapter: Any = None
     ) -> Any:
         writeback = adapter or SourceRowUpdate(create_engine(self.source_url, "source"))
-        return submit_correction(self.store, source_engine(self.source_url), todo_id, staff, changes, writeback,
-                                 check_date=CHECK_DATE, suites=SUITES)  # fmt: skip
+        return submit_correction(
+            self.store,
+            source_engine(self.source_url),
+            todo_id,
+            staff,
+            changes,
+            writeback,
+            check_date=CHECK_DATE,
+            suites=SUITES,
+        )
 
     def corrections(self) -> list[Any]:
         with self.store.connect() as conn:
@@ -126,8 +134,11 @@ def test_unreadable_values_are_refused_per_field(checked: Checked) -> None:
 
 def test_the_outbox_adapter_queues_a_request_and_the_todo_waits_for_a_check(checked: Checked) -> None:
     todo = checked.todo(1, "MER-C1-PHONE-FORMAT")
-    outcome = checked.correct(todo.id, {"contact_phone": "13800138000"},
-                              adapter=CorrectionsOutbox(create_engine(checked.source_url, "source")))  # fmt: skip
+    outcome = checked.correct(
+        todo.id,
+        {"contact_phone": "13800138000"},
+        adapter=CorrectionsOutbox(create_engine(checked.source_url, "source")),
+    )
     assert (
         outcome.status == "queued" and checked.todo(1, "MER-C1-PHONE-FORMAT").status == "pending_verification"
     )

@@ -39,16 +39,23 @@ def env(bank: Bank, tmp_path: Path) -> dict[str, str]:
 def check(bank: Bank, tmp_path: Path, day: dt.date = CHECK_DATE) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [DQGOV, "check", "--source-url", bank.source_url, "--check-date", day.isoformat()],
-        env=env(bank, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env(bank, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stepper(bank: Bank, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.remediation.checks.stepper", *args],
-        cwd=ROOT, env=env(bank, tmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env(bank, tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
 
 
 def finished(proc: subprocess.Popen[str], timeout: float = 300) -> str:

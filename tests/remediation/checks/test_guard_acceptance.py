@@ -25,8 +25,9 @@ def test_a_bad_extract_or_date_leaves_8000_todos_and_the_rates_as_they_were(
     databases: Any, tmp_path: Path
 ) -> None:
     source_url, store_url = databases.new("source"), databases.new("store")
-    source = build_source(source_url, [merchant_row(i, contact_phone="12345") for i in range(MERCHANTS)],
-                          [customer_row(1)])  # fmt: skip
+    source = build_source(
+        source_url, [merchant_row(i, contact_phone="12345") for i in range(MERCHANTS)], [customer_row(1)]
+    )
     env = {**os.environ, "DQGOV_STORE_URL": store_url, "DQGOV_HOME": str(tmp_path)}
 
     def dqgov(*args: str) -> subprocess.CompletedProcess[str]:
@@ -62,8 +63,12 @@ def test_a_bad_extract_or_date_leaves_8000_todos_and_the_rates_as_they_were(
     assert todos_and_rates() == before
 
     with source.begin() as conn:  # 10% of the extract comes back
-        conn.execute(sa.text(f"INSERT INTO merchant ({', '.join(rows[0])}) VALUES ({', '.join(':' + c for c in rows[0])})"),
-                     [dict(r) for r in rows[: MERCHANTS // 10]])  # fmt: skip
+        conn.execute(
+            sa.text(
+                f"INSERT INTO merchant ({', '.join(rows[0])}) VALUES ({', '.join(':' + c for c in rows[0])})"
+            ),
+            [dict(r) for r in rows[: MERCHANTS // 10]],
+        )
     cut = check()
     assert cut.returncode == 2 and "to 800 (-90%)" in cut.stderr
     assert todos_and_rates() == before

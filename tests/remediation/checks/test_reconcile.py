@@ -191,14 +191,22 @@ def test_the_rule_files_scope_decides_what_is_out_of_scope(databases: Any, tmp_p
     rules = tmp_path / "rules"
     shutil.copytree(RULES_DIR, rules)
     path = rules / "merchant.yml"
-    path.write_text(path.read_text(encoding="utf-8").replace("exclude_status: [closed]",
-                                                              "exclude_status: [closed, suspended]"),
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "exclude_status: [closed]", "exclude_status: [closed, suspended]"
+        ),
+        encoding="utf-8",
+    )
     merchant = next(s for s in load_suites(rules) if s.table == "merchant")
     assert merchant.scope.exclude_status == ("closed", "suspended")
     source_url = databases.new("source")
-    source = build_source(source_url, [merchant_row(1, contact_phone="12345678901"),
-                                       merchant_row(2, contact_phone="12345678901", status="suspended")])  # fmt: skip
+    source = build_source(
+        source_url,
+        [
+            merchant_row(1, contact_phone="12345678901"),
+            merchant_row(2, contact_phone="12345678901", status="suspended"),
+        ],
+    )
     store = open_store(databases.new("store"))
     run_suite(source_engine(source_url), store, merchant, CHECK_DATE)
     assert set(todos(store)) == {("102360458120001", "MER-C1-PHONE-FORMAT")}

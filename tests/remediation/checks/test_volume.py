@@ -112,5 +112,7 @@ def test_a_vanished_record_closes_as_gone_and_carries_on_when_it_returns(bank: B
     back = bank.todos()[f"{key(10)}:{PHONE}"]
     assert back["status"] == "open"
     assert (back["first_seen"], back["due_date"], back["reopen_count"]) == (
-        first["first_seen"], first["due_date"], 0,
-    )  # fmt: skip
+        first["first_seen"],
+        first["due_date"],
+        0,
+    )

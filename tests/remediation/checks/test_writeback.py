@@ -45,9 +45,12 @@ def test_update_changes_only_the_corrected_columns_of_one_row(source: sa.Engine)
 
 @pytest.mark.parametrize(
     ("changes", "message"),
-    [({"status": "closed"}, "cannot write column(s) status"), ({"mer_id": "x"}, "cannot write column(s) mer_id"),
-     ({}, "cannot write column(s) (none)")],
-)  # fmt: skip
+    [
+        ({"status": "closed"}, "cannot write column(s) status"),
+        ({"mer_id": "x"}, "cannot write column(s) mer_id"),
+        ({}, "cannot write column(s) (none)"),
+    ],
+)
 def test_keys_status_and_routing_columns_are_not_corrections(
     source: sa.Engine, changes: dict[str, Any], message: str
 ) -> None:
@@ -71,8 +74,11 @@ def test_outbox_files_a_request_and_leaves_the_record(source: sa.Engine) -> None
         request = conn.execute(sa.select(REQUESTS)).mappings().one()
     assert reference == f"request {request['request_id']} in dq_correction_request"
     assert (request["table_name"], request["record_key"], request["requested_by"], request["status"]) == (
-        "merchant", KEY, "M101", "pending",
-    )  # fmt: skip
+        "merchant",
+        KEY,
+        "M101",
+        "pending",
+    )
     assert json.loads(request["changes"]) == {"contact_phone": "13900139000"}
 
 

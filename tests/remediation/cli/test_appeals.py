@@ -75,8 +75,11 @@ def test_every_change_made_from_the_command_line_is_audited_with_who_and_where(
     databases: Any, tmp_path: Path
 ) -> None:
     bank = build_bank(databases)
-    env = {**os.environ, "DQGOV_STORE_URL": bank.store.url.render_as_string(hide_password=False),
-           "DQGOV_HOME": str(tmp_path)}  # fmt: skip
+    env = {
+        **os.environ,
+        "DQGOV_STORE_URL": bank.store.url.render_as_string(hide_password=False),
+        "DQGOV_HOME": str(tmp_path),
+    }
 
     def ok(*args: str) -> None:
         done = subprocess.run([DQGOV, *args], env=env, capture_output=True, text=True, timeout=300)
@@ -92,8 +95,17 @@ def test_every_change_made_from_the_command_line_is_audited_with_who_and_where(
     claimed = str(bank.todo_id(3, "MER-C1-PHONE-FORMAT"))
     ok("todo", "claim-fixed", claimed, "--staff", "M101")
     update_record(bank.source, "merchant", key(3), contact_phone=GOOD_PHONE)
-    ok("recheck", "--source-url", bank.source_url, "--table", "merchant", "--key", key(3),
-       "--check-date", str(CHECK_DATE))  # fmt: skip
+    ok(
+        "recheck",
+        "--source-url",
+        bank.source_url,
+        "--table",
+        "merchant",
+        "--key",
+        key(3),
+        "--check-date",
+        str(CHECK_DATE),
+    )
     ok(
         "campaign",
         "create",

@@ -86,8 +86,19 @@ def test_import_then_show_and_set_move_the_due_date(
     assert "2027-02-08  Mon  holiday      bank     春节 (国办发明电〔2026〕12号)" in shown.stdout
     assert "2027-02-20  Sat  working day  bank     春节调休上班" in shown.stdout
     assert "working days in 2027: 257" in shown.stdout  # 261 weekdays − 5 off + 1 make-up Saturday
-    moved = dqgov("calendar", "set", "2027-02-12", "default", "--note", "周五上班", "--staff", "D001",
-                  "--date", "2027-01-04", env=env)  # fmt: skip
+    moved = dqgov(
+        "calendar",
+        "set",
+        "2027-02-12",
+        "default",
+        "--note",
+        "周五上班",
+        "--staff",
+        "D001",
+        "--date",
+        "2027-01-04",
+        env=env,
+    )
     assert moved.returncode == 0, moved.stderr
     assert "2027-02-12 (Fri) is back to the default" in moved.stdout
     assert state(store) == (["calendar_import", "calendar_set"], [D(2027, 2, 12)])
@@ -96,12 +107,24 @@ def test_import_then_show_and_set_move_the_due_date(
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        (SCHEDULE.replace("2027-02-08", "2027-02-30"), "year 2027, entry 3 (2027-02-30): date '2027-02-30' is not a date"),
-        (SCHEDULE.replace("2027-02-08", "2026-02-08"), "year 2027, entry 3 (2026-02-08): date 2026-02-08 is not in 2027"),
-        (SCHEDULE.replace("kind: workday", "kind: makeup"), "year 2027, entry 8 (2027-02-20): kind 'makeup' must be holiday or workday"),
-        (SCHEDULE.replace("2027-02-09", "2027-02-08"), "year 2027, entry 4 (2027-02-08): 2027-02-08 is given twice"),
+        (
+            SCHEDULE.replace("2027-02-08", "2027-02-30"),
+            "year 2027, entry 3 (2027-02-30): date '2027-02-30' is not a date",
+        ),
+        (
+            SCHEDULE.replace("2027-02-08", "2026-02-08"),
+            "year 2027, entry 3 (2026-02-08): date 2026-02-08 is not in 2027",
+        ),
+        (
+            SCHEDULE.replace("kind: workday", "kind: makeup"),
+            "year 2027, entry 8 (2027-02-20): kind 'makeup' must be holiday or workday",
+        ),
+        (
+            SCHEDULE.replace("2027-02-09", "2027-02-08"),
+            "year 2027, entry 4 (2027-02-08): 2027-02-08 is given twice",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_import_file_is_one_line_naming_file_and_entry_and_changes_nothing(
     bank: tuple[sa.Engine, dict[str, str]], tmp_path: Path, content: str, fragment: str
 ) -> None:
@@ -119,14 +142,26 @@ def test_a_bad_import_file_is_one_line_naming_file_and_entry_and_changes_nothing
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (("calendar", "set", "2027-02-30", "holiday", "--note", "x", "--staff", "D001"), "DATE '2027-02-30' is not a date"),
-        (("calendar", "set", "2027-02-08", "off", "--note", "x", "--staff", "D001"), "'off': choose holiday, workday or default"),
-        (("calendar", "set", "2027-02-08", "holiday", "--note", " ", "--staff", "D001"), "2027-02-08: note is missing"),
-        (("calendar", "set", "2027-02-08", "holiday", "--note", "春节", "--staff", "M101"), "not in the data office"),
+        (
+            ("calendar", "set", "2027-02-30", "holiday", "--note", "x", "--staff", "D001"),
+            "DATE '2027-02-30' is not a date",
+        ),
+        (
+            ("calendar", "set", "2027-02-08", "off", "--note", "x", "--staff", "D001"),
+            "'off': choose holiday, workday or default",
+        ),
+        (
+            ("calendar", "set", "2027-02-08", "holiday", "--note", " ", "--staff", "D001"),
+            "2027-02-08: note is missing",
+        ),
+        (
+            ("calendar", "set", "2027-02-08", "holiday", "--note", "春节", "--staff", "M101"),
+            "not in the data office",
+        ),
         (("calendar", "import", "missing.yml", "--staff", "D001"), "missing.yml: no such file"),
         (("calendar", "show", "27"), "YEAR '27' is not a year"),
     ],
-)  # fmt: skip
+)
 def test_bad_calendar_commands_are_one_line(
     bank: tuple[sa.Engine, dict[str, str]], args: tuple[str, ...], fragment: str
 ) -> None:
@@ -141,8 +176,11 @@ def test_check_warns_after_its_output_and_stops_once_the_year_is_covered(
 ) -> None:
     source_url, store_url = databases.new("source"), databases.new("store")
     build_source(source_url, [merchant_row(1, contact_phone="12345")])
-    env = {"DQGOV_STORE_URL": store_url, "DQGOV_HOME": str(tmp_path),
-           "DQGOV_CALENDAR_FILE": str(tmp_path / "bank_calendar.yml")}  # fmt: skip
+    env = {
+        "DQGOV_STORE_URL": store_url,
+        "DQGOV_HOME": str(tmp_path),
+        "DQGOV_CALENDAR_FILE": str(tmp_path / "bank_calendar.yml"),
+    }
     check = ("check", "--source-url", source_url, "--check-date", str(CHECK_DATE))
     done = dqgov(*check, env=env)
     assert done.returncode == 0, done.stderr
@@ -164,8 +202,19 @@ def test_remind_on_a_holiday_sends_nothing_and_says_so(
 ) -> None:
     store, env = bank
     add_todos(store, [{"key": "late", "assignee": "M102", "due": D(2026, 11, 20)}], D(2026, 11, 6))
-    done = dqgov("calendar", "set", "2026-11-23", "holiday", "--note", "本行停业", "--staff", "D001",
-                 "--date", "2026-11-20", env=env)  # fmt: skip
+    done = dqgov(
+        "calendar",
+        "set",
+        "2026-11-23",
+        "holiday",
+        "--note",
+        "本行停业",
+        "--staff",
+        "D001",
+        "--date",
+        "2026-11-20",
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     holiday = dqgov("remind", "--date", "2026-11-23", env=env)  # a Monday the bank made a holiday
     assert holiday.returncode == 0, holiday.stderr

@@ -81,8 +81,17 @@ def test_findings_export_has_the_contract_columns(checked: tuple[str, str], tmp_
     assert done.returncode == 0, done.stderr
     with out.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    contract = ["table", "record_key", "rule_id", "clause", "columns", "severity", "status",
-                "assignee_staff_id", "inst_code"]  # fmt: skip
+    contract = [
+        "table",
+        "record_key",
+        "rule_id",
+        "clause",
+        "columns",
+        "severity",
+        "status",
+        "assignee_staff_id",
+        "inst_code",
+    ]
     assert list(rows[0])[: len(contract)] == contract
     assert {
         (r["table"], r["record_key"], r["rule_id"], r["clause"], r["columns"], r["status"]) for r in rows

@@ -65,8 +65,10 @@ def test_a_column_of_the_wrong_type_is_named_before_any_suite_runs(databases: An
     source_url = databases.new("source")
     engine = build_source(source_url, [], [customer_row(1, contact_phone="0792-8123456")])
     typed = sa.MetaData()
-    columns = [sa.Column(c.name, sa.BigInteger if c.name == "contact_phone" else c.type, primary_key=c.primary_key)
-               for c in SOURCE_METADATA.tables["merchant"].c]  # fmt: skip
+    columns = [
+        sa.Column(c.name, sa.BigInteger if c.name == "contact_phone" else c.type, primary_key=c.primary_key)
+        for c in SOURCE_METADATA.tables["merchant"].c
+    ]
     table = sa.Table("merchant", typed, *columns)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE merchant"))

@@ -18,8 +18,18 @@ def test_export_preview_apply_and_a_refusal_in_one_line(sqlite_databases: Databa
     bank = Bank(sqlite_databases, tmp_path)
     store_url = str(bank.store.url)
     out = tmp_path / "m101.xlsx"
-    run = dqgov("todos", "export", "--staff", "M101", "--out", str(out), "--source-url", bank.source_url,
-                store_url=store_url, home=tmp_path)  # fmt: skip
+    run = dqgov(
+        "todos",
+        "export",
+        "--staff",
+        "M101",
+        "--out",
+        str(out),
+        "--source-url",
+        bank.source_url,
+        store_url=store_url,
+        home=tmp_path,
+    )
     assert run.returncode == 0, run.stderr
     assert "wrote 6 to-dos (staff:M101)" in run.stdout
     book = openpyxl.load_workbook(out)
@@ -27,8 +37,17 @@ def test_export_preview_apply_and_a_refusal_in_one_line(sqlite_databases: Databa
     todo = bank.todo(1, PHONE)
     sheet.cell(row_of(sheet, todo.id), col("value_1")).value = "13800138000"
     book.save(out)
-    args = ("corrections", "import", str(out), "--staff", "M101", "--check-date", str(CHECK_DATE),
-            "--source-url", bank.source_url)  # fmt: skip
+    args = (
+        "corrections",
+        "import",
+        str(out),
+        "--staff",
+        "M101",
+        "--check-date",
+        str(CHECK_DATE),
+        "--source-url",
+        bank.source_url,
+    )
     preview = dqgov(*args, "--preview", str(tmp_path / "p.xlsx"), store_url=store_url, home=tmp_path)
     assert preview.returncode == 0, preview.stderr
     assert f"to-do {todo.id}\t{PHONE}\tcontact_phone=138****8000\taccepted" in preview.stdout

@@ -58,9 +58,17 @@ def test_500_todos_of_20_people_send_20_app_messages_and_keep_20_oa_todos(
     assert len(wecom.sent) == 20 and len({m["touser"] for m in wecom.sent}) == 20 and wecom.tokens_issued == 2
     assert len(oa.todos) == 20 and len(oa.calls) == 20
     first = oa.todos[ext(store, "A001")]
-    assert first == {"externalId": ext(store, "A001"), "action": "create", "userId": "A001", "count": 25,
-                     "dueSoon": first["dueSoon"], "status": "open", "url": PORTAL + "/todos", "source": "dqgov",
-                     "title": f"您有 25 条数据质量问题待办，其中 {first['dueSoon']} 条即将到期"}  # fmt: skip
+    assert first == {
+        "externalId": ext(store, "A001"),
+        "action": "create",
+        "userId": "A001",
+        "count": 25,
+        "dueSoon": first["dueSoon"],
+        "status": "open",
+        "url": PORTAL + "/todos",
+        "source": "dqgov",
+        "title": f"您有 25 条数据质量问题待办，其中 {first['dueSoon']} 条即将到期",
+    }
     assert first["dueSoon"] > 0 and oa.headers[0]["Authorization"] == "Bearer oa-secret"
 
     assert sync_oa_todos(store, SOON, PORTAL) == sync_oa_todos(
@@ -95,6 +103,9 @@ def test_an_oa_outage_is_retried_and_a_superseded_state_is_never_sent(
     oa.status = 200
     back = deliver(store, channel, now + dt.timedelta(hours=1), POLICY)
     assert back.total_sent == 21 and len(oa.calls) == 20  # A003's old state was superseded, not sent
-    assert oa.todos[ext(store, "A003")] == {"id": ext(store, "A003"), "n": 20,
-                                        "text": "您有 20 条数据质量问题待办，其中 " + oa.todos[ext(store, "A003")]["text"].split("其中 ")[1]}  # fmt: skip
+    assert oa.todos[ext(store, "A003")] == {
+        "id": ext(store, "A003"),
+        "n": 20,
+        "text": "您有 20 条数据质量问题待办，其中 " + oa.todos[ext(store, "A003")]["text"].split("其中 ")[1],
+    }
     assert oa.todos[ext(store, "A003")]["text"].endswith("（update）") and oa.headers[0]["X-Api-Key"] == "k1"

@@ -69,10 +69,13 @@ def test_500_todos_for_20_people_send_20_digests_per_channel_once(
     assert len(wecom.sent) == 20 and wecom.tokens_issued == 1  # one token for the run
     assert Counter(p["touser"] for p in wecom.sent) == Counter(list(people))  # each to that person alone
     assert all(
-        p["msgtype"] == "markdown" and p["agentid"] == 1000002 and "<@" not in p["markdown"]["content"]
-        and len(p["markdown"]["content"].encode()) <= 4096 and PORTAL in p["markdown"]["content"]
+        p["msgtype"] == "markdown"
+        and p["agentid"] == 1000002
+        and "<@" not in p["markdown"]["content"]
+        and len(p["markdown"]["content"].encode()) <= 4096
+        and PORTAL in p["markdown"]["content"]
         for p in wecom.sent
-    )  # fmt: skip
+    )
     assert sorted(m["staff_id"] for m in inbox(store)) == sorted(people)
 
     again = run_remind(store)

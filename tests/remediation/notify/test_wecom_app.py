@@ -48,8 +48,10 @@ def test_a_rate_limit_retries_through_the_outbox_and_an_unknown_user_is_dead_at_
     first = deliver(store, transports(wecom=wecom), now, POLICY)
     assert (first.total_sent, first.retrying, first.dead) == (1, 1, 1)
     errors = {m["address"]: (m["status"], m["last_error"]) for m in outbox(store, "wecom")}
-    assert errors["left-the-bank"] == ("dead", "WeCom message/send: unknown user left-the-bank: errcode 81013: "
-                                                "user & party & tag all invalid")  # fmt: skip
+    assert errors["left-the-bank"] == (
+        "dead",
+        "WeCom message/send: unknown user left-the-bank: errcode 81013: user & party & tag all invalid",
+    )
     assert errors["A001"] == ("pending", "WeCom message/send: errcode 45009: api freq out of limit")
     later = deliver(store, transports(wecom=wecom), now + dt.timedelta(seconds=61), POLICY)
     assert (later.total_sent, later.dead) == (1, 0)
@@ -66,8 +68,14 @@ def test_settings_make_the_app_channel_and_alerts_go_to_the_group_bot_only(
     assert "wecom_bot" in alert_channels() and "wecom" not in alert_channels()
     seed_org(store, [staff_row("D002", "数据二", "100000", "data_office")])
     with store.begin() as conn:
-        alert_data_office(conn, "run-9", "检查运行被拦截", "merchant 记录数骤降", dt.datetime.now(dt.UTC),
-                          channels=["wecom_bot"])  # fmt: skip
+        alert_data_office(
+            conn,
+            "run-9",
+            "检查运行被拦截",
+            "merchant 记录数骤降",
+            dt.datetime.now(dt.UTC),
+            channels=["wecom_bot"],
+        )
     deliver(store, {"wecom_bot": found["wecom_bot"]}, dt.datetime.now(dt.UTC), POLICY)
     assert wecom_bot.posts and all("merchant 记录数骤降" in p["markdown"]["content"] for p in wecom_bot.posts)
     assert wecom.sent == []  # the application carries digests only

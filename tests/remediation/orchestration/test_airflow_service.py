@@ -52,9 +52,12 @@ def test_every_airflow_setting_is_derived_from_ours(home: Path) -> None:
 
 @pytest.mark.parametrize(
     ("url", "says"),
-    [("", "DQGOV_AIRFLOW_DB_URL is not set"), ("sqlite:///af.db", "must be a PostgreSQL URL"),
-     ("not a url", "is not a database URL")],
-)  # fmt: skip
+    [
+        ("", "DQGOV_AIRFLOW_DB_URL is not set"),
+        ("sqlite:///af.db", "must be a PostgreSQL URL"),
+        ("not a url", "is not a database URL"),
+    ],
+)
 def test_the_metadata_url_must_be_postgresql(
     home: Path, monkeypatch: pytest.MonkeyPatch, url: str, says: str
 ) -> None:

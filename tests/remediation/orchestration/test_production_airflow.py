@@ -44,8 +44,13 @@ class AirflowTier:
         self.env = env
 
     def make(self, target: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["make", "-s", "-C", str(ROOT), target], env={**os.environ, **self.env},
-                              capture_output=True, text=True, timeout=1200)  # fmt: skip
+        return subprocess.run(
+            ["make", "-s", "-C", str(ROOT), target],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
 
     def api(self) -> AirflowApi:
         password = (Path(self.env["DQGOV_HOME"]) / "var" / "secrets" / "airflow.password").read_text().strip()
@@ -160,17 +165,28 @@ def test_the_production_tier_schedules_the_checks_and_follows_up(
                 assert f"{dag}</code> 成功" in page
     portal_store.dispose()
     with store.connect() as conn:
-        statuses = sorted(tuple(r) for r in conn.execute(
-            sa.select(CheckRun.table_name, CheckRun.logical_date, CheckRun.status).order_by(CheckRun.id)))  # fmt: skip
+        statuses = sorted(
+            tuple(r)
+            for r in conn.execute(
+                sa.select(CheckRun.table_name, CheckRun.logical_date, CheckRun.status).order_by(CheckRun.id)
+            )
+        )
         before = conn.execute(sa.select(Todo.id, Todo.status, Todo.assignee_staff_id).order_by(Todo.id)).all()
     older = day - dt.timedelta(days=1)
     assert ("merchant", older, "superseded") in statuses and ("merchant", day, "reconciled") in statuses
 
     # 3. clearing the reconcile task of the superseded run: a no-op that succeeds
     superseded = next(r for r in tier.runs("dq_merchant") if r["conf"].get("check_date") == older.isoformat())
-    tier.api().call("POST", "/api/v2/dags/dq_merchant/clearTaskInstances", {
-        "dry_run": False, "dag_run_id": superseded["dag_run_id"], "task_ids": ["reconcile"], "only_failed": False,
-    })  # fmt: skip
+    tier.api().call(
+        "POST",
+        "/api/v2/dags/dq_merchant/clearTaskInstances",
+        {
+            "dry_run": False,
+            "dag_run_id": superseded["dag_run_id"],
+            "task_ids": ["reconcile"],
+            "only_failed": False,
+        },
+    )
     deadline = time.monotonic() + WAIT_SECONDS
     path = f"/api/v2/dags/dq_merchant/dagRuns/{superseded['dag_run_id']}/taskInstances/reconcile"
     while (ti := tier.api().call("GET", path))["try_number"] < 2 or ti["state"] != "success":

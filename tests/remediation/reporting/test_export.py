@@ -102,6 +102,11 @@ def test_numbers_and_dates_are_kept_and_only_formula_like_text_is_quoted() -> No
     assert neutral(dt.date(2026, 11, 20)) == dt.date(2026, 11, 20) and neutral(None) is None
     assert neutral("-12.5") == "-12.5" and neutral("+3") == "+3"  # a number written as text is a number
     assert [neutral(v) for v in ("=1", "+1+1", "-2-2", "@x", "\tx", "\rx")] == [
-        "'=1", "'+1+1", "'-2-2", "'@x", "'\tx", "'\rx",
-    ]  # fmt: skip
+        "'=1",
+        "'+1+1",
+        "'-2-2",
+        "'@x",
+        "'\tx",
+        "'\rx",
+    ]
     assert neutral("九江银行") == "九江银行" and neutral("a=1") == "a=1" and neutral("") == ""

@@ -17,8 +17,14 @@ def test_the_dashboard_ranks_ties_together_and_lists_them_by_key() -> None:
     def counts(done: int, overdue: int) -> LiveCounts:
         return LiveCounts(baseline=10, done=done, active=10 - done, overdue=overdue)
 
-    ranked = rank([("B", "乙", counts(8, 0)), ("A", "甲", counts(8, 0)), ("C", "丙", counts(5, 1)),
-                   ("D", "丁", counts(9, 0))])  # fmt: skip
+    ranked = rank(
+        [
+            ("B", "乙", counts(8, 0)),
+            ("A", "甲", counts(8, 0)),
+            ("C", "丙", counts(5, 1)),
+            ("D", "丁", counts(9, 0)),
+        ]
+    )
     assert [(r.key, r.rank) for r in ranked] == [("D", 1), ("A", 2), ("B", 2), ("C", 4)]
 
 

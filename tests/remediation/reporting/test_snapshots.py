@@ -107,11 +107,20 @@ def reconciled_runs_on(store: sa.Engine, day: dt.date) -> list[int]:
     with store.begin() as conn:
         return [
             conn.execute(
-                sa.insert(CheckRun).values(table_name=table, logical_date=day, trigger="cli", status="reconciled",
-                                           source="test", started_at=now, finished_at=now).returning(CheckRun.id)
+                sa.insert(CheckRun)
+                .values(
+                    table_name=table,
+                    logical_date=day,
+                    trigger="cli",
+                    status="reconciled",
+                    source="test",
+                    started_at=now,
+                    finished_at=now,
+                )
+                .returning(CheckRun.id)
             ).scalar_one()
             for table in SUITES
-        ]  # fmt: skip
+        ]
 
 
 def test_month_end_snapshot_is_frozen(bank: sa.Engine) -> None:
@@ -119,8 +128,10 @@ def test_month_end_snapshot_is_frozen(bank: sa.Engine) -> None:
     runs = reconciled_runs_on(bank, month_end)
     take_snapshot(bank, month_end)
     with bank.connect() as conn:
-        before = sorted(tuple(r) for r in conn.execute(sa.select(Snapshot.__table__).where(
-            Snapshot.snapshot_date == month_end)))  # fmt: skip
+        before = sorted(
+            tuple(r)
+            for r in conn.execute(sa.select(Snapshot.__table__).where(Snapshot.snapshot_date == month_end))
+        )
     assert before and all(r[-1] for r in before)  # frozen flag set
     with bank.begin() as conn:
         statuses = [tuple(r) for r in conn.execute(sa.select(Todo.id, Todo.status))]
@@ -128,8 +139,12 @@ def test_month_end_snapshot_is_frozen(bank: sa.Engine) -> None:
     try:
         summary = take_snapshot(bank, month_end)
         with bank.connect() as conn:
-            after = sorted(tuple(r) for r in conn.execute(sa.select(Snapshot.__table__).where(
-                Snapshot.snapshot_date == month_end)))  # fmt: skip
+            after = sorted(
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(Snapshot.__table__).where(Snapshot.snapshot_date == month_end)
+                )
+            )
     finally:
         with bank.begin() as conn:
             for todo_id, status in statuses:
@@ -175,8 +190,13 @@ def test_a_campaign_scoped_to_one_subtree_counts_only_it(bank: sa.Engine) -> Non
     ],
 )
 def test_bad_campaigns_are_refused_by_field(bank: sa.Engine, kwargs: dict[str, Any], message: str) -> None:
-    args: dict[str, Any] = {"name": "新专项", "baseline_date": DAY1, "deadline": dt.date(2026, 12, 31),
-                            "target_rate": 0.9, **kwargs}  # fmt: skip
+    args: dict[str, Any] = {
+        "name": "新专项",
+        "baseline_date": DAY1,
+        "deadline": dt.date(2026, 12, 31),
+        "target_rate": 0.9,
+        **kwargs,
+    }
     with pytest.raises(CampaignError, match=message.replace("(", r"\(").replace(")", r"\)")):
         create_campaign(bank, **args)
 

@@ -93,8 +93,14 @@ def test_a_recovered_id_attack_finds_nothing_without_the_key(databases: Database
     assert BAD_ID in candidates and len(candidates) > 25_000
     assert [c for c in candidates if plain_digest([c, "01"]) == todo.value_hash] == []
     chain = load_chain()  # only the key holder finds it again
-    found = [c for c in candidates if value_hash(("legal_rep_id_no", "legal_rep_id_type"),
-                                                 {"legal_rep_id_no": c, "legal_rep_id_type": "01"}, chain) == todo.value_hash]  # fmt: skip
+    found = [
+        c
+        for c in candidates
+        if value_hash(
+            ("legal_rep_id_no", "legal_rep_id_type"), {"legal_rep_id_no": c, "legal_rep_id_type": "01"}, chain
+        )
+        == todo.value_hash
+    ]
     assert found == [BAD_ID]
 
 
@@ -114,23 +120,33 @@ def store_names_in_clear(bank: Bank, todo_id: int) -> dict[str, tuple[str, str, 
     """Names as the code before masking by type stored them; {label: (table, column, row id)}."""
     micro, company = bank.todo_id(3, "MER-E5-LICENCE-EXPIRED"), bank.todo_id(4, PHONE)
     with bank.store.begin() as conn:
-        for todo, text in ((micro, "mer_reg_name=欧阳小明; mer_type=micro"),
-                           (company, "mer_reg_name=九江长江实业有限公司; mer_type=enterprise")):  # fmt: skip
+        for todo, text in (
+            (micro, "mer_reg_name=欧阳小明; mer_type=micro"),
+            (company, "mer_reg_name=九江长江实业有限公司; mer_type=enterprise"),
+        ):
             conn.execute(
                 sa.text("UPDATE dq_todo SET masked_value = :t WHERE id = :i"), {"t": text, "i": todo}
             )
         correction = conn.execute(
-            sa.text("INSERT INTO dq_correction (todo_id, table_name, record_key, changes, status, staff_id, "
-                    "created_at) VALUES (:t, 'merchant', :k, :c, 'written', 'M101', :at) RETURNING id"),
+            sa.text(
+                "INSERT INTO dq_correction (todo_id, table_name, record_key, changes, status, staff_id, "
+                "created_at) VALUES (:t, 'merchant', :k, :c, 'written', 'M101', :at) RETURNING id"
+            ),
             {"t": todo_id, "k": key(2), "c": '{"settle_acct_name": "王小红"}', "at": dt.datetime.now(dt.UTC)},
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
         inbox = conn.execute(
-            sa.text("INSERT INTO dq_inbox (staff_id, subject, body, created_at) VALUES ('M101', 's', :b, :at) "
-                    "RETURNING id"),
+            sa.text(
+                "INSERT INTO dq_inbox (staff_id, subject, body, created_at) VALUES ('M101', 's', :b, :at) "
+                "RETURNING id"
+            ),
             {"b": "1. 商户 … · settle_acct_name=王小红", "at": dt.datetime.now(dt.UTC)},
-        ).scalar_one()  # fmt: skip
-    return {"micro": ("dq_todo", "masked_value", micro), "company": ("dq_todo", "masked_value", company),
-            "correction": ("dq_correction", "changes", correction), "inbox": ("dq_inbox", "body", inbox)}  # fmt: skip
+        ).scalar_one()
+    return {
+        "micro": ("dq_todo", "masked_value", micro),
+        "company": ("dq_todo", "masked_value", company),
+        "correction": ("dq_correction", "changes", correction),
+        "inbox": ("dq_inbox", "body", inbox),
+    }
 
 
 def read_names(bank: Bank, names: Mapping[str, tuple[str, str, int]]) -> dict[str, str]:
@@ -176,8 +192,13 @@ def test_the_upgrade_keeps_exemptions_holding_and_leaves_no_plain_digest(databas
 
 
 def dqgov(*args: str, store_url: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([DQGOV, *args], env={**os.environ, "DQGOV_STORE_URL": store_url, **env},
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [DQGOV, *args],
+        env={**os.environ, "DQGOV_STORE_URL": store_url, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_rotation_rewrites_every_hash_and_keeps_exemptions_holding(
@@ -205,8 +226,15 @@ def test_a_process_with_another_key_stops_in_one_line_instead_of_lapsing_exempti
     bank = build_bank(databases)
     todo_id = exempt(bank, 2)
     url = bank.store.url.render_as_string(hide_password=False)
-    done = dqgov("check", "--source-url", bank.source_url, "--check-date", str(CHECK_DATE + DAY),
-                 store_url=url, DQGOV_HASH_KEY="ab" * 32)  # fmt: skip
+    done = dqgov(
+        "check",
+        "--source-url",
+        bank.source_url,
+        "--check-date",
+        str(CHECK_DATE + DAY),
+        store_url=url,
+        DQGOV_HASH_KEY="ab" * 32,
+    )
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("dqgov: error: the hash key of DQGOV_HASH_KEY") and "dqgov hashkey adopt" in line

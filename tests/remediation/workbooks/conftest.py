@@ -50,8 +50,14 @@ class Bank:
 
     def export(self, name: str = "todos.xlsx", **scope: str) -> Path:
         out = self.tmp / name
-        export_todos(self.store, source_engine(self.source_url), ExportScope(**scope), out,
-                     issued_by="test", suites=SUITES)  # fmt: skip
+        export_todos(
+            self.store,
+            source_engine(self.source_url),
+            ExportScope(**scope),
+            out,
+            issued_by="test",
+            suites=SUITES,
+        )
         return out
 
 

@@ -110,8 +110,14 @@ def test_with_the_outbox_adapter_a_second_import_of_the_file_sends_nothing_again
     path = edited(bank.export(staff_id="M101"), bank.tmp / "x.xlsx", {(todo.id, "value_1"): "13800138000"})
     outbox = CorrectionsOutbox(create_engine(bank.source_url, "source"))
     for expected in ("queued", "applied_before"):  # the to-do waits, still active, for a check
-        preview = apply_preview(bank.store, source_engine(bank.source_url), judge(bank, path), "M101", outbox,
-                                check_date=CHECK_DATE)  # fmt: skip
+        preview = apply_preview(
+            bank.store,
+            source_engine(bank.source_url),
+            judge(bank, path),
+            "M101",
+            outbox,
+            check_date=CHECK_DATE,
+        )
         assert [r.status for r in preview.rows] == [expected]
     assert bank.todo(1, PHONE).status == "pending_verification"
     with bank.source.connect() as conn:

@@ -48,14 +48,22 @@ def edited(path: Path, out: Path, edits: dict[tuple[int, str], Any]) -> Path:
 
 
 def judge(bank: Bank, path: Path, staff: str = "M101") -> Preview:
-    return judge_workbook(path, bank.store, source_engine(bank.source_url), staff, check_date=CHECK_DATE,
-                          suites=SUITES)  # fmt: skip
+    return judge_workbook(
+        path, bank.store, source_engine(bank.source_url), staff, check_date=CHECK_DATE, suites=SUITES
+    )
 
 
 def apply(bank: Bank, preview: Preview, staff: str = "M101") -> Preview:
     writeback = SourceRowUpdate(create_engine(bank.source_url, "source"))
-    return apply_preview(bank.store, source_engine(bank.source_url), preview, staff, writeback,
-                         check_date=CHECK_DATE, suites=SUITES)  # fmt: skip
+    return apply_preview(
+        bank.store,
+        source_engine(bank.source_url),
+        preview,
+        staff,
+        writeback,
+        check_date=CHECK_DATE,
+        suites=SUITES,
+    )
 
 
 def test_the_workbook_holds_the_persons_todos_locked_signed_with_drop_downs(bank: Bank) -> None:
@@ -94,11 +102,15 @@ def test_the_workbook_holds_the_persons_todos_locked_signed_with_drop_downs(bank
 def test_round_trip_applies_the_right_value_rejects_the_wrong_one_and_never_twice(bank: Bank) -> None:
     issued = bank.export(staff_id="M101")
     right, wrong, id_type = bank.todo(1, PHONE), bank.todo(3, PHONE), bank.todo(2, ID_TYPE)
-    typed = edited(issued, bank.tmp / "typed.xlsx", {
-        (right.id, "value_1"): 13800138000,  # Excel made it a number
-        (wrong.id, "value_1"): "1380013800",
-        (id_type.id, "value_1"): "01",
-    })  # fmt: skip
+    typed = edited(
+        issued,
+        bank.tmp / "typed.xlsx",
+        {
+            (right.id, "value_1"): 13800138000,  # Excel made it a number
+            (wrong.id, "value_1"): "1380013800",
+            (id_type.id, "value_1"): "01",
+        },
+    )
     preview = judge(bank, typed)
     status = {r.todo_id: r.status for r in preview.rows}
     assert status == {right.id: "accepted", wrong.id: "rejected", id_type.id: "accepted"}
@@ -116,14 +128,20 @@ def test_round_trip_applies_the_right_value_rejects_the_wrong_one_and_never_twic
     assert "拒绝" in marked[-2].value and PHONE in marked[-1].value
 
     apply(bank, preview)
-    assert {r.todo_id: r.status for r in preview.rows} == {right.id: "verified", wrong.id: "rejected",
-                                                           id_type.id: "verified"}  # fmt: skip
+    assert {r.todo_id: r.status for r in preview.rows} == {
+        right.id: "verified",
+        wrong.id: "rejected",
+        id_type.id: "verified",
+    }
     assert bank.todo(1, PHONE).status == "fixed" and bank.todo(2, ID_TYPE).status == "fixed"
     assert bank.todo(3, PHONE).status == "open"
 
     again = apply(bank, judge(bank, typed))
-    assert {r.todo_id: r.status for r in again.rows} == {right.id: "closed", wrong.id: "rejected",
-                                                         id_type.id: "closed"}  # fmt: skip
+    assert {r.todo_id: r.status for r in again.rows} == {
+        right.id: "closed",
+        wrong.id: "rejected",
+        id_type.id: "closed",
+    }
     with bank.store.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(Correction)) == 2
 

@@ -65,8 +65,11 @@ def test_sessions_expire_and_end(store: sa.Engine) -> None:
 
 
 def test_demo_logins_cover_each_role_around_the_busiest_account_manager(store: sa.Engine) -> None:
-    add_todos(store, [{"assignee": "M102", "due": dt.date(2026, 12, 1)}] * 3 + [{"assignee": "M101", "due": None}],
-              dt.date(2026, 11, 20))  # fmt: skip
+    add_todos(
+        store,
+        [{"assignee": "M102", "due": dt.date(2026, 12, 1)}] * 3 + [{"assignee": "M101", "due": None}],
+        dt.date(2026, 11, 20),
+    )
     logins = ensure_demo_users(store, "demo-password-1")
     assert [(d.staff_id, d.position) for d in logins] == [
         ("M102", "account_manager"),

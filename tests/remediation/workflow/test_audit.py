@@ -89,8 +89,15 @@ def test_verify_says_intact_with_the_count_and_the_newest_hash(databases: Any, t
 def _forge(conn: sa.Connection, entry_id: int, prev_hash: str, *, valid: bool) -> None:
     """An entry an attacker writes, with a made-up hash or with one computed the way the platform does."""
     at = conn.scalar(sa.select(AuditEntry.at).where(AuditEntry.id == entry_id - 1))
-    fields: dict[str, Any] = {"at": at, "staff_id": "D001", "action": "export", "table_name": None,
-                              "record_key": None, "detail": "findings csv", "client": "10.0.0.9"}  # fmt: skip
+    fields: dict[str, Any] = {
+        "at": at,
+        "staff_id": "D001",
+        "action": "export",
+        "table_name": None,
+        "record_key": None,
+        "detail": "findings csv",
+        "client": "10.0.0.9",
+    }
     row_hash = entry_hash(entry_id, prev_hash=prev_hash, **fields) if valid else "f" * 64
     conn.execute(sa.insert(AuditEntry).values(id=entry_id, prev_hash=prev_hash, row_hash=row_hash, **fields))
 
@@ -120,8 +127,17 @@ def _rehash(conn: sa.Connection, entry_id: int) -> None:
     """Change an entry and give it a correct hash for its new content."""
     conn.execute(sa.update(AuditEntry).where(AuditEntry.id == entry_id).values(detail="nothing happened"))
     row = conn.execute(sa.select(AuditEntry.__table__).where(AuditEntry.id == entry_id)).one()
-    new = entry_hash(row.id, row.at, row.staff_id, row.action, row.table_name, row.record_key, row.detail,
-                     row.client, row.prev_hash)  # fmt: skip
+    new = entry_hash(
+        row.id,
+        row.at,
+        row.staff_id,
+        row.action,
+        row.table_name,
+        row.record_key,
+        row.detail,
+        row.client,
+        row.prev_hash,
+    )
     conn.execute(sa.update(AuditEntry).where(AuditEntry.id == entry_id).values(row_hash=new))
 
 
@@ -242,14 +258,32 @@ def test_the_migration_chains_the_entries_already_there(databases: Any) -> None:
         conn.execute(
             sa.insert(legacy),
             [
-                {"id": 1, "at": at, "staff_id": "M101", "action": "login", "detail": None,
-                 "client": "10.0.0.7"},
-                {"id": 2, "at": at, "staff_id": None, "action": "login_failed",
-                 "detail": "unknown login 'x'", "client": None},
-                {"id": 5, "at": at, "staff_id": "M101", "action": "unmasked_view",
-                 "detail": "to-do 7: 张三", "client": "10.0.0.7"},
+                {
+                    "id": 1,
+                    "at": at,
+                    "staff_id": "M101",
+                    "action": "login",
+                    "detail": None,
+                    "client": "10.0.0.7",
+                },
+                {
+                    "id": 2,
+                    "at": at,
+                    "staff_id": None,
+                    "action": "login_failed",
+                    "detail": "unknown login 'x'",
+                    "client": None,
+                },
+                {
+                    "id": 5,
+                    "at": at,
+                    "staff_id": "M101",
+                    "action": "unmasked_view",
+                    "detail": "to-do 7: 张三",
+                    "client": "10.0.0.7",
+                },
             ],
-        )  # fmt: skip
+        )
     engine.dispose()
     store = open_store(url)
     assert verify_chain(store).entries == 3 and verify_chain(store).intact

@@ -84,21 +84,29 @@ def test_the_file_round_trips_and_is_read_once_per_version(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("years:\n  2027:\n    days:\n      - {date: 2027-02-30, kind: holiday, note: 春节}\n",
-         "year 2027, entry 1 (2027-02-30): date '2027-02-30' is not a date"),
-        ("years:\n  2027:\n    days:\n      - {date: 2028-02-08, kind: holiday, note: 春节}\n",
-         "year 2027, entry 1 (2028-02-08): date 2028-02-08 is not in 2027"),
-        ("years:\n  2027:\n    days:\n      - {date: 2027-02-08, kind: day_off, note: 春节}\n",
-         "kind 'day_off' must be holiday or workday"),
-        ("years:\n  2027:\n    days:\n      - {date: 2027-02-08, kind: holiday, note: 春节}\n"
-         "      - {date: 2027-02-08, kind: workday, note: 调休}\n",
-         "year 2027, entry 2 (2027-02-08): 2027-02-08 is given twice"),
+        (
+            "years:\n  2027:\n    days:\n      - {date: 2027-02-30, kind: holiday, note: 春节}\n",
+            "year 2027, entry 1 (2027-02-30): date '2027-02-30' is not a date",
+        ),
+        (
+            "years:\n  2027:\n    days:\n      - {date: 2028-02-08, kind: holiday, note: 春节}\n",
+            "year 2027, entry 1 (2028-02-08): date 2028-02-08 is not in 2027",
+        ),
+        (
+            "years:\n  2027:\n    days:\n      - {date: 2027-02-08, kind: day_off, note: 春节}\n",
+            "kind 'day_off' must be holiday or workday",
+        ),
+        (
+            "years:\n  2027:\n    days:\n      - {date: 2027-02-08, kind: holiday, note: 春节}\n"
+            "      - {date: 2027-02-08, kind: workday, note: 调休}\n",
+            "year 2027, entry 2 (2027-02-08): 2027-02-08 is given twice",
+        ),
         ("years:\n  2027:\n    days:\n      - {date: 2027-02-08, kind: holiday}\n", "note is missing"),
         ("years:\n  2027:\n    covered: yes please\n", "covered must be true or false"),
         ("years: [2027]\n", "must be a mapping with one key, 'years'"),
         ("years:\n  2027:\n    days: {a: 1\n", "not valid YAML"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_file_names_the_file_and_the_entry(tmp_path: Path, text: str, fragment: str) -> None:
     path = tmp_path / "import.yml"
     path.write_text(text, encoding="utf-8")
@@ -210,8 +218,10 @@ def test_a_due_date_never_moves_into_the_past_without_a_working_day_of_grace(
     )
     assert due_dates(store)["late"] == (D(2027, 2, 2), "none")
     assert events(store, "due_date_changed")[1] == (
-        "late", "D001", "2027-01-25 -> 2027-02-02; calendar 2027-01-22 holiday: 行庆日 (行发〔2027〕1号); card yellow -> none",
-    )  # fmt: skip
+        "late",
+        "D001",
+        "2027-01-25 -> 2027-02-02; calendar 2027-01-22 holiday: 行庆日 (行发〔2027〕1号); card yellow -> none",
+    )
     # back to the default: the day leaves the file
     set_day(store, D(2027, 1, 22), "default", "录入错误", actor="D001", today=today, path=path)
     assert D(2027, 1, 22) not in read_calendar(path).days

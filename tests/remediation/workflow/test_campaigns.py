@@ -33,11 +33,22 @@ def test_the_default_campaign_starts_once_with_the_first_check_date(store: sa.En
 
 def test_a_campaign_is_created_and_chosen_by_id(store: sa.Engine) -> None:
     ensure_default_campaign(store, CHECK_DATE)
-    made = create_campaign(store, " 浔阳专项 ", CHECK_DATE, CHECK_DATE + dt.timedelta(days=90), 0.8,
-                           tables=["merchant"], rules=["MER-C1-PHONE-FORMAT"], institutions=["110100"])  # fmt: skip
+    made = create_campaign(
+        store,
+        " 浔阳专项 ",
+        CHECK_DATE,
+        CHECK_DATE + dt.timedelta(days=90),
+        0.8,
+        tables=["merchant"],
+        rules=["MER-C1-PHONE-FORMAT"],
+        institutions=["110100"],
+    )
     assert (made.name, made.tables, made.institutions, made.covers_table("customer_org")) == (
-        "浔阳专项", ("merchant",), ("110100",), False,
-    )  # fmt: skip
+        "浔阳专项",
+        ("merchant",),
+        ("110100",),
+        False,
+    )
     assert choose_campaign(list_campaigns(store), made.id) == made
     with pytest.raises(CampaignError, match="no campaign with id 999"):
         choose_campaign(list_campaigns(store), 999)
@@ -57,8 +68,12 @@ def test_a_campaign_is_created_and_chosen_by_id(store: sa.Engine) -> None:
 def test_a_bad_campaign_names_its_field_and_nothing_is_stored(
     store: sa.Engine, kwargs: dict[str, Any], message: str
 ) -> None:
-    args: dict[str, Any] = {"name": "专项", "baseline_date": CHECK_DATE,
-                            "deadline": CHECK_DATE + dt.timedelta(days=30), "target_rate": 0.9}  # fmt: skip
+    args: dict[str, Any] = {
+        "name": "专项",
+        "baseline_date": CHECK_DATE,
+        "deadline": CHECK_DATE + dt.timedelta(days=30),
+        "target_rate": 0.9,
+    }
     with pytest.raises(CampaignError, match=message):
         create_campaign(store, **{**args, **kwargs})
     assert list_campaigns(store) == []
@@ -67,10 +82,15 @@ def test_a_bad_campaign_names_its_field_and_nothing_is_stored(
 def test_each_run_counts_records_and_new_records_per_campaign_and_institution(
     store: sa.Engine, databases: Any
 ) -> None:
-    source = build_source(databases.new("source"), [
-        merchant_row(1), merchant_row(2, onboard_date=CHECK_DATE), merchant_row(3, status="closed"),
-        merchant_row(4, inst_code="110200", mgr_staff_id="M201"),
-    ])  # fmt: skip
+    source = build_source(
+        databases.new("source"),
+        [
+            merchant_row(1),
+            merchant_row(2, onboard_date=CHECK_DATE),
+            merchant_row(3, status="closed"),
+            merchant_row(4, inst_code="110200", mgr_staff_id="M201"),
+        ],
+    )
     ensure_default_campaign(store, CHECK_DATE - dt.timedelta(days=1))
     suite = suite_for("merchant")
     run_id = start_run(store, suite, CHECK_DATE, "test", source)

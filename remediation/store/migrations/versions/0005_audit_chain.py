@@ -52,8 +52,18 @@ def _utc_iso(at: dt.datetime) -> str:
 
 
 def _hash(row: sa.Row[tuple[object, ...]], prev_hash: str) -> str:
-    fields = ["dq_audit/1", row.id, _utc_iso(row.at), row.staff_id, row.action, row.table_name,
-              row.record_key, row.detail, row.client, prev_hash]  # fmt: skip
+    fields = [
+        "dq_audit/1",
+        row.id,
+        _utc_iso(row.at),
+        row.staff_id,
+        row.action,
+        row.table_name,
+        row.record_key,
+        row.detail,
+        row.client,
+        prev_hash,
+    ]
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
