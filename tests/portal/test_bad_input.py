@@ -46,6 +46,8 @@ FORM_DEFAULTS = {
     "decision": "reject",
     "day": "",
     "confirm": "",
+    "token": "0" * 32,  # a workbook upload's token that names no upload
+    "name": "todos.xlsx",
 }
 
 
