@@ -54,9 +54,6 @@ from great_expectations.execution_engine import (
 from great_expectations.expectations.expectation import MulticolumnMapExpectation
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 from great_expectations.expectations.metrics.map_metric_provider import MulticolumnMapMetricProvider
-from great_expectations.expectations.metrics.map_metric_provider.map_condition_auxilliary_methods import (
-    _sqlalchemy_map_condition_unexpected_count_aggregate_fn,
-)
 from great_expectations.expectations.metrics.map_metric_provider.multicolumn_condition_partial import (
     multicolumn_condition_partial,
 )
@@ -169,6 +166,21 @@ def frame_records(frame: pd.DataFrame, table: str) -> list[dict[str, Any]]:
 _FILTERED_ROW_COUNT = f"{METRIC}.{SummarizationMetricNameSuffixes.FILTERED_ROW_COUNT.value}"
 
 
+def _unexpected_count_aggregate_fn(
+    cls: Any,
+    execution_engine: Any,
+    metric_domain_kwargs: dict[str, Any],
+    metric_value_kwargs: dict[str, Any],
+    metrics: dict[str, Any],
+    **kwargs: Any,
+) -> tuple[Any, Any, Any]:
+    """GX's own aggregate, `sum(CASE …)`, but 0 and not NULL over an empty batch: an empty table has no
+    failing row, and a NULL count would read as GX disagreeing with the extractor."""
+    condition, compute_domain_kwargs, accessor_domain_kwargs = metrics["unexpected_condition"]
+    count = sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+    return count, compute_domain_kwargs, accessor_domain_kwargs
+
+
 def _batch_row_count(cls: Any, metrics: dict[str, Any], **kwargs: Any) -> int:
     return int(metrics["table.row_count"])
 
@@ -191,7 +203,7 @@ class RulePasses(MulticolumnMapMetricProvider):
         for name, provider, fn_type in (
             (
                 f"{count}.{MetricPartialFunctionTypes.AGGREGATE_FN.metric_suffix}",
-                _sqlalchemy_map_condition_unexpected_count_aggregate_fn,
+                _unexpected_count_aggregate_fn,
                 MetricPartialFunctionTypes.AGGREGATE_FN,
             ),
             (count, None, MetricFunctionTypes.VALUE),

@@ -1,6 +1,6 @@
 """Great Expectations validates a whole suite with one scan of the table, not three statements per rule.
 
-Every rule's failing count comes from one bundled `SELECT sum(CASE …), …` over the derived batch
+Every rule's failing count comes from one bundled `SELECT coalesce(sum(CASE …), 0), …` over the derived batch
 (`compiler.gx_batch_query`); per rule GX only adds its `LIMIT 0` sample query, which reads no rows.
 """
 
@@ -43,9 +43,22 @@ def test_one_aggregate_statement_counts_every_rule(source: sa.Engine) -> None:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
     assert {o.error for o in gx.outcomes.values()} == {None}
     assert gx.outcomes["MER-E2-USCC-REQUIRED"].unexpected == 1
-    aggregates = [s for s in statements if s.lstrip().lower().startswith("select sum(case")]
+    aggregates = [s for s in statements if s.lstrip().lower().startswith("select coalesce(sum(case")]
     assert len(aggregates) == 1
     assert aggregates[0].lower().count("sum(case") >= len(SUITE.rules)
     assert len(statements) <= len(SUITE.rules) + 5  # no count(*) and no SUM(CASE …) per rule
     # GX would learn the batch's columns by running the batch query whole, every row into memory
     assert not [s for s in statements if s.lstrip().startswith("SELECT dq_derived.")]
+
+
+def test_an_empty_table_fails_no_rule(tmp_path: Any) -> None:
+    for backend in BACKENDS:
+        dbs = Databases(backend, tmp_path / backend)
+        (tmp_path / backend).mkdir()
+        engine = build_source(dbs.new("gxempty"), [])
+        try:
+            gx = validate_with_gx(engine, SUITE, CheckContext(CHECK_DATE))
+            assert {(o.error, o.unexpected) for o in gx.outcomes.values()} == {(None, 0)}, backend
+        finally:
+            engine.dispose()
+            dbs.drop_all()
