@@ -15,6 +15,7 @@ from portal.deps import PageNotFound, config, lang_of, render, viewer
 from portal.guard import Id
 from portal.i18n import MESSAGES, label, translate
 from portal.record_view import record_context
+from portal.routes.evidence import Files, check_files, keep_files, read_files, refused
 from portal.scoping import Viewer
 from remediation.checks.corrections import submit_correction
 from remediation.checks.verification import claim_fixed
@@ -193,12 +194,24 @@ def claim(
 
 
 @router.post("/todos/{todo_id}/appeal")
-def appeal(
+async def appeal(
     request: Request,
     person: Person,
     todo_id: Id,
     reason: Annotated[str, Form(max_length=2000)],
     evidence: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """File an appeal with its evidence files; a refused file (named) files nothing."""
+    try:
+        files = await read_files(request)
+        check_files(files)
+    except DqgovError as exc:
+        return refused(request, exc)
+    return await run_in_threadpool(_appeal, request, person, todo_id, reason, evidence, files)
+
+
+def _appeal(
+    request: Request, person: Viewer, todo_id: int, reason: str, evidence: str, files: Files
 ) -> Response:
     _own_todo(request, person, todo_id)
     store = config(request).store
@@ -213,6 +226,10 @@ def appeal(
         detail=f"appeal {appeal_id} on to-do {todo_id}",
         client=client_of(request),
     )
+    try:
+        keep_files(request, store, person.staff_id, appeal_id, files)
+    except DqgovError as exc:
+        return refused(request, exc)
     return RedirectResponse(f"/todos/{todo_id}?msg=appealed", status_code=303)
 
 
