@@ -97,7 +97,16 @@ def create_app(
         metrics_token if metrics_token is not None else settings.get("DQGOV_METRICS_TOKEN")
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (ops, auth, todos, head, office, calendar, workbooks, evidence):
+    for module in (
+        ops,
+        auth,
+        evidence,
+        todos,
+        head,
+        office,
+        calendar,
+        workbooks,
+    ):  # evidence first: its /todos/…/evidence route is more specific than todos' /{action}
         app.include_router(module.router)
     _middleware(app)
     _error_pages(app)
