@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from portal.auth import client_of
-from portal.deps import PageNotFound, config, lang_of, render, viewer
+from portal.deps import PageNotFound, config, error_message, lang_of, render, viewer
 from portal.guard import Id
 from portal.i18n import MESSAGES, label, translate
 from portal.record_view import record_context
@@ -201,13 +201,23 @@ async def appeal(
     reason: Annotated[str, Form(max_length=2000)],
     evidence: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    """File an appeal with its evidence files; a refused file (named) files nothing."""
+    """File an appeal with its evidence files; a refused file (named) files nothing, and the form comes back
+    with what was typed and the message next to the file field."""
     try:
         files = await read_files(request)
         check_files(files)
     except DqgovError as exc:
-        return refused(request, exc)
+        return await run_in_threadpool(_appeal_refused, request, person, todo_id, reason, evidence, exc)
     return await run_in_threadpool(_appeal, request, person, todo_id, reason, evidence, files)
+
+
+def _appeal_refused(
+    request: Request, person: Viewer, todo_id: int, reason: str, evidence: str, exc: DqgovError
+) -> Response:
+    _own_todo(request, person, todo_id)
+    context = record_context(request, person, todo_id)
+    kept = {"reason": reason, "evidence": evidence, "error": error_message(request, exc)}
+    return render(request, "todo.html", {**context, "appeal_kept": kept}, status_code=422)
 
 
 def _appeal(
