@@ -12,9 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from remediation.demobank.history import build_history
+from remediation.reporting.dashboard import completion_trend
 from remediation.store.engines import open_store
-from remediation.store.models import CheckRun, Todo
-from remediation.store.workflow_models import Appeal, Snapshot
+from remediation.store.models import CheckRun, Institution, Todo
+from remediation.store.workflow_models import Appeal, Campaign, Snapshot
 
 TODAY = dt.date(2026, 11, 30)  # the first date is 2026-10-31: the history spans the October month end
 
@@ -57,6 +58,12 @@ def test_history_has_a_trend_cards_appeals_and_a_frozen_month_end(tmp_path: Path
                 Snapshot.snapshot_date == TODAY, Snapshot.segment == "stock"
             )
         ).all()
+    with store.connect() as conn:
+        campaign = conn.scalar(sa.select(Campaign.id).where(Campaign.is_default))
+        root = conn.scalar(sa.select(Institution.inst_code).where(Institution.parent_code.is_(None)))
+    assert campaign is not None and root is not None
+    trend = completion_trend(store, campaign, root, TODAY)  # what the head office's dashboard draws
+    assert len(trend) >= 30 and len({p.completion_rate for p in trend}) > 5  # it moves
     rates: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for inst, baseline, fixed, exempted in last:
         rates[inst][0] += fixed + exempted
