@@ -76,7 +76,10 @@ def refused(request: Request, exc: DqgovError) -> Response:
 async def add_evidence(request: Request, person: Person, todo_id: Id, appeal_id: Id) -> Response:
     """The appellant attaches more files to a pending appeal."""
     store = config(request).store
-    history = await run_in_threadpool(appeal_history, store, todo_id)
+    try:
+        history = await run_in_threadpool(appeal_history, store, todo_id)
+    except NotFound:
+        raise PageNotFound() from None
     if not any(a.id == appeal_id and a.appellant == person.staff_id for a in history):
         raise PageNotFound()
     try:

@@ -90,6 +90,9 @@ def test_evidence_is_uploaded_refused_downloaded_by_deciders_only_and_audited(po
         other.login(outsider)
         assert other.get(f"/evidence/{evidence_id}").status == 404
     assert m101.get("/evidence/abc").status in (400, 404)
+    assert m101.get(f"/evidence/{evidence_id + 99}").status == 404
+    for path in (f"/todos/999999/appeals/{appeal_id}/evidence", f"/todos/{todo}/appeals/999999/evidence"):
+        assert post_files(m101, path, {}, [("a.pdf", PDF)]).status == 404
 
     with bank.store.connect() as conn:
         trail = conn.execute(
