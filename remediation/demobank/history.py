@@ -80,6 +80,7 @@ def build_history(
     suites = load_suites()
     policy, calendar = current_policy(), WorkdayCalendar()
     fixed = regressed = appeals = workdays = 0
+    done_fix: list[InjectedDefect] = []
     for n in range(days):
         day = first + dt.timedelta(days=n)
         month_end = (day + dt.timedelta(days=1)).month != day.month  # checked, so its snapshot is frozen
@@ -87,10 +88,11 @@ def build_history(
         every = calendar.is_workday(day) and workdays % check_every == 0
         checked = n == 0 or n == days - 1 or month_end or every
         if n and checked:
-            fixed += _fix(source, pending_fix, max(1, int(len(defects) * FIXES_PER_DAY)), rng)
+            fixed += _fix(source, pending_fix, max(1, int(len(defects) * FIXES_PER_DAY)), rng, done_fix)
             regressed += _regress(
                 source, defects, bad_values, max(1, int(len(defects) * REGRESSIONS_PER_DAY)), rng
             )
+            regressed += _rebreak(source, done_fix, bad_values, rng)
         for suite in suites if checked else ():
             run_suite(source, store, suite, day, trigger="cli", sync=n == 0, today=today)
         remind(store, day, policy, calendar, (), "")
@@ -126,7 +128,13 @@ def _clean_keys(conn: sa.Connection, table_name: str, defects: list[InjectedDefe
     return [k for k in conn.scalars(sa.select(table.c[key]).order_by(table.c[key])) if k not in bad]
 
 
-def _fix(source: sa.Engine, pending: list[InjectedDefect], count: int, rng: random.Random) -> int:
+def _fix(
+    source: sa.Engine,
+    pending: list[InjectedDefect],
+    count: int,
+    rng: random.Random,
+    done_fix: list[InjectedDefect],
+) -> int:
     """The next `count` defects fixed: each column takes the value a clean record of its table holds."""
     done = 0
     with source.begin() as conn:
@@ -138,8 +146,30 @@ def _fix(source: sa.Engine, pending: list[InjectedDefect], count: int, rng: rand
                 continue
             value = conn.scalar(sa.select(table.c[d.column]).where(table.c[key] == rng.choice(donors)))
             conn.execute(sa.update(table).where(table.c[key] == d.record_key).values({d.column: value}))
+            done_fix.append(d)
             done += 1
     return done
+
+
+def _rebreak(
+    source: sa.Engine,
+    done_fix: list[InjectedDefect],
+    bad_values: dict[tuple[str, str, str], Any],
+    rng: random.Random,
+) -> int:
+    """Now and then a fixed record takes its old defective value again (its to-do reopens, with a new due
+    date: the yellow cards of the last weeks)."""
+    if not done_fix or rng.random() < 0.5:
+        return 0
+    d = done_fix.pop(rng.randrange(len(done_fix)))
+    table, key = TABLES[d.table]
+    with source.begin() as conn:
+        conn.execute(
+            sa.update(table)
+            .where(table.c[key] == d.record_key)
+            .values({d.column: bad_values[(d.table, d.record_key, d.column)]})
+        )
+    return 1
 
 
 def _regress(
