@@ -391,6 +391,37 @@ _UI: Mapping[str, tuple[str, str]] = {
         "驳回申诉须填写意见，说明驳回理由。",
         "A rejection needs a note saying why.",
     ),
+    "evidence.files": ("佐证文件（PDF、JPG、PNG）", "Evidence files (PDF, JPG, PNG)"),
+    "evidence.hint": (
+        "可选，可多选；每个文件不超过 {mb} MB。仅申诉人和审批人可查看。",
+        "Optional, several allowed; at most {mb} MB each. Only the appellant and the deciders can see them.",
+    ),
+    "evidence.add": ("补充佐证文件", "Add evidence files"),
+    "evidence.upload": ("上传", "Upload"),
+    "evidence_kind.pdf": ("PDF", "PDF"),
+    "evidence_kind.jpeg": ("JPG 图片", "JPG image"),
+    "evidence_kind.png": ("PNG 图片", "PNG image"),
+    "msg.evidence_added": ("佐证文件已上传。", "Evidence files uploaded."),
+    "error.evidence_empty": (
+        "文件“{file}”是空文件，未上传。",
+        "File \u201c{file}\u201d is empty; nothing was uploaded.",
+    ),
+    "error.evidence_too_big": (
+        "文件“{file}”超过 {mb} MB 的上限，未上传。",
+        "File \u201c{file}\u201d is larger than the limit of {mb} MB; nothing was uploaded.",
+    ),
+    "error.evidence_type": (
+        "文件“{file}”不是 PDF、JPG 或 PNG（按文件内容判断），未上传。",
+        "File \u201c{file}\u201d is not a PDF, JPG or PNG (judged by its content); nothing was uploaded.",
+    ),
+    "error.evidence_too_many": (
+        "文件“{file}”未上传：每个申诉最多 {n} 个佐证文件。",
+        "File \u201c{file}\u201d was not uploaded: an appeal has at most {n} evidence files.",
+    ),
+    "error.evidence_closed": (
+        "申诉已处理，不能再补充佐证文件。",
+        "The appeal has been decided; no more evidence files can be added.",
+    ),
     "stage.coordination": ("协调", "Coordination"),
     "stage.arbitration": ("仲裁", "Arbitration"),
     "appeal.pending": ("待处理", "Pending"),

@@ -61,6 +61,8 @@ TERMS: Mapping[str, tuple[str, str]] = {
     "auditaction.appeal_pass_up": ("申诉提交仲裁", "appeal passed up"),
     "auditaction.appeal_withdraw": ("撤回申诉", "appeal withdrawn"),
     "auditaction.appeal_escalate": ("申请仲裁", "appeal escalated"),
+    "auditaction.evidence_uploaded": ("上传申诉佐证文件", "evidence file uploaded"),
+    "auditaction.evidence_downloaded": ("下载申诉佐证文件", "evidence file downloaded"),
     "auditaction.claim_fixed": ("称已在源系统修复", "said fixed in the source"),
     "auditaction.recheck": ("单条复核", "single-record re-check"),
     "auditaction.volume_drop_accepted": ("确认数据量骤降", "volume drop accepted"),
@@ -127,6 +129,14 @@ TERMS: Mapping[str, tuple[str, str]] = {
     # narrations of stored trails (portal/narrate.py)
     "narrate.appeal": ("申诉 {id}（{stage}）", "appeal {id} ({stage})"),
     "narrate.appeal_id": ("申诉 {id}", "appeal {id}"),
+    "narrate.evidence_uploaded": (
+        "申诉 {appeal} 的佐证文件 {id}：{file}（{size} 字节）",
+        "evidence file {id} of appeal {appeal}: {file} ({size} bytes)",
+    ),
+    "narrate.evidence_downloaded": (
+        "申诉 {appeal} 的佐证文件 {id}：{file}",
+        "evidence file {id} of appeal {appeal}: {file}",
+    ),
     "narrate.appeal_on": ("申诉 {id}，待办 {todo}", "appeal {id} on to-do {todo}"),
     "narrate.exemption": (
         "豁免 {id}（申诉 {appeal}），有效期至 {until}",

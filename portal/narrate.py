@@ -76,6 +76,16 @@ Rule = tuple[re.Pattern[str], Callable[[str, re.Match[str]], str]]
 
 _RULES: list[Rule] = [
     (
+        re.compile(r"evidence (\d+) \((.*), (\d+) bytes\) on appeal (\d+)", re.S),
+        lambda lang, m: translate(
+            lang, "narrate.evidence_uploaded", id=m[1], file=m[2], size=m[3], appeal=m[4]
+        ),
+    ),
+    (
+        re.compile(r"evidence (\d+) \((.*)\) of appeal (\d+)", re.S),
+        lambda lang, m: translate(lang, "narrate.evidence_downloaded", id=m[1], file=m[2], appeal=m[3]),
+    ),
+    (
         re.compile(r"appeal (\d+) at (coordination|arbitration)(?: \([^)]*\))?(?:: (.*))?", re.S),
         lambda lang, m: _with_note(
             lang, translate(lang, "narrate.appeal", id=m[1], stage=_stage(lang, m[2])), m[3]

@@ -33,6 +33,7 @@ from remediation.store.models import ACTIVE_STATUSES, TodoStatus
 from remediation.store.source_records import read_record
 from remediation.workflow.appeals import AppealStatus
 from remediation.workflow.audit import audit
+from remediation.workflow.evidence import MB, files_of, max_bytes
 
 
 @dataclass(frozen=True)
@@ -173,5 +174,7 @@ def record_context(
         "errors": errors or {},
         "history": todo_history(cfg.store, todo_id),
         "appeals": appeals,
+        "evidence": files_of(cfg.store, [a.id for a in appeals], person.staff_id),
+        "max_evidence_mb": f"{max_bytes() / MB:g}",
         "corrections": todo_corrections(cfg.store, todo_id),
     }

@@ -169,6 +169,12 @@ SETTINGS: tuple[Setting, ...] = (
         "times its packed size) is refused as a zip bomb.",
         number,
     ),
+    Setting(
+        "DQGOV_EVIDENCE_MAX_MB",
+        "10",
+        "An appeal's evidence file (PDF, JPG, PNG) larger than this many megabytes is refused.",
+        number,
+    ),
     Setting("DQGOV_SESSION_HOURS", "8", "A portal login lasts this many hours.", number),
     Setting(
         "DQGOV_COOKIE_SECURE", "false", "true: the session cookie is sent over HTTPS only (behind TLS).", flag

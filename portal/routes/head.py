@@ -46,6 +46,7 @@ from remediation.reporting.summary_workbook import manager_rows, write_summary
 from remediation.workflow.appeals import arbitrate, coordinate
 from remediation.workflow.audit import audit
 from remediation.workflow.campaigns import CampaignError, CampaignScope, choose_campaign, list_campaigns
+from remediation.workflow.evidence import files_of
 
 router = APIRouter()
 # the summary on screen: name first, then the parent's name and the level in words, then the figures
@@ -218,7 +219,8 @@ def appeals(request: Request, person: Overseer) -> Response:
 def _appeals_page(request: Request, person: Viewer, kept: dict[str, Any] | None = None) -> Response:
     """The appeals waiting for the viewer; `kept` is a refused decision, shown again with its message."""
     waiting = appeals_waiting_for(config(request).store, person.staff_id)
-    context = {"appeals": waiting, "kept_form": kept}
+    evidence = files_of(config(request).store, [a.id for a in waiting], person.staff_id)
+    context = {"appeals": waiting, "kept_form": kept, "evidence": evidence}
     return render(request, "appeals.html", context, status_code=422 if kept else 200)
 
 

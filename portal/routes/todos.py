@@ -11,10 +11,11 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from portal.auth import client_of
-from portal.deps import PageNotFound, config, lang_of, render, viewer
+from portal.deps import PageNotFound, config, error_message, lang_of, render, viewer
 from portal.guard import Id
 from portal.i18n import MESSAGES, label, translate
 from portal.record_view import record_context
+from portal.routes.evidence import Files, check_files, keep_files, read_files, refused
 from portal.scoping import Viewer
 from remediation.checks.corrections import submit_correction
 from remediation.checks.verification import claim_fixed
@@ -193,12 +194,34 @@ def claim(
 
 
 @router.post("/todos/{todo_id}/appeal")
-def appeal(
+async def appeal(
     request: Request,
     person: Person,
     todo_id: Id,
     reason: Annotated[str, Form(max_length=2000)],
     evidence: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """File an appeal with its evidence files; a refused file (named) files nothing, and the form comes back
+    with what was typed and the message next to the file field."""
+    try:
+        files = await read_files(request)
+        check_files(files)
+    except DqgovError as exc:
+        return await run_in_threadpool(_appeal_refused, request, person, todo_id, reason, evidence, exc)
+    return await run_in_threadpool(_appeal, request, person, todo_id, reason, evidence, files)
+
+
+def _appeal_refused(
+    request: Request, person: Viewer, todo_id: int, reason: str, evidence: str, exc: DqgovError
+) -> Response:
+    _own_todo(request, person, todo_id)
+    context = record_context(request, person, todo_id)
+    kept = {"reason": reason, "evidence": evidence, "error": error_message(request, exc)}
+    return render(request, "todo.html", {**context, "appeal_kept": kept}, status_code=422)
+
+
+def _appeal(
+    request: Request, person: Viewer, todo_id: int, reason: str, evidence: str, files: Files
 ) -> Response:
     _own_todo(request, person, todo_id)
     store = config(request).store
@@ -213,6 +236,10 @@ def appeal(
         detail=f"appeal {appeal_id} on to-do {todo_id}",
         client=client_of(request),
     )
+    try:
+        keep_files(request, store, person.staff_id, appeal_id, files)
+    except DqgovError as exc:
+        return refused(request, exc)
     return RedirectResponse(f"/todos/{todo_id}?msg=appealed", status_code=303)
 
 

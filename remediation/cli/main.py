@@ -221,20 +221,51 @@ def _generate_demo_bank(
 @app.command()
 def demo(
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the portal afterwards.")] = True,
-    merchants: Annotated[int, typer.Option(min=1)] = 2000,
-    customers: Annotated[int, typer.Option(min=1)] = 1000,
+    merchants: Annotated[int, typer.Option(min=1)] = 300,
+    customers: Annotated[int, typer.Option(min=1)] = 120,
     seed: int = 42,
+    days: Annotated[
+        int,
+        typer.Option(
+            min=1, max=120, help="Dates of history ending today; 1: today only. Earlier dates run in-process."
+        ),
+    ] = 42,
 ) -> None:
-    """Build the demo bank, run the checks through Airflow, print a summary, then serve the portal."""
+    """Build the demo bank with weeks of history (checks on past dates, fixes and regressions, appeals,
+    cards, snapshots), run today's checks through Airflow, print a summary, then serve the portal."""
+    import sqlalchemy as sa
+
     from expectations.rulebook import load_suites
+    from remediation.demobank.history import build_history
     from remediation.orchestration.dag_defaults import NOTIFY_DAG, SNAPSHOT_DAG, check_dag_id
     from remediation.orchestration.embedded_airflow import airflow_env, ensure_metadata_db, run_dag
     from remediation.store.engines import open_store
 
     day = today_shanghai()
     source_url = settings.get("DQGOV_SOURCE_URL")
-    _generate_demo_bank(source_url, merchants, customers, seed, 0.15, day)
-    store = open_store()
+    if days == 1:
+        _generate_demo_bank(source_url, merchants, customers, seed, 0.15, day)
+        store = open_store()
+    else:
+        store = open_store()
+        started = time.perf_counter()
+        echo(
+            f"building {days - 1} days of history before {day} on {merchants} merchants, {customers} customers …"
+        )
+        history = build_history(
+            sa.create_engine(source_url),
+            store,
+            day - dt.timedelta(days=1),
+            days=days - 1,
+            merchants=merchants,
+            customers=customers,
+            seed=seed,
+            progress=echo,
+        )
+        echo(
+            f"  history {history.first} … {history.last}: {history.fixed} fixes, {history.regressed} "
+            f"regressions, {history.appeals} appeals ({time.perf_counter() - started:.1f}s)"
+        )
     log = settings.home() / "var" / "airflow" / "demo-run.log"
     env = airflow_env()
     echo(f"preparing Airflow metadata database (log: {log})")

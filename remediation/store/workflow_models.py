@@ -46,6 +46,22 @@ class Appeal(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
+class AppealEvidence(Base):
+    """A file (PDF, JPG, PNG) the appellant attached to an appeal, kept in the store: its type is what its
+    first bytes say, never its name or the browser's word. Seen only by the appellant and the deciders."""
+
+    __tablename__ = "dq_appeal_evidence"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    appeal_id: Mapped[int] = mapped_column(sa.ForeignKey("dq_appeal.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # pdf | jpeg | png
+    size: Mapped[int] = mapped_column(sa.Integer)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(sa.String(20))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
 class AppealDecision(Base):
     """Append-only: every decision on an appeal, with who, when, at which stage and why."""
 

@@ -69,6 +69,7 @@ def _valid_path_values(bank: Bank) -> dict[str, str]:
         "todo_id": str(todo_id),
         "run_id": str(run_id),
         "appeal_id": str(appeal_id),
+        "evidence_id": "1",
         "path": "index.html",
         "action": "withdraw",
     }

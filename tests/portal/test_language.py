@@ -29,7 +29,9 @@ from remediation.store.engines import open_store
 from remediation.store.models import Todo
 from remediation.store.workflow_models import InboxMessage
 from remediation.workflow.accounts import ensure_demo_users
+from remediation.workflow.audit import audit
 from remediation.workflow.campaigns import create_campaign
+from remediation.workflow.evidence import attach
 from tests.factories import CHECK_DATE
 from tests.portal.conftest import PASSWORD, Bank, Client, make_app, serve
 
@@ -54,6 +56,12 @@ ALLOWED_LATIN = {
     "audit",
     "verify",
     "Luhn",
+    "PDF",  # the evidence files' formats, names (营业执照.pdf) and sizes
+    "pdf",
+    "JPG",
+    "PNG",
+    "MB",
+    "KB",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]")
 KEYLIKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)*\.[a-z0-9]+(?:_[a-z0-9]+)*\b")
@@ -107,6 +115,12 @@ def _workflow_trails(store: sa.Engine, client_for: dict[str, Login]) -> None:
             f"/todos/{todo_id}/appeal", {"reason": "该商户为个体工商户，规则不适用", "evidence": "营业执照"}
         )
     appeals = head.appeal_ids()
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+    for appeal_id in appeals:  # evidence files (the portal's upload is tested in test_evidence.py)
+        evidence_id = attach(store, appeal_id, manager.staff_id, "营业执照.pdf", pdf)
+        detail = f"evidence {evidence_id} (营业执照.pdf, {len(pdf)} bytes) on appeal {appeal_id}"
+        audit(store, manager.staff_id, "evidence_uploaded", detail=detail)
+    assert head.get(f"/evidence/{evidence_id}").status == 200  # audited as a download
     head.post(f"/appeals/{appeals[0]}/decide", {"decision": "accept", "note": "同意"})
     head.post(f"/appeals/{appeals[1]}/decide", {"decision": "reject", "note": "证照不符"})
     head.post(f"/appeals/{appeals[1]}/decide", {"decision": "reject"})  # no note: refused
