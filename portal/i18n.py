@@ -802,6 +802,30 @@ _UI: Mapping[str, tuple[str, str]] = {
     "workbook_status.write_failed": ("写回失败", "write-back failed"),
     "error.workbook_refused": ("{place}：{reason}", "{place}: {reason_en}"),
     "error.workbook_no_file": ("请选择要上传的工作簿文件。", "Choose a workbook file to upload."),
+    # 催办 and 转派: a head's actions on the to-dos ticked on the list
+    "todos.choose": ("选择", "Choose"),
+    "todos.chosen_actions": ("对勾选的待办", "With the ticked to-dos"),
+    "todos.nudge": ("催办", "Send a reminder"),
+    "todos.nudge_help": (
+        "向处理人发送催办提醒（站内信及已配置的渠道），每人每天最多一次。",
+        "Remind their account managers (portal inbox and the configured channels), once a day per person.",
+    ),
+    "msg.nudged": ("催办已发出。", "Reminder sent."),
+    "msg.nudged_partly": (
+        "催办已发出；部分客户经理今天已收到过催办，未重复发送。",
+        "Reminder sent; account managers already reminded today were left out.",
+    ),
+    "error.nudge_none_chosen": ("请先勾选要催办的待办。", "Tick the to-dos to remind about first."),
+    "error.nudge_too_many": ("一次最多催办 {n} 条待办。", "At most {n} to-dos at once."),
+    "error.nudge_nobody": (
+        "勾选的待办中没有可催办的：须为未关闭、且有客户经理处理的待办。",
+        "None of the ticked to-dos can be reminded about: they must be active and with an account manager.",
+    ),
+    "error.nudge_already": (
+        "{names} 今天已收到过催办，每人每天最多催办一次，请明天再发。",
+        "{names} already had a reminder today: one a day per person, send again tomorrow.",
+    ),
+    "narrate.nudge": ("催办 {people}（待办 {todos}）", "reminded {people} about to-dos {todos}"),
 }
 
 

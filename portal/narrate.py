@@ -120,6 +120,10 @@ _RULES: list[Rule] = [
         re.compile(r"to-do (\d+): (.*) fail (.*)"),
         lambda lang, m: translate(lang, "narrate.refused", id=m[1], columns=columns(lang, m[2]), rules=m[3]),
     ),
+    (
+        re.compile(r"reminded (.+) about to-dos (.+)"),
+        lambda lang, m: translate(lang, "narrate.nudge", people=m[1], todos=m[2]),
+    ),
     (re.compile(r"to-do (\d+)"), lambda lang, m: translate(lang, "narrate.todo", id=m[1])),
     (
         re.compile(r"campaign (\d+) (.*)", re.S),

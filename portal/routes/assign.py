@@ -1,0 +1,62 @@
+"""A head's actions on to-dos of their subtree, chosen on the to-do list: 催办 (remind the account managers)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from portal.auth import client_of
+from portal.deps import config, error_page, overseer
+from portal.scoping import Viewer
+from remediation import settings
+from remediation.clock import now
+from remediation.errors import DqgovError
+from remediation.notify.nudges import nudge
+from remediation.notify.transports import transports_from_settings, usable_channels
+from remediation.policy import current_policy
+from remediation.workflow.audit import audit
+
+router = APIRouter()
+Overseer = Annotated[Viewer, Depends(overseer)]
+Chosen = Annotated[list[int], Form(max_length=200)]
+
+
+def _channels() -> list[str]:
+    """The policy's channels that have a transport configured (the inbox always has one)."""
+    transports = transports_from_settings()
+    try:
+        return usable_channels(current_policy().channels, transports)
+    finally:
+        for transport in transports.values():
+            transport.close()
+
+
+@router.post("/todos/nudge")
+def nudge_todos(request: Request, person: Overseer, todo_id: Chosen = []) -> Response:  # noqa: B006
+    cfg = config(request)
+    try:
+        with cfg.store.begin() as conn:
+            summary = nudge(
+                conn,
+                (person.staff_id, person.name),
+                person.scope,
+                todo_id,
+                cfg.today(),
+                _channels(),
+                settings.get("DQGOV_PORTAL_URL"),
+                now(),
+            )
+            audit(
+                conn,
+                person.staff_id,
+                "nudge",
+                detail=f"reminded {', '.join(sorted(summary.reminded))} about to-dos "
+                + ", ".join(map(str, sorted(set(todo_id)))),
+                client=client_of(request),
+            )
+    except DqgovError as exc:
+        return error_page(request, exc)
+    msg = "nudged_partly" if summary.already else "nudged"
+    return RedirectResponse(f"/todos?msg={msg}", status_code=303)

@@ -1,0 +1,62 @@
+"""A head's actions on ticked to-dos of their subtree: 催办 (one reminder a day per account manager, through
+the outbox, audited). Real server, the session's SQLite bank."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from remediation.notify.outbox import deliver
+from remediation.notify.transports import InboxTransport
+from remediation.policy import current_policy
+from remediation.store.workflow_models import AuditEntry, OutboxMessage
+from tests.checkbank import PHONE
+from tests.portal.conftest import BAD_PHONE, Client, Portal
+
+
+def _outbox(portal: Portal) -> list[tuple[str, str, str]]:
+    with portal.bank.store.connect() as conn:
+        return [
+            (r.recipient, r.channel, r.body)
+            for r in conn.execute(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like("nudge:%")))
+        ]
+
+
+def test_a_head_reminds_account_managers_once_a_day(portal: Portal) -> None:
+    bank = portal.bank
+    head = Client(portal.url)
+    head.login("S101")
+    listing = head.get("/todos").text
+    mine, theirs, other = bank.todo_id(1, PHONE), bank.todo_id(4, PHONE), bank.todo_id(5, PHONE)
+    assert f'name="todo_id" value="{mine}"' in listing and 'id="nudge-button"' in listing
+    done = head.post("/todos/nudge", {"todo_id": [mine, theirs]})
+    assert done.status == 303 and done.headers["location"] == "/todos?msg=nudged"
+    assert "催办已发出" in head.get("/todos?msg=nudged").text
+    sent = _outbox(portal)
+    assert {(who, channel) for who, channel, _ in sent} >= {("M101", "inbox"), ("M102", "inbox")}
+    body = next(text for who, channel, text in sent if who == "M101" and channel == "inbox")
+    assert "孙支行请您尽快处理以下 1 条" in body and "MER-C1-PHONE-FORMAT" in body and BAD_PHONE not in body
+
+    again = head.post("/todos/nudge", {"todo_id": [mine]})  # M101 again the same day: refused, nothing queued
+    assert again.status == 409 and "今天已收到过催办" in again.text and "张经理" in again.text
+    head.get("/todos?lang=en")
+    assert "already had a reminder today" in head.post("/todos/nudge", {"todo_id": [theirs]}).text
+    assert len(_outbox(portal)) == len(sent)
+
+    assert head.post("/todos/nudge", {}).status == 409  # nothing ticked: said so
+    assert head.post("/todos/nudge", {"todo_id": [other]}).status == 409  # 110200 is not S101's
+    assert len(_outbox(portal)) == len(sent)
+
+    with bank.store.connect() as conn:
+        entry = conn.execute(
+            sa.select(AuditEntry.staff_id, AuditEntry.detail).where(AuditEntry.action == "nudge")
+        ).one()
+    assert entry.staff_id == "S101" and "M101" in entry.detail and str(theirs) in entry.detail
+
+    manager = Client(portal.url)
+    manager.login("M101")
+    assert manager.post("/todos/nudge", {"todo_id": [mine]}).status == 403  # a manager cannot remind
+    deliver(bank.store, {"inbox": InboxTransport()}, dt.datetime.now(dt.UTC), current_policy())
+    inbox = manager.get("/inbox").text
+    assert "【催办】" in inbox and f'href="/todos/{mine}"' in inbox
