@@ -825,6 +825,25 @@ _UI: Mapping[str, tuple[str, str]] = {
         "{names} 今天已收到过催办，每人每天最多催办一次，请明天再发。",
         "{names} already had a reminder today: one a day per person, send again tomorrow.",
     ),
+    "todos.handover": ("转派", "Hand over"),
+    "todos.handover_to": ("转派给", "Hand over to"),
+    "todos.handover_help": (
+        "处理人有误时，转给本机构范围内的其他在岗客户经理；源系统的管户人变更前一直有效。",
+        "When the owner is wrong, give them to another active account manager of your institutions; "
+        "it holds until the source names another manager.",
+    ),
+    "todos.handed_over": ("负责人转派", "handed over by a head"),
+    "msg.reassigned": ("已转派。", "Handed over."),
+    "error.handover_none_chosen": ("请先勾选要转派的待办。", "Tick the to-dos to hand over first."),
+    "error.handover_bad_target": (
+        "{staff} 不是您所辖机构的在岗客户经理，请从列表中选择。",
+        "{staff} is not an active account manager of your institutions: choose one from the list.",
+    ),
+    "error.handover_nothing_to_move": (
+        "勾选的待办中没有可转派的：须为未关闭、且不属于所选客户经理的待办。",
+        "None of the ticked to-dos can be handed over: they must be active and not already theirs.",
+    ),
+    "narrate.handover": ("待办 {todos} 转派给 {staff}", "to-dos {todos} handed to {staff}"),
     "narrate.nudge": ("催办 {people}（待办 {todos}）", "reminded {people} about to-dos {todos}"),
 }
 

@@ -121,6 +121,10 @@ _RULES: list[Rule] = [
         lambda lang, m: translate(lang, "narrate.refused", id=m[1], columns=columns(lang, m[2]), rules=m[3]),
     ),
     (
+        re.compile(r"to-dos (.+) handed to (\S+)"),
+        lambda lang, m: translate(lang, "narrate.handover", todos=m[1], staff=m[2]),
+    ),
+    (
         re.compile(r"reminded (.+) about to-dos (.+)"),
         lambda lang, m: translate(lang, "narrate.nudge", people=m[1], todos=m[2]),
     ),

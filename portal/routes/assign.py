@@ -1,4 +1,5 @@
-"""A head's actions on to-dos of their subtree, chosen on the to-do list: 催办 (remind the account managers)."""
+"""A head's actions on to-dos of their subtree, ticked on the to-do list: 催办 (remind their account
+managers) and 转派 (hand them to another active account manager)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from remediation.notify.nudges import nudge
 from remediation.notify.transports import transports_from_settings, usable_channels
 from remediation.policy import current_policy
 from remediation.workflow.audit import audit
+from remediation.workflow.handover import hand_over
 
 router = APIRouter()
 Overseer = Annotated[Viewer, Depends(overseer)]
@@ -60,3 +62,26 @@ def nudge_todos(request: Request, person: Overseer, todo_id: Chosen = []) -> Res
         return error_page(request, exc)
     msg = "nudged_partly" if summary.already else "nudged"
     return RedirectResponse(f"/todos?msg={msg}", status_code=303)
+
+
+@router.post("/todos/reassign")
+def reassign_todos(
+    request: Request,
+    person: Overseer,
+    to_staff: Annotated[str, Form(max_length=20)] = "",
+    todo_id: Chosen = [],  # noqa: B006
+) -> Response:
+    cfg = config(request)
+    try:
+        with cfg.store.begin() as conn:
+            done = hand_over(conn, person.staff_id, person.scope, todo_id, to_staff)
+            audit(
+                conn,
+                person.staff_id,
+                "reassign",
+                detail=f"to-dos {', '.join(map(str, done.moved))} handed to {done.to_staff_id}",
+                client=client_of(request),
+            )
+    except DqgovError as exc:
+        return error_page(request, exc)
+    return RedirectResponse("/todos?msg=reassigned", status_code=303)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +39,7 @@ from remediation.reporting.queries import (
 from remediation.store.source_records import keys_by_name
 from remediation.workflow.appeals import escalate, file_appeal, withdraw
 from remediation.workflow.audit import audit
+from remediation.workflow.handover import candidates
 
 router = APIRouter()
 PRINT_ROWS = MAX_PER_PAGE  # the print view: the filtered list on paper, without paging
@@ -115,6 +117,8 @@ def todos(
         "assignee_name": assignee_name,
         "today": today,
         "search_failed": search_failed,
+        "handover_to": _handover_choices(cfg.store, person, institutions),
+        "inst_names": {code: node.inst_name for code, node in tree.items()},
     }
     return render(request, "todos_print.html" if view else "todos.html", context)
 
@@ -235,6 +239,16 @@ def appeal_action(request: Request, person: Person, todo_id: Id, appeal_id: Id, 
 
 
 # a digest line names its to-do as "<record type> <key> · <rule id> …" (remediation/notify/digest.py)
+def _handover_choices(
+    store: sa.Engine, person: Viewer, institutions: frozenset[str] | None
+) -> list[tuple[str, str, str]]:
+    """转派's choices: the active account managers of the viewer's institutions (of the filtered ones)."""
+    if not person.oversees:
+        return []
+    with store.connect() as conn:
+        return candidates(conn, institutions if institutions is not None else person.institutions)
+
+
 _DIGEST_ITEM = re.compile(r"(\S+) · ([A-Z]{3}-[A-Z0-9-]+) ")
 
 

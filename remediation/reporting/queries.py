@@ -140,6 +140,7 @@ class TodoRow:
     assignee_name: str | None
     routed_to_head: bool
     description: str | None
+    assigned_by: str | None = None  # 转派: the head who handed it over
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ _ROW_COLUMNS: tuple[Any, ...] = (
     _assignee.staff_name.label("assignee_name"),
     Todo.routed_to_head,
     RuleRecord.description,
+    Todo.assigned_by,
 )
 
 

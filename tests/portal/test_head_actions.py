@@ -60,3 +60,37 @@ def test_a_head_reminds_account_managers_once_a_day(portal: Portal) -> None:
     deliver(bank.store, {"inbox": InboxTransport()}, dt.datetime.now(dt.UTC), current_policy())
     inbox = manager.get("/inbox").text
     assert "【催办】" in inbox and f'href="/todos/{mine}"' in inbox
+
+
+def test_a_head_hands_to_dos_to_another_account_manager_of_the_subtree(portal: Portal) -> None:
+    bank = portal.bank
+    head = Client(portal.url)
+    head.login("S101")
+    listing = head.get("/todos").text
+    assert 'id="reassign-button"' in listing and '<option value="M102">王经理（M102）' in listing
+    assert '<option value="M201">' not in listing and '<option value="M103">' not in listing
+    mine, other = bank.todo_id(1, PHONE), bank.todo_id(5, PHONE)
+    done = head.post("/todos/reassign", {"todo_id": [mine], "to_staff": "M102"})
+    assert done.status == 303 and done.headers["location"] == "/todos?msg=reassigned"
+    assert "已转派" in head.get("/todos?msg=reassigned").text
+    assert f'href="/todos/{mine}"' in head.get("/todos?assignee=M102").text
+
+    refused = head.post("/todos/reassign", {"todo_id": [mine], "to_staff": "M201"})  # not S101's institution
+    assert refused.status == 409 and "不是您所辖机构的在岗客户经理" in refused.text
+    assert head.post("/todos/reassign", {"todo_id": [other], "to_staff": "M102"}).status == 409
+    head.get("/todos?lang=en")
+    assert "Tick the to-dos to hand over first" in head.post("/todos/reassign", {"to_staff": "M102"}).text
+
+    new_owner, old_owner = Client(portal.url), Client(portal.url)
+    new_owner.login("M102")
+    old_owner.login("M101")
+    assert new_owner.get(f"/todos/{mine}").status == 200 and old_owner.get(f"/todos/{mine}").status == 404
+    with bank.store.connect() as conn:
+        entry = conn.execute(
+            sa.select(AuditEntry.staff_id, AuditEntry.detail).where(AuditEntry.action == "reassign")
+        ).one()
+    assert entry == ("S101", f"to-dos {mine} handed to M102")
+    office = Client(portal.url)
+    office.login("D001")
+    audit_page = office.get("/office/audit").text
+    assert f"待办 {mine} 转派给 M102" in audit_page and "转派待办" in audit_page
