@@ -825,6 +825,10 @@ _UI: Mapping[str, tuple[str, str]] = {
         "{names} 今天已收到过催办，每人每天最多催办一次，请明天再发。",
         "{names} already had a reminder today: one a day per person, send again tomorrow.",
     ),
+    "todos.inst_code": ("机构代码", "Institution code"),
+    "todos.rule_text": ("规则说明", "Rule description"),
+    "todos.assignee_id": ("处理人工号", "Assignee's employee number"),
+    "todos.csv": ("导出 CSV", "Export CSV"),
     "todos.handover": ("转派", "Hand over"),
     "todos.handover_to": ("转派给", "Hand over to"),
     "todos.handover_help": (
@@ -844,6 +848,7 @@ _UI: Mapping[str, tuple[str, str]] = {
         "None of the ticked to-dos can be handed over: they must be active and not already theirs.",
     ),
     "narrate.handover": ("待办 {todos} 转派给 {staff}", "to-dos {todos} handed to {staff}"),
+    "narrate.todos_csv": ("待办清单 CSV", "to-do list CSV"),
     "narrate.nudge": ("催办 {people}（待办 {todos}）", "reminded {people} about to-dos {todos}"),
 }
 

@@ -142,6 +142,7 @@ _RULES: list[Rule] = [
         re.compile(r"summary xlsx (\S+) campaign (\d+)"),
         lambda lang, m: translate(lang, "narrate.summary_xlsx", day=m[1], campaign=m[2]),
     ),
+    (re.compile(r"to-dos csv"), lambda lang, m: translate(lang, "narrate.todos_csv")),
     (re.compile(r"findings csv"), lambda lang, m: translate(lang, "narrate.findings_csv")),
     (re.compile(r"findings csv \(all\)"), lambda lang, m: translate(lang, "narrate.findings_csv_all")),
     (re.compile(r"audit csv.*"), lambda lang, m: translate(lang, "narrate.audit_csv")),

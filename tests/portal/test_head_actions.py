@@ -3,16 +3,19 @@ the outbox, audited). Real server, the session's SQLite bank."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import sqlalchemy as sa
 
 from remediation.notify.outbox import deliver
 from remediation.notify.transports import InboxTransport
 from remediation.policy import current_policy
+from remediation.store.models import RuleRecord
 from remediation.store.workflow_models import AuditEntry, OutboxMessage
 from tests.checkbank import PHONE
-from tests.portal.conftest import BAD_PHONE, Client, Portal
+from tests.portal.conftest import BAD_PHONE, Client, Portal, key
 
 
 def _outbox(portal: Portal) -> list[tuple[str, str, str]]:
@@ -94,3 +97,31 @@ def test_a_head_hands_to_dos_to_another_account_manager_of_the_subtree(portal: P
     office.login("D001")
     audit_page = office.get("/office/audit").text
     assert f"待办 {mine} 转派给 M102" in audit_page and "转派待办" in audit_page
+
+
+def test_a_head_exports_the_subtrees_to_dos_as_csv_with_no_live_formula(portal: Portal) -> None:
+    bank = portal.bank
+    with bank.store.begin() as conn:  # a description a spreadsheet would run as a formula
+        conn.execute(
+            sa.update(RuleRecord).where(RuleRecord.rule_id == PHONE).values(description='=HYPERLINK("x")')
+        )
+    head = Client(portal.url)
+    head.login("S101")
+    assert 'id="csv-link"' in head.get("/todos").text
+    answer = head.get("/todos?view=csv&table=merchant")
+    assert answer.status == 200 and answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.body.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["机构代码", "机构", "记录类型", "记录编号"]
+    keys = {r[3] for r in rows[1:]}
+    assert key(1) in keys and key(4) in keys and key(5) not in keys  # 110100 only, not 110200
+    phone = next(r for r in rows[1:] if r[3] == key(1) and r[4] == PHONE)
+    assert phone[5] == '\'=HYPERLINK("x")' and phone[2] == "收单商户" and phone[13] == "张经理"
+    assert BAD_PHONE not in answer.body.decode("utf-8-sig")  # masked as on screen
+    english = list(csv.reader(io.StringIO(head.get("/todos?view=csv&lang=en").body.decode("utf-8-sig"))))
+    assert english[0][:2] == ["Institution code", "Institution"]
+    with bank.store.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).where(AuditEntry.detail == "to-dos csv")) == 2
+
+    manager = Client(portal.url)
+    manager.login("M101")
+    assert manager.get("/todos?view=csv").status == 404 and 'id="csv-link"' not in manager.get("/todos").text
