@@ -7,9 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import Field
 
 from portal.auth import client_of
 from portal.deps import config, error_page, overseer
+from portal.guard import MAX_ID
 from portal.scoping import Viewer
 from remediation import settings
 from remediation.clock import now
@@ -22,7 +24,7 @@ from remediation.workflow.handover import hand_over
 
 router = APIRouter()
 Overseer = Annotated[Viewer, Depends(overseer)]
-Chosen = Annotated[list[int], Form(max_length=200)]
+Chosen = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=200)]
 
 
 def _channels() -> list[str]:

@@ -46,6 +46,10 @@ FORM_DEFAULTS = {
     "decision": "reject",
     "day": "",
     "confirm": "",
+    "todo_id": "1",
+    "to_staff": "M102",
+    "token": "not-a-token",
+    "name": "workbook.xlsx",
 }
 
 
