@@ -825,6 +825,18 @@ _UI: Mapping[str, tuple[str, str]] = {
         "{names} 今天已收到过催办，每人每天最多催办一次，请明天再发。",
         "{names} already had a reminder today: one a day per person, send again tomorrow.",
     ),
+    "nav.breakdown": ("规则分布", "By rule"),
+    "breakdown.title": ("待办规则分布", "To-dos by rule"),
+    "breakdown.intro": (
+        "未关闭待办按规则和机构分布（下级机构含其所辖全部机构），括号内为其中已超期的条数；点数字查看待办。",
+        "Active to-dos by rule and institution (each institution below with all under it); overdue ones "
+        "in brackets. Click a number to see the to-dos.",
+    ),
+    "breakdown.total": ("合计", "Total"),
+    "breakdown.own": ("{name}（本机构）", "{name} (its own records)"),
+    "breakdown.overdue": ("已超期", "overdue"),
+    "breakdown.overdue_n": ("超期 {n}", "{n} overdue"),
+    "breakdown.none": ("没有未关闭的待办。", "No active to-dos."),
     "todos.inst_code": ("机构代码", "Institution code"),
     "todos.rule_text": ("规则说明", "Rule description"),
     "todos.assignee_id": ("处理人工号", "Assignee's employee number"),

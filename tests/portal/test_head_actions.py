@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import sqlalchemy as sa
 
@@ -125,3 +126,29 @@ def test_a_head_exports_the_subtrees_to_dos_as_csv_with_no_live_formula(portal: 
     manager = Client(portal.url)
     manager.login("M101")
     assert manager.get("/todos?view=csv").status == 404 and 'id="csv-link"' not in manager.get("/todos").text
+
+
+def test_a_head_sees_which_rules_drive_the_backlog_per_institution(portal: Portal) -> None:
+    branch = Client(portal.url)
+    branch.login("B001")
+    page = branch.get("/breakdown").text
+    assert "待办规则分布" in page and 'id="breakdown-table"' in page
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", page, re.S)
+    names = [re.sub(r"<[^>]+>", "", r.split("</th>")[0]) for r in rows]
+    assert names == [
+        "赣江银行浔阳支行",
+        "赣江银行濂溪支行",
+        "合计",
+    ]  # most to-dos first: 110100 has 4 bad phones
+    assert f'href="/todos?inst=110100&amp;rule={PHONE}">3</a>' in page  # merchants 1 and 7 (M101), 4 (M102)
+    assert f'href="/todos?inst=110200&amp;rule={PHONE}">1</a>' in page
+    assert "To-dos by rule" in branch.get("/breakdown?lang=en").text
+
+    head = Client(portal.url)
+    head.login("S101")
+    own = head.get("/breakdown").text
+    assert "赣江银行浔阳支行（本机构）" in own and "濂溪" not in own
+    assert head.get("/breakdown?inst=110200").status == 404  # not S101's
+    manager = Client(portal.url)
+    manager.login("M101")
+    assert manager.get("/breakdown").status == 403
