@@ -843,6 +843,7 @@ _UI: Mapping[str, tuple[str, str]] = {
     "todos.csv": ("导出 CSV", "Export CSV"),
     "todos.handover": ("转派", "Hand over"),
     "todos.handover_to": ("转派给", "Hand over to"),
+    "todos.choose_manager": ("（请选择客户经理）", "(choose an account manager)"),
     "todos.handover_help": (
         "处理人有误时，转给本机构范围内的其他在岗客户经理；源系统的管户人变更前一直有效。",
         "When the owner is wrong, give them to another active account manager of your institutions; "
