@@ -34,9 +34,12 @@ def _set_manager(bank: Bank, seq: int, staff_id: str) -> None:
 
 def test_a_handover_holds_until_the_source_names_another_manager(databases: Any) -> None:
     bank = Bank(databases)
+    _set_manager(bank, 3, "M103")  # a manager who left: the to-do is routed to the head S101 (G3)
     bank.run()
-    first, second = _todo(bank, 1)["id"], _todo(bank, 2)["id"]
+    first, second, routed = _todo(bank, 1)["id"], _todo(bank, 2)["id"], _todo(bank, 3)["id"]
+    assert _todo(bank, 3)["assignee_staff_id"] == "S101" and _todo(bank, 3)["routed_to_head"]
     with bank.store.begin() as conn:
+        hand_over(conn, "S101", S101, [routed], "M101")
         done = hand_over(conn, "S101", S101, [first, second], "M102")
     assert done.moved == (first, second) and done.to_name == "王经理"
     assert _todo(bank, 1)["assignee_staff_id"] == "M102" and _todo(bank, 1)["assigned_by"] == "S101"
@@ -56,8 +59,9 @@ def test_a_handover_holds_until_the_source_names_another_manager(databases: Any)
         hand_over(conn, "S101", S101, [first], "M102")  # already theirs
     assert caught.value.code == "handover_nothing_to_move"
 
-    bank.run(NEXT)  # the source still names M101: the head's choice holds
+    bank.run(NEXT)  # the source still names M101 (and M103): the head's choices hold
     assert _todo(bank, 1)["assignee_staff_id"] == "M102" and _todo(bank, 2)["assignee_staff_id"] == "M102"
+    assert _todo(bank, 3)["assignee_staff_id"] == "M101" and not _todo(bank, 3)["routed_to_head"]
 
     _set_manager(bank, 1, "M201")  # the source moves record 1 to 吴经理: the to-do follows it
     bank.run(NEXT + dt.timedelta(days=1))
