@@ -3,6 +3,7 @@ managers) and 转派 (hand them to another active account manager)."""
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -23,6 +24,15 @@ from remediation.workflow.audit import audit
 from remediation.workflow.handover import hand_over
 
 router = APIRouter()
+Back = Annotated[str, Form(max_length=2000)]
+
+
+def _back_to_list(back: str, msg: str) -> RedirectResponse:
+    """Back to the to-do list as it was filtered (only its query string is taken), with the message."""
+    params = [(k, v) for k, v in urllib.parse.parse_qsl(back) if k not in ("msg", "page")]
+    return RedirectResponse("/todos?" + urllib.parse.urlencode([*params, ("msg", msg)]), status_code=303)
+
+
 Overseer = Annotated[Viewer, Depends(overseer)]
 Chosen = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=200)]
 
@@ -38,7 +48,12 @@ def _channels() -> list[str]:
 
 
 @router.post("/todos/nudge")
-def nudge_todos(request: Request, person: Overseer, todo_id: Chosen = []) -> Response:  # noqa: B006
+def nudge_todos(
+    request: Request,
+    person: Overseer,
+    todo_id: Chosen = [],  # noqa: B006
+    back: Back = "",
+) -> Response:
     cfg = config(request)
     try:
         with cfg.store.begin() as conn:
@@ -62,8 +77,7 @@ def nudge_todos(request: Request, person: Overseer, todo_id: Chosen = []) -> Res
             )
     except DqgovError as exc:
         return error_page(request, exc)
-    msg = "nudged_partly" if summary.already else "nudged"
-    return RedirectResponse(f"/todos?msg={msg}", status_code=303)
+    return _back_to_list(back, "nudged_partly" if summary.already else "nudged")
 
 
 @router.post("/todos/reassign")
@@ -72,6 +86,7 @@ def reassign_todos(
     person: Overseer,
     to_staff: Annotated[str, Form(max_length=20)] = "",
     todo_id: Chosen = [],  # noqa: B006
+    back: Back = "",
 ) -> Response:
     cfg = config(request)
     try:
@@ -86,4 +101,4 @@ def reassign_todos(
             )
     except DqgovError as exc:
         return error_page(request, exc)
-    return RedirectResponse("/todos?msg=reassigned", status_code=303)
+    return _back_to_list(back, "reassigned")

@@ -50,6 +50,7 @@ FORM_DEFAULTS = {
     "to_staff": "M102",
     "token": "not-a-token",
     "name": "workbook.xlsx",
+    "back": "status=active",
 }
 
 

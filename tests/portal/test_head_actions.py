@@ -34,8 +34,8 @@ def test_a_head_reminds_account_managers_once_a_day(portal: Portal) -> None:
     listing = head.get("/todos").text
     mine, theirs, other = bank.todo_id(1, PHONE), bank.todo_id(4, PHONE), bank.todo_id(5, PHONE)
     assert f'name="todo_id" value="{mine}"' in listing and 'id="nudge-button"' in listing
-    done = head.post("/todos/nudge", {"todo_id": [mine, theirs]})
-    assert done.status == 303 and done.headers["location"] == "/todos?msg=nudged"
+    done = head.post("/todos/nudge", {"todo_id": [mine, theirs], "back": "rule=MER-C1-PHONE-FORMAT&msg=x"})
+    assert done.status == 303 and done.headers["location"] == f"/todos?rule={PHONE}&msg=nudged"
     assert "催办已发出" in head.get("/todos?msg=nudged").text
     sent = _outbox(portal)
     assert {(who, channel) for who, channel, _ in sent} >= {("M101", "inbox"), ("M102", "inbox")}
