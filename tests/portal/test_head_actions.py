@@ -149,6 +149,7 @@ def test_a_head_sees_which_rules_drive_the_backlog_per_institution(portal: Porta
     own = head.get("/breakdown").text
     assert "赣江银行浔阳支行（本机构）" in own and "濂溪" not in own
     assert head.get("/breakdown?inst=110200").status == 404  # not S101's
+    assert 'href="/breakdown?inst=110100"' in head.get("/dashboard").text
     manager = Client(portal.url)
     manager.login("M101")
     assert manager.get("/breakdown").status == 403
