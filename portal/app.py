@@ -26,7 +26,7 @@ from portal.deps import Forbidden, LoginRequired, PageNotFound, PortalConfig, la
 from portal.guard import BadInput, reject_bad_input
 from portal.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, label, resolve_lang, translate
 from portal.jobs import DocsJobs
-from portal.routes import auth, calendar, evidence, head, office, ops, todos, workbooks
+from portal.routes import assign, auth, calendar, evidence, head, office, ops, todos, workbooks
 from remediation import settings
 from remediation.calendar_file import calendar_path
 from remediation.checks.writeback import WriteBack, writeback_for
@@ -97,16 +97,8 @@ def create_app(
         metrics_token if metrics_token is not None else settings.get("DQGOV_METRICS_TOKEN")
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (
-        ops,
-        auth,
-        evidence,
-        todos,
-        head,
-        office,
-        calendar,
-        workbooks,
-    ):  # evidence first: its /todos/…/evidence route is more specific than todos' /{action}
+    # evidence before todos: its /todos/…/evidence route is more specific than todos' /{action}
+    for module in (ops, auth, evidence, todos, assign, head, office, calendar, workbooks):
         app.include_router(module.router)
     _middleware(app)
     _error_pages(app)

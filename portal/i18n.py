@@ -833,6 +833,67 @@ _UI: Mapping[str, tuple[str, str]] = {
     "workbook_status.write_failed": ("写回失败", "write-back failed"),
     "error.workbook_refused": ("{place}：{reason}", "{place}: {reason_en}"),
     "error.workbook_no_file": ("请选择要上传的工作簿文件。", "Choose a workbook file to upload."),
+    # 催办 and 转派: a head's actions on the to-dos ticked on the list
+    "todos.choose": ("选择", "Choose"),
+    "todos.chosen_actions": ("对勾选的待办", "With the ticked to-dos"),
+    "todos.nudge": ("催办", "Send a reminder"),
+    "todos.nudge_help": (
+        "向处理人发送催办提醒（站内信及已配置的渠道），每人每天最多一次。",
+        "Remind their account managers (portal inbox and the configured channels), once a day per person.",
+    ),
+    "msg.nudged": ("催办已发出。", "Reminder sent."),
+    "msg.nudged_partly": (
+        "催办已发出；部分客户经理今天已收到过催办，未重复发送。",
+        "Reminder sent; account managers already reminded today were left out.",
+    ),
+    "error.nudge_none_chosen": ("请先勾选要催办的待办。", "Tick the to-dos to remind about first."),
+    "error.nudge_too_many": ("一次最多催办 {n} 条待办。", "At most {n} to-dos at once."),
+    "error.nudge_nobody": (
+        "勾选的待办中没有可催办的：须为未关闭、且有客户经理处理的待办。",
+        "None of the ticked to-dos can be reminded about: they must be active and with an account manager.",
+    ),
+    "error.nudge_already": (
+        "{names} 今天已收到过催办，每人每天最多催办一次，请明天再发。",
+        "{names} already had a reminder today: one a day per person, send again tomorrow.",
+    ),
+    "nav.breakdown": ("规则分布", "By rule"),
+    "breakdown.title": ("待办规则分布", "To-dos by rule"),
+    "breakdown.intro": (
+        "未关闭待办按规则和机构分布（下级机构含其所辖全部机构），括号内为其中已超期的条数；点数字查看待办。",
+        "Active to-dos by rule and institution (each institution below with all under it); overdue ones "
+        "in brackets. Click a number to see the to-dos.",
+    ),
+    "breakdown.total": ("合计", "Total"),
+    "breakdown.own": ("{name}（本机构）", "{name} (its own records)"),
+    "breakdown.overdue": ("已超期", "overdue"),
+    "breakdown.overdue_n": ("超期 {n}", "{n} overdue"),
+    "breakdown.none": ("没有未关闭的待办。", "No active to-dos."),
+    "todos.inst_code": ("机构代码", "Institution code"),
+    "todos.rule_text": ("规则说明", "Rule description"),
+    "todos.assignee_id": ("处理人工号", "Assignee's employee number"),
+    "todos.csv": ("导出 CSV", "Export CSV"),
+    "todos.handover": ("转派", "Hand over"),
+    "todos.handover_to": ("转派给", "Hand over to"),
+    "todos.choose_manager": ("（请选择客户经理）", "(choose an account manager)"),
+    "todos.handover_help": (
+        "处理人有误时，转给本机构范围内的其他在岗客户经理；源系统的管户人变更前一直有效。",
+        "When the owner is wrong, give them to another active account manager of your institutions; "
+        "it holds until the source names another manager.",
+    ),
+    "todos.handed_over": ("负责人转派", "handed over by a head"),
+    "msg.reassigned": ("已转派。", "Handed over."),
+    "error.handover_none_chosen": ("请先勾选要转派的待办。", "Tick the to-dos to hand over first."),
+    "error.handover_bad_target": (
+        "{staff} 不是您所辖机构的在岗客户经理，请从列表中选择。",
+        "{staff} is not an active account manager of your institutions: choose one from the list.",
+    ),
+    "error.handover_nothing_to_move": (
+        "勾选的待办中没有可转派的：须为未关闭、且不属于所选客户经理的待办。",
+        "None of the ticked to-dos can be handed over: they must be active and not already theirs.",
+    ),
+    "narrate.handover": ("待办 {todos} 转派给 {staff}", "to-dos {todos} handed to {staff}"),
+    "narrate.todos_csv": ("待办清单 CSV", "to-do list CSV"),
+    "narrate.nudge": ("催办 {people}（待办 {todos}）", "reminded {people} about to-dos {todos}"),
 }
 
 

@@ -72,6 +72,8 @@ TERMS: Mapping[str, tuple[str, str]] = {
     "auditaction.calendar_cover": ("标记日历年度已录入", "calendar year marked complete"),
     "auditaction.hashkey_rotate": ("轮换哈希密钥", "hash key rotated"),
     "auditaction.hashkey_adopt": ("采用新哈希密钥", "hash key adopted"),
+    "auditaction.nudge": ("催办", "reminder sent"),
+    "auditaction.reassign": ("转派待办", "to-dos reassigned"),
     # the institution summary's columns (remediation/reporting/report.py)
     "summarycol.inst_code": ("机构代码", "Institution code"),
     "summarycol.inst_name": ("机构名称", "Institution"),

@@ -130,6 +130,14 @@ _RULES: list[Rule] = [
         re.compile(r"to-do (\d+): (.*) fail (.*)"),
         lambda lang, m: translate(lang, "narrate.refused", id=m[1], columns=columns(lang, m[2]), rules=m[3]),
     ),
+    (
+        re.compile(r"to-dos (.+) handed to (\S+)"),
+        lambda lang, m: translate(lang, "narrate.handover", todos=m[1], staff=m[2]),
+    ),
+    (
+        re.compile(r"reminded (.+) about to-dos (.+)"),
+        lambda lang, m: translate(lang, "narrate.nudge", people=m[1], todos=m[2]),
+    ),
     (re.compile(r"to-do (\d+)"), lambda lang, m: translate(lang, "narrate.todo", id=m[1])),
     (
         re.compile(r"campaign (\d+) (.*)", re.S),
@@ -144,6 +152,7 @@ _RULES: list[Rule] = [
         re.compile(r"summary xlsx (\S+) campaign (\d+)"),
         lambda lang, m: translate(lang, "narrate.summary_xlsx", day=m[1], campaign=m[2]),
     ),
+    (re.compile(r"to-dos csv"), lambda lang, m: translate(lang, "narrate.todos_csv")),
     (re.compile(r"findings csv"), lambda lang, m: translate(lang, "narrate.findings_csv")),
     (re.compile(r"findings csv \(all\)"), lambda lang, m: translate(lang, "narrate.findings_csv_all")),
     (re.compile(r"audit csv.*"), lambda lang, m: translate(lang, "narrate.audit_csv")),

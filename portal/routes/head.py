@@ -41,6 +41,7 @@ from remediation.reporting.orgtree import (
 )
 from remediation.reporting.queries import TodoScope
 from remediation.reporting.report import COLUMNS, TABLE_COLUMNS, as_row
+from remediation.reporting.rule_breakdown import rule_breakdown
 from remediation.reporting.snapshots import SummaryTable, summary_table
 from remediation.reporting.summary_workbook import manager_rows, write_summary
 from remediation.workflow.appeals import arbitrate, coordinate
@@ -133,6 +134,24 @@ def dashboard(
         },
     )
     return render(request, "dashboard.html", context)
+
+
+@router.get("/breakdown")
+def breakdown(
+    request: Request, person: Overseer, inst: Annotated[str | None, Query(max_length=20)] = None
+) -> Response:
+    """Which rules drive the backlog: active to-dos by rule, for the institution and each one below it."""
+    cfg = config(request)
+    tree = institution_tree(cfg.store)
+    code = inst or root_institution(person, tree)
+    if code is None or code not in tree or not person.sees_institution(code):
+        raise PageNotFound()
+    context = {
+        "breakdown": rule_breakdown(cfg.store, tree, code, cfg.today()),
+        "inst_path": [n for n in path_to(tree, code) if person.sees_institution(n.inst_code)],
+        "has_children": {n.parent_code for n in tree.values()},
+    }
+    return render(request, "breakdown.html", context)
 
 
 def _summary(request: Request, person: Viewer, day: dt.date, campaign_id: int | None) -> SummaryTable:

@@ -3,17 +3,21 @@ and the account manager's actions on it: correct in place, "already fixed in the
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from portal.auth import client_of
 from portal.deps import PageNotFound, config, error_message, lang_of, render, viewer
 from portal.guard import Id
 from portal.i18n import MESSAGES, label, translate
+from portal.narrate import masked_values
 from portal.record_view import record_context
 from portal.routes.evidence import Files, check_files, keep_files, read_files, refused
 from portal.scoping import Viewer
@@ -30,15 +34,19 @@ from remediation.reporting.queries import (
     PER_PAGE,
     SORTS,
     TodoFilters,
+    TodoRow,
     list_todos,
     rules_with_todos,
+    stream_todos,
     todo_counts,
     todo_detail,
     todo_ids_for,
 )
+from remediation.reporting.spreadsheet import csv_writer
 from remediation.store.source_records import keys_by_name
 from remediation.workflow.appeals import escalate, file_appeal, withdraw
 from remediation.workflow.audit import audit
+from remediation.workflow.handover import candidates
 
 router = APIRouter()
 PRINT_ROWS = MAX_PER_PAGE  # the print view: the filtered list on paper, without paging
@@ -66,7 +74,7 @@ def todos(
     key: Text = None,
     sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "due",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    view: Annotated[str | None, Query(pattern="^(print)?$")] = None,
+    view: Annotated[str | None, Query(pattern="^(print|csv)?$")] = None,
     name: Text = None,
 ) -> Response:
     cfg = config(request)
@@ -99,6 +107,8 @@ def todos(
         per_page=PRINT_ROWS if view else PER_PAGE,
     )
     today = cfg.today()
+    if view == "csv":
+        return _csv(request, person, filters)
     listing = list_todos(cfg.store, person.scope, filters, today)
     counts = todo_counts(cfg.store, person.scope, filters, today)
     assignee_name = None
@@ -116,6 +126,8 @@ def todos(
         "assignee_name": assignee_name,
         "today": today,
         "search_failed": search_failed,
+        "handover_to": _handover_choices(cfg.store, person, institutions),
+        "inst_names": {code: node.inst_name for code, node in tree.items()},
     }
     return render(request, "todos_print.html" if view else "todos.html", context)
 
@@ -262,6 +274,82 @@ def appeal_action(request: Request, person: Person, todo_id: Id, appeal_id: Id, 
 
 
 # a digest line names its to-do as "<record type> <key> · <rule id> …" (remediation/notify/digest.py)
+CSV_COLUMNS = (
+    "todos.inst_code",
+    "todos.institution",
+    "todos.table",
+    "todos.key",
+    "todos.rule",
+    "todos.rule_text",
+    "todos.severity",
+    "todos.status",
+    "todos.value",
+    "todos.first_seen",
+    "todos.due_date",
+    "todos.card",
+    "todos.assignee_id",
+    "todos.assignee",
+)
+
+
+def _csv(request: Request, person: Viewer, filters: TodoFilters) -> Response:
+    """The filtered list in the viewer's scope as CSV (heads and the data office), every to-do, not a page."""
+    if not person.oversees:
+        raise PageNotFound()
+    cfg = config(request)
+    lang = lang_of(request)
+    audit(cfg.store, person.staff_id, "export", detail="to-dos csv", client=client_of(request))
+
+    def cells(r: TodoRow) -> list[object]:
+        values = "; ".join(
+            f"{name or col}：{v}" if col else v for col, name, v in masked_values(lang, r.masked_value)
+        )
+        return [
+            r.inst_code or "",
+            r.inst_name or "",
+            label(lang, "table", r.table_name),
+            r.record_key,
+            r.rule_id,
+            r.description or "",
+            label(lang, "severity", r.severity),
+            label(lang, "status", r.status),
+            values,
+            r.first_seen.isoformat(),
+            r.due_date.isoformat() if r.due_date else "",
+            label(lang, "card", r.card) if r.card != "none" else "",
+            r.assignee_staff_id or "",
+            r.assignee_name or "",
+        ]
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv_writer(out)
+        writer.writerow([translate(lang, key) for key in CSV_COLUMNS])
+        yield "\ufeff" + out.getvalue()  # the BOM: Excel opens the Chinese text right
+        for row in stream_todos(cfg.store, person.scope, filters, cfg.today()):
+            out.seek(0)
+            out.truncate()
+            writer.writerow(cells(row))
+            yield out.getvalue()
+
+    name = f"todos-{cfg.today().isoformat()}.csv"
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _handover_choices(
+    store: sa.Engine, person: Viewer, institutions: frozenset[str] | None
+) -> list[tuple[str, str, str]]:
+    """转派's choices: the active account managers of the viewer's institutions (of the filtered ones)."""
+    if not person.oversees:
+        return []
+    with store.connect() as conn:
+        return candidates(conn, institutions if institutions is not None else person.institutions)
+
+
 _DIGEST_ITEM = re.compile(r"(\S+) · ([A-Z]{3}-[A-Z0-9-]+) ")
 
 

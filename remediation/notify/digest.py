@@ -84,7 +84,7 @@ class Digest:
         return text
 
 
-def _item_line(item: Item) -> str:
+def item_line(item: Item) -> str:
     due = item.due_date.isoformat() if item.due_date else "—"
     whose = f" · 管户人 {item.assignee}" if item.assignee else ""
     return (
@@ -124,11 +124,11 @@ def render_text(d: Digest) -> str:
             for r in d.by_rule
         ]
         lines += ["", f"重点待办（前 {len(d.items)} 项）："]
-        lines += [f"  {i}. {_item_line(item)}" for i, item in enumerate(d.items, 1)]
+        lines += [f"  {i}. {item_line(item)}" for i, item in enumerate(d.items, 1)]
         lines.append("")
     if d.escalation is not None:
         lines += ["【红牌升级】" + _escalation_intro(d)]
-        lines += [f"  {i}. {_item_line(item)}" for i, item in enumerate(d.escalation.items, 1)]
+        lines += [f"  {i}. {item_line(item)}" for i, item in enumerate(d.escalation.items, 1)]
         lines.append("")
     lines += [
         f"请登录数据质量治理平台查看和处理全部待办：{d.link}",
@@ -172,4 +172,4 @@ def render_wecom(d: Digest, userid: str | None) -> str:
 
 def _wecom_item(item: Item) -> str:
     color = "warning" if item.card in CARD_LABELS else "comment"
-    return f'<font color="{color}">{item.label()}</font> {_item_line(item).split("] ", 1)[1]}'
+    return f'<font color="{color}">{item.label()}</font> {item_line(item).split("] ", 1)[1]}'

@@ -8,6 +8,7 @@ here as a WHERE clause, so no page can forget it. A to-do outside the scope is s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
@@ -140,6 +141,7 @@ class TodoRow:
     assignee_name: str | None
     routed_to_head: bool
     description: str | None
+    assigned_by: str | None = None  # 转派: the head who handed it over
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ _ROW_COLUMNS: tuple[Any, ...] = (
     _assignee.staff_name.label("assignee_name"),
     Todo.routed_to_head,
     RuleRecord.description,
+    Todo.assigned_by,
 )
 
 
@@ -218,6 +221,19 @@ def list_todos(store: sa.Engine, scope: TodoScope, filters: TodoFilters, today: 
     position = {todo_id: i for i, todo_id in enumerate(ids)}
     items = sorted((as_dataclass(TodoRow, r) for r in rows), key=lambda r: position[r.id])
     return TodoPage(items, total, page, per_page)
+
+
+def stream_todos(
+    store: sa.Engine, scope: TodoScope, filters: TodoFilters, today: dt.date
+) -> Iterator[TodoRow]:
+    """Every to-do in scope that matches the filters, sorted as the list is, read in chunks (the export)."""
+    where = sa.and_(scope.clause(), _filter_clause(filters, today))
+    stmt = (
+        _with_names(sa.select(*_ROW_COLUMNS).select_from(Todo)).where(where).order_by(*_order(filters.sort))
+    )
+    with store.connect() as conn:
+        for row in conn.execution_options(stream_results=True, yield_per=2000).execute(stmt):
+            yield as_dataclass(TodoRow, row)
 
 
 @dataclass(frozen=True)

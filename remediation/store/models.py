@@ -187,6 +187,7 @@ class TodoBefore(Base):
     due_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     card: Mapped[str] = mapped_column(sa.String(10))
     value_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    assigned_by: Mapped[str | None] = mapped_column(sa.String(20))
 
 
 # the to-do columns a run may change, which a before-image keeps
@@ -206,6 +207,7 @@ TODO_STATE_COLUMNS = (
     "due_date",
     "card",
     "value_hash",
+    "assigned_by",
 )
 
 
@@ -292,6 +294,8 @@ class Todo(Base):
     card: Mapped[str] = mapped_column(sa.String(10), default=Card.NONE, server_default=Card.NONE.value)
     record_created: Mapped[dt.date | None] = mapped_column(sa.Date)  # onboard_date / open_date: stock or new
     value_hash: Mapped[str | None] = mapped_column(sa.String(64))  # of the rule's raw values, for exemptions
+    # 转派: the head who handed it to its assignee; held while the source's mgr_staff_id stays the same
+    assigned_by: Mapped[str | None] = mapped_column(sa.String(20))
 
     __table_args__ = (
         sa.UniqueConstraint("rule_id", "table_name", "record_key"),

@@ -48,6 +48,9 @@ FORM_DEFAULTS = {
     "confirm": "",
     "token": "0" * 32,  # a workbook upload's token that names no upload
     "name": "todos.xlsx",
+    "todo_id": "1",
+    "to_staff": "M102",
+    "back": "status=active",
 }
 
 

@@ -28,6 +28,7 @@ from remediation.store.models import (
     Finding,
     RecordState,
     RuleRecord,
+    Staff,
     Todo,
     TodoBefore,
     TodoStatus,
@@ -201,9 +202,21 @@ def refute_claims(p: Pass) -> int:
 
 
 def reassign_transferred(p: Pass) -> int:
-    """Still failing, and the record changed hands (a transfer): the to-do moves with it."""
+    """Still failing, and the record changed hands (a transfer): the to-do moves with it.
+
+    A to-do a head handed over (转派, `assigned_by`) stays with its assignee while the source's manager is
+    the same and the assignee still active; once the source names another manager, it follows the source.
+    """
     f = p.f
-    moved = sa.exists().where(p.match, f.c.assignee_staff_id.is_distinct_from(t.c.assignee_staff_id))
+    active = sa.select(Staff.staff_id).where(Staff.active.is_(True))
+    held = sa.and_(
+        t.c.assigned_by.is_not(None),
+        f.c.mgr_staff_id.is_not_distinct_from(t.c.mgr_staff_id),
+        t.c.assignee_staff_id.in_(active),
+    )
+    moved = sa.exists().where(
+        p.match, f.c.assignee_staff_id.is_distinct_from(t.c.assignee_staff_id), sa.not_(held)
+    )
     return p.transition(
         sa.and_(p.mine, t.c.status.in_(ACTIVE_STATUSES), moved),
         "reassigned",
@@ -213,6 +226,7 @@ def reassign_transferred(p: Pass) -> int:
             "routed_to_head": p.from_finding(f.c.routed_to_head),
             "mgr_staff_id": p.from_finding(f.c.mgr_staff_id),
             "inst_code": p.from_finding(f.c.inst_code),
+            "assigned_by": None,
         },
         detail=sa.func.coalesce(t.c.assignee_staff_id, "-")
         + " -> "
@@ -247,6 +261,11 @@ def refresh_kept(p: Pass) -> None:
             value_hash=p.from_finding(f.c.value_hash),
             inst_code=p.from_finding(f.c.inst_code),
             mgr_staff_id=p.from_finding(f.c.mgr_staff_id),
+            # a head's handing over ends when the source names another manager (SET reads the old row)
+            assigned_by=sa.case(
+                (p.from_finding(f.c.mgr_staff_id).is_distinct_from(t.c.mgr_staff_id), None),
+                else_=t.c.assigned_by,
+            ),
         )
     )
 
@@ -272,6 +291,7 @@ def open_new(p: Pass) -> int:
             assignee_staff_id=p.from_finding(f.c.assignee_staff_id),
             routed_to_head=p.from_finding(f.c.routed_to_head),
             mgr_staff_id=p.from_finding(f.c.mgr_staff_id),
+            assigned_by=None,
             inst_code=p.from_finding(f.c.inst_code),
             masked_value=p.from_finding(f.c.masked_value),
             value_hash=p.from_finding(f.c.value_hash),

@@ -1,7 +1,7 @@
 """appeal evidence files (PDF, JPG, PNG) kept in the store
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 18:10:00
 
 One row per file an appellant attached to an appeal (`remediation.workflow.evidence`): its name as
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
