@@ -17,6 +17,7 @@ from expectations.checks import (
     is_valid_uscc,
     luhn_ok,
 )
+from expectations.reference import PROVINCE_NAMES
 from remediation.demobank import pools
 from remediation.demobank.org import han_name
 from remediation.demobank.people import (
@@ -113,7 +114,7 @@ def _e7(b: BuilderBase, row: Row) -> str | None:
 
 
 def _without_province(address: str) -> str:
-    province = next(p for p in pools.PROVINCE_NAMES if address.startswith(p))
+    province = next(p for p in PROVINCE_NAMES if address.startswith(p))
     return address.removeprefix(province)
 
 

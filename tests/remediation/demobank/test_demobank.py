@@ -16,6 +16,7 @@ from stdnum import numdb
 
 from expectations.checks import ID_TYPES, is_valid_id, is_valid_phone, is_valid_uscc, luhn_ok
 from expectations.contract import customer_org, institution, merchant, staff
+from expectations.reference import PROVINCE_NAMES
 from remediation import demobank
 from remediation.demobank import DemoBankSpec, InjectedDefect, generate_demo_bank, injected_defect, pools
 from tests.dbenv import BACKENDS, Databases
@@ -103,9 +104,7 @@ def g2_bad(value: str) -> bool:
 
 
 def address_ok(value: str | None) -> bool:
-    return (
-        value is not None and len(value) >= 8 and value.startswith(pools.PROVINCE_NAMES) and not g2_bad(value)
-    )
+    return value is not None and len(value) >= 8 and value.startswith(PROVINCE_NAMES) and not g2_bad(value)
 
 
 def person_name_ok(value: str | None) -> bool:
@@ -431,7 +430,7 @@ def test_pools_hold_real_codes() -> None:
     assert {t.mcc for t in pools.TRADES} <= MCCS
     assert not set(pools.NOT_MCC_CODES) & MCCS
     cities = [city for city, _ in pools.BRANCH_CITIES] + list(pools.OTHER_CITIES)
-    assert all(c.province in pools.PROVINCE_NAMES for c in cities)
+    assert all(c.province in PROVINCE_NAMES for c in cities)
     assert all(is_valid_phone(f"{c.phone_area}{'2' * c.landline_digits}") for c in cities)
 
 
