@@ -119,6 +119,68 @@ _UI: Mapping[str, tuple[str, str]] = {
         "Not for your role, or the form has expired: reload the page and try again.",
     ),
     "error.action": ("操作未完成：", "Not done: "),
+    "error.appeal_todo_inactive": (
+        "待办 {todo} 已不在处理中：只有待整改或待复核的待办可以申诉。",
+        "To-do {todo} is no longer active: only an open to-do (or one waiting for verification) can be appealed.",
+    ),
+    "error.appeal_no_fingerprint": (
+        "待办 {todo} 尚无检核取值指纹，请在下次检核后再申诉。",
+        "To-do {todo} has no fingerprint of its values yet: appeal it after the next check.",
+    ),
+    "error.appeal_pending": (
+        "待办 {todo} 已有申诉 {appeal} 在处理中。",
+        "To-do {todo} already has appeal {appeal} pending.",
+    ),
+    "error.appeal_not_withdrawable": (
+        "申诉 {appeal} 已不在处理中，只有处理中的申诉可以撤回。",
+        "Appeal {appeal} is no longer pending: only a pending appeal can be withdrawn.",
+    ),
+    "error.appeal_not_escalatable": (
+        "只有在协调阶段被驳回的申诉才能提交数据管理部门仲裁（申诉 {appeal}）。",
+        "Only an appeal rejected at coordination can be escalated to the data office (appeal {appeal}).",
+    ),
+    "error.appeal_bad_decision": ("无效的处理决定：{value}。", "Not a decision for this stage: {value}."),
+    "error.appeal_reject_needs_note": ("驳回申诉须填写意见。", "A rejection needs a note saying why."),
+    "error.appeal_rejected_at_arbitration": (
+        "数据管理部门已就这些取值驳回申诉 {appeal}（待办 {todo}）；记录取值变化后才能再次申诉。",
+        "The data office rejected appeal {appeal} of to-do {todo} on these values; "
+        "it can be appealed again once the record's values change.",
+    ),
+    "error.appeal_rejected_at_coordination": (
+        "申诉 {appeal}（待办 {todo}）已在协调阶段就这些取值被驳回，请将该申诉提交数据管理部门仲裁。",
+        "Appeal {appeal} of to-do {todo} was rejected at coordination on these values: "
+        "escalate that appeal to the data office instead.",
+    ),
+    "error.appeal_decided": (
+        "申诉 {appeal} 已处理完毕，无需再作决定。",
+        "Appeal {appeal} is decided already.",
+    ),
+    "error.appeal_at_coordination": (
+        "申诉 {appeal} 处于协调阶段：由机构负责人先作决定，或上报数据管理部门。",
+        "Appeal {appeal} is at coordination: a head of the institution decides it first, or passes it up.",
+    ),
+    "error.appeal_at_arbitration": (
+        "申诉 {appeal} 处于仲裁阶段：现由数据管理部门决定。",
+        "Appeal {appeal} is at arbitration: the data office decides it now.",
+    ),
+    "error.appeal_todo_closed": (
+        "待办 {todo} 已不在处理中，申诉 {appeal} 无法继续：已没有需要豁免的内容。",
+        "To-do {todo} is no longer active, so appeal {appeal} cannot go on: there is nothing left to exempt.",
+    ),
+    "error.appeal_values_changed": (
+        "申诉 {appeal} 提交后，检核已发现记录取值发生变化，无法继续；管户人可就新取值重新申诉。",
+        "A check has seen other values of the record since appeal {appeal} was filed: "
+        "the account manager may appeal the new values.",
+    ),
+    "error.blank": ("请填写必填内容，不能为空。", "A required field is blank."),
+    "error.too_long": (
+        "内容过长：{length} 个字符，最多 {limit} 个。",
+        "Too long: {length} characters, at most {limit}.",
+    ),
+    "error.changed_meanwhile": (
+        "处理期间该记录已被更改，请重新查看后再试。",
+        "It changed while this was being done: look at it again and retry.",
+    ),
     "error.400": ("请求有误", "Bad request"),
     "error.400_text": ("参数 {field} 不正确：{problem}。", "Parameter {field} is not valid: {problem}."),
     "error.problem_control": ("含有控制字符", "it contains a control character"),

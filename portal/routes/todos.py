@@ -153,7 +153,7 @@ def _own_todo(request: Request, person: Viewer, todo_id: int) -> None:
 def _action_failed(request: Request, exc: DqgovError) -> Response:
     if isinstance(exc, NotFound | NotAllowed):
         raise PageNotFound()
-    detail = str(exc)
+    detail = error_message(request, exc)
     if isinstance(exc, AmbiguousKey):  # nothing was written: say why in the viewer's language
         detail = translate(lang_of(request), "todo.ambiguous_key", record_key=exc.record_key, n=exc.rows)
     return render(request, "error.html", {"code": 409, "detail": detail}, status_code=409)

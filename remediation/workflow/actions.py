@@ -48,10 +48,15 @@ def text(value: str | None, what: str, limit: int, required: bool = False) -> st
     cleaned = (value or "").strip()
     if not cleaned:
         if required:
-            raise InvalidInput(f"{what} must not be blank")
+            raise InvalidInput(f"{what} must not be blank", code="blank")
         return None
     if len(cleaned) > limit:
-        raise InvalidInput(f"{what} is {len(cleaned)} characters long; at most {limit} are allowed")
+        raise InvalidInput(
+            f"{what} is {len(cleaned)} characters long; at most {limit} are allowed",
+            code="too_long",
+            length=len(cleaned),
+            limit=limit,
+        )
     return cleaned
 
 
@@ -94,7 +99,9 @@ def ancestors(conn: sa.Connection, inst_code: str | None) -> list[str]:
 def guarded_update(conn: sa.Connection, what: str, stmt: sa.Update) -> None:
     """Run an UPDATE that must change exactly one row, or fail: the row changed since it was checked."""
     if conn.execute(stmt).rowcount != 1:
-        raise InvalidState(f"{what} changed while this was being done; look at it again and retry")
+        raise InvalidState(
+            f"{what} changed while this was being done; look at it again and retry", code="changed_meanwhile"
+        )
 
 
 def add_event(

@@ -92,15 +92,24 @@ def file_appeal(store: Store, todo_id: int, staff_id: str, reason: str, evidence
         if todo.status not in ACTIVE_STATUSES:
             raise InvalidState(
                 f"to-do {todo_id} is {todo.status}: only an open to-do (or one waiting for verification) "
-                "can be appealed"
+                "can be appealed",
+                code="appeal_todo_inactive",
+                todo=todo_id,
             )
         if todo.value_hash is None:
             raise InvalidState(
-                f"to-do {todo_id} has no fingerprint of its values yet; appeal it after the next check"
+                f"to-do {todo_id} has no fingerprint of its values yet; appeal it after the next check",
+                code="appeal_no_fingerprint",
+                todo=todo_id,
             )
         pending = _pending_appeal(conn, todo_id)
         if pending is not None:
-            raise InvalidState(f"to-do {todo_id} already has appeal {pending} pending")
+            raise InvalidState(
+                f"to-do {todo_id} already has appeal {pending} pending",
+                code="appeal_pending",
+                todo=todo_id,
+                appeal=pending,
+            )
         _refuse_settled(conn, todo)
         stage = Stage.COORDINATION if _coordinators(conn, todo.inst_code, staff_id) else Stage.ARBITRATION
         # the write lock (SQLite) or row lock (PostgreSQL) on the to-do makes "no pending appeal" hold
@@ -211,7 +220,9 @@ def withdraw(store: Store, appeal_id: int, staff_id: str, note: str | None = Non
             raise NotAllowed(f"only {appeal.appellant}, who filed appeal {appeal_id}, may withdraw it")
         if appeal.status != AppealStatus.PENDING:
             raise InvalidState(
-                f"appeal {appeal_id} is {appeal.status}: only a pending appeal can be withdrawn"
+                f"appeal {appeal_id} is {appeal.status}: only a pending appeal can be withdrawn",
+                code="appeal_not_withdrawable",
+                appeal=appeal_id,
             )
         at = now()
         guarded_update(
@@ -237,12 +248,19 @@ def escalate(store: Store, appeal_id: int, staff_id: str, note: str | None = Non
         if appeal.status != AppealStatus.REJECTED or appeal.stage != Stage.COORDINATION:
             raise InvalidState(
                 f"appeal {appeal_id} is {appeal.status} at {appeal.stage}: only an appeal rejected at "
-                "coordination can be escalated to the data office"
+                "coordination can be escalated to the data office",
+                code="appeal_not_escalatable",
+                appeal=appeal_id,
             )
         _expect_exemptible(appeal, todo, "escalated")
         pending = _pending_appeal(conn, todo.id)
         if pending is not None:
-            raise InvalidState(f"to-do {todo.id} already has appeal {pending} pending")
+            raise InvalidState(
+                f"to-do {todo.id} already has appeal {pending} pending",
+                code="appeal_pending",
+                todo=todo.id,
+                appeal=pending,
+            )
         at = now()
         guarded_update(
             conn,
@@ -264,7 +282,11 @@ def _choice(value: str, allowed: Sequence[Decision], stage: str) -> Decision:
     except ValueError:
         choice = None
     if choice not in allowed:
-        raise InvalidInput(f"{stage} decides {' | '.join(d.value for d in allowed)}, not {value!r}")
+        raise InvalidInput(
+            f"{stage} decides {' | '.join(d.value for d in allowed)}, not {value!r}",
+            code="appeal_bad_decision",
+            value=value,
+        )
     assert choice is not None
     return choice
 
@@ -272,7 +294,7 @@ def _choice(value: str, allowed: Sequence[Decision], stage: str) -> Decision:
 def _note(note: str | None, choice: Decision) -> str | None:
     note_text = text(note, "the note", MAX_NOTE)
     if choice is Decision.REJECT and note_text is None:
-        raise InvalidInput("a rejection needs a note saying why")
+        raise InvalidInput("a rejection needs a note saying why", code="appeal_reject_needs_note")
     return note_text
 
 
@@ -308,11 +330,17 @@ def _refuse_settled(conn: sa.Connection, todo: Any) -> None:
     if rejected.stage == Stage.ARBITRATION:
         raise InvalidState(
             f"the data office rejected appeal {rejected.id} of to-do {todo.id} on these values; "
-            "it can be appealed again once the record's values change"
+            "it can be appealed again once the record's values change",
+            code="appeal_rejected_at_arbitration",
+            appeal=rejected.id,
+            todo=todo.id,
         )
     raise InvalidState(
         f"appeal {rejected.id} of to-do {todo.id} was rejected at coordination on these values; "
-        "escalate that appeal to the data office instead"
+        "escalate that appeal to the data office instead",
+        code="appeal_rejected_at_coordination",
+        appeal=rejected.id,
+        todo=todo.id,
     )
 
 
@@ -339,13 +367,20 @@ def _not_own(appeal: Any, staff_id: str) -> None:
 
 def _expect_pending(appeal: Any, stage: Stage) -> None:
     if appeal.status != AppealStatus.PENDING:
-        raise InvalidState(f"appeal {appeal.id} is {appeal.status} already: there is nothing to decide")
+        raise InvalidState(
+            f"appeal {appeal.id} is {appeal.status} already: there is nothing to decide",
+            code="appeal_decided",
+            appeal=appeal.id,
+        )
     if appeal.stage != stage:
+        at_coordination = appeal.stage == Stage.COORDINATION
         raise InvalidState(
             f"appeal {appeal.id} is at coordination: a head of the institution decides it first, "
             "or passes it up to the data office"
-            if appeal.stage == Stage.COORDINATION
-            else f"appeal {appeal.id} is at arbitration: the data office decides it now"
+            if at_coordination
+            else f"appeal {appeal.id} is at arbitration: the data office decides it now",
+            code="appeal_at_coordination" if at_coordination else "appeal_at_arbitration",
+            appeal=appeal.id,
         )
 
 
@@ -353,12 +388,17 @@ def _expect_exemptible(appeal: Any, todo: Any, verb: str) -> None:
     if todo.status not in ACTIVE_STATUSES:
         raise InvalidState(
             f"to-do {todo.id} is {todo.status} now, so appeal {appeal.id} cannot be {verb}: "
-            "there is nothing left to exempt"
+            "there is nothing left to exempt",
+            code="appeal_todo_closed",
+            appeal=appeal.id,
+            todo=todo.id,
         )
     if todo.value_hash != appeal.value_hash:
         raise InvalidState(
             f"a check has seen other values of the record since appeal {appeal.id} was filed, so it "
-            f"cannot be {verb}: the account manager may appeal the new values"
+            f"cannot be {verb}: the account manager may appeal the new values",
+            code="appeal_values_changed",
+            appeal=appeal.id,
         )
 
 

@@ -277,7 +277,8 @@ def test_already_fixed_and_appeal_actions(portal: Portal) -> None:
     assert client.post(f"/todos/{appealed}/appeal", {"reason": "执照已换新，系统未同步"}).status == 303
     assert "执照已换新" in client.get(f"/todos/{appealed}").text
     again = client.post(f"/todos/{appealed}/appeal", {"reason": "再次申诉"})
-    assert again.status == 409 and "pending" in again.text  # the form is gone; a replayed post is refused
+    # the form is gone; a replayed post is refused, in the viewer's language
+    assert again.status == 409 and "在处理中" in again.text and "pending" not in again.text
 
 
 def test_the_inbox_shows_a_persons_messages_only_and_marks_them_read(portal: Portal) -> None:
@@ -349,6 +350,10 @@ def test_the_appellant_withdraws_and_escalates_from_the_record_page(portal: Port
     withdrawn = client.post(f"/todos/{todo}/appeals/{first.id}/withdraw")
     assert withdrawn.status == 303 and "申诉已撤回" in client.get(withdrawn.headers["location"]).text
     assert appeal_history(bank.store, todo)[0].status == "withdrawn"
+    again = client.post(f"/todos/{todo}/appeals/{first.id}/withdraw")  # refused in the viewer's language
+    assert (
+        again.status == 409 and f"申诉 {first.id} 已不在处理中" in again.text and "pending" not in again.text
+    )
 
     assert client.post(f"/todos/{todo}/appeal", {"reason": "已提供新执照照片"}).status == 303
     second = next(a for a in appeal_history(bank.store, todo) if a.status == "pending")
