@@ -26,7 +26,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("dq_todo_before", schema=None) as batch_op:
-        batch_op.drop_column("assigned_by")
-    with op.batch_alter_table("dq_todo", schema=None) as batch_op:
-        batch_op.drop_column("assigned_by")
+    # ALTER TABLE … DROP COLUMN in place (PostgreSQL, SQLite ≥ 3.35): a batch copy of dq_todo would drop
+    # the table that every to-do's events, findings and appeals refer to, which SQLite's foreign keys refuse
+    for table in ("dq_todo_before", "dq_todo"):
+        op.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN assigned_by"))
