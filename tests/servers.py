@@ -53,38 +53,34 @@ class SmtpSink:
         return {"DQGOV_SMTP_HOST": "127.0.0.1", "DQGOV_SMTP_PORT": str(self.port)}
 
 
-class WecomSink:
-    """Receives WeCom group-bot posts and answers like WeCom: `{"errcode": 0, "errmsg": "ok"}`."""
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet request handler that reads a JSON body and answers JSON."""
 
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.errcode = 0
-        sink = self
+    def json_body(self) -> Any:
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode("utf-8"))
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                sink.posts.append(json.loads(self.rfile.read(length).decode("utf-8")))
-                answer = {
-                    "errcode": sink.errcode,
-                    "errmsg": "ok" if sink.errcode == 0 else "api freq out of limit",
-                }
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    def answer(self, answer: dict[str, Any], status: int = 200) -> None:
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+class HttpPeer:
+    """A threaded HTTP server on a free loopback port, serving `handler` between start() and stop()."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/cgi-bin/webhook/send?key=test"
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> None:
         self._thread.start()
@@ -93,11 +89,36 @@ class WecomSink:
         self._server.shutdown()
         self._server.server_close()
 
+
+class WecomSink(HttpPeer):
+    """Receives WeCom group-bot posts and answers like WeCom: `{"errcode": 0, "errmsg": "ok"}`."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.errcode = 0
+        sink = self
+
+        class Handler(JsonHandler):
+            def do_POST(self) -> None:
+                sink.posts.append(self.json_body())
+                self.answer(
+                    {
+                        "errcode": sink.errcode,
+                        "errmsg": "ok" if sink.errcode == 0 else "api freq out of limit",
+                    }
+                )
+
+        super().__init__(Handler)
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/cgi-bin/webhook/send?key=test"
+
     def env(self) -> dict[str, str]:
         return {"DQGOV_WECOM_WEBHOOK_URL": self.url}
 
 
-class WecomApi:
+class WecomApi(HttpPeer):
     """A local server speaking WeCom's application-message API: `gettoken` and `message/send`.
 
     Like WeCom it answers 42001 to an expired token, 45009 when rate-limited, 81013 for an unknown user.
@@ -116,43 +137,33 @@ class WecomApi:
         self._token = ""
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self, answer: dict[str, Any]) -> None:
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 url = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(url.query))
                 if url.path != "/cgi-bin/gettoken":
-                    return self._answer({"errcode": 404, "errmsg": "not found"})
+                    return self.answer({"errcode": 404, "errmsg": "not found"})
                 if (query.get("corpid"), query.get("corpsecret")) != (api.CORP, api.SECRET):
-                    return self._answer({"errcode": 40001, "errmsg": "invalid credential"})
+                    return self.answer({"errcode": 40001, "errmsg": "invalid credential"})
                 api.tokens_issued += 1
                 api._token = f"token-{api.tokens_issued}"
-                return self._answer(
+                return self.answer(
                     {"errcode": 0, "errmsg": "ok", "access_token": api._token, "expires_in": 7200}
                 )
 
             def do_POST(self) -> None:
                 url = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(url.query))
-                body = json.loads(
-                    self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode("utf-8")
-                )
+                body = self.json_body()
                 if url.path != "/cgi-bin/message/send":
-                    return self._answer({"errcode": 404, "errmsg": "not found"})
+                    return self.answer({"errcode": 404, "errmsg": "not found"})
                 if query.get("access_token") != api._token or not api._token:
-                    return self._answer({"errcode": 42001, "errmsg": "access_token expired"})
+                    return self.answer({"errcode": 42001, "errmsg": "access_token expired"})
                 if api.limited > 0:
                     api.limited -= 1
-                    return self._answer({"errcode": 45009, "errmsg": "api freq out of limit"})
+                    return self.answer({"errcode": 45009, "errmsg": "api freq out of limit"})
                 if api.users is not None and body.get("touser") not in api.users:
-                    return self._answer(
+                    return self.answer(
                         {
                             "errcode": 81013,
                             "errmsg": "user & party & tag all invalid",
@@ -162,24 +173,13 @@ class WecomApi:
                 api.sent.append(body)
                 if api.expire_after is not None and len(api.sent) >= api.expire_after:
                     api.expire_after, api._token = None, ""  # the token runs out now
-                return self._answer({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
+                return self.answer({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return self.base_url
 
     def env(self) -> dict[str, str]:
         return {
@@ -190,7 +190,7 @@ class WecomApi:
         }
 
 
-class OaServer:
+class OaServer(HttpPeer):
     """A bank's OA unified to-do endpoint: keeps the latest body per `externalId`, as an OA would."""
 
     def __init__(self) -> None:
@@ -200,35 +200,17 @@ class OaServer:
         self.status = 200
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
-                body = json.loads(
-                    self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode("utf-8")
-                )
+                body = self.json_body()
                 if server.status == 200:
                     server.calls.append(body)
                     server.headers.append(dict(self.headers.items()))
                     server.todos[str(body.get("externalId") or body.get("id"))] = body
-                data = b'{"code": 0}'
-                self.send_response(server.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.answer({"code": 0}, server.status)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/unified-todo"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.base_url}/api/unified-todo"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -14,6 +12,7 @@ from remediation.errors import DqgovError
 from remediation.orchestration.runnow import AirflowApi, Trigger, check_dag_ids, rest_runner
 from tests.factories import CHECK_DATE
 from tests.portal.conftest import Bank, FakeRunner, make_app, serve
+from tests.servers import HttpPeer, JsonHandler
 
 
 def test_run_now_triggers_each_check_dag_and_shows_progress(bank: Bank) -> None:
@@ -71,43 +70,31 @@ def test_the_rest_runner_logs_in_posts_its_own_run_and_polls_it_until_it_ends() 
     states = iter(["queued", "running", "success"])
     tokens = iter(["expired", "fresh"])
 
-    class Airflow(BaseHTTPRequestHandler):
-        def _answer(self, body: dict[str, Any], status: int = 200) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Airflow(JsonHandler):
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = self.json_body()
             seen.append(("POST", self.path, body))
             if self.path == "/auth/token":
                 ok = body == {"username": "dqgov", "password": "pw"}
-                self._answer({"access_token": next(tokens)} if ok else {}, 201 if ok else 401)
+                self.answer({"access_token": next(tokens)} if ok else {}, 201 if ok else 401)
             elif self.headers["Authorization"] != "Bearer fresh":
-                self._answer({"detail": "Invalid JWT"}, 401)  # the day-old token: log in again
+                self.answer({"detail": "Invalid JWT"}, 401)  # the day-old token: log in again
             else:
-                self._answer({"dag_run_id": body["dag_run_id"], "state": "queued"})
+                self.answer({"dag_run_id": body["dag_run_id"], "state": "queued"})
 
         def do_GET(self) -> None:
             seen.append(("GET", self.path, None))
-            self._answer({"state": next(states)})
+            self.answer({"state": next(states)})
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Airflow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    server = HttpPeer(Airflow)
+    server.start()
+    url = f"{server.base_url}/"
     try:
         rest_runner(AirflowApi(url, "dqgov", "pw"), poll=0.01)("dq_merchant", CHECK_DATE)
         with pytest.raises(DqgovError) as refused:
             AirflowApi(url, "dqgov", "wrong").login()
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
     posted = [s for s in seen if s[1] == "/api/v2/dags/dq_merchant/dagRuns"]
     assert len(posted) == 2  # refused with the expired token, accepted with the fresh one
     run_id = posted[-1][2]["dag_run_id"]
