@@ -22,7 +22,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal.auth import csrf_protect
-from portal.deps import Forbidden, LoginRequired, PageNotFound, PortalConfig, lang_of, render, render_error
+from portal.deps import (
+    Forbidden,
+    LoginRequired,
+    PageNotFound,
+    PortalConfig,
+    error_message,
+    error_status,
+    lang_of,
+    render,
+    render_error,
+)
 from portal.guard import BadInput, reject_bad_input
 from portal.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, label, resolve_lang, translate
 from portal.jobs import DocsJobs
@@ -30,6 +40,7 @@ from portal.routes import assign, auth, calendar, evidence, head, office, ops, t
 from remediation import settings
 from remediation.calendar_file import calendar_path
 from remediation.checks.writeback import WriteBack, writeback_for
+from remediation.errors import DqgovError
 from remediation.orchestration.runnow import Trigger, trigger_from_settings
 from remediation.reporting.datadocs import docs_root
 from remediation.reporting.metrics import metrics_registry
@@ -161,6 +172,14 @@ def _error_pages(app: FastAPI) -> None:
         if exc.status_code == 404:
             return render(request, "error.html", {"code": 404}, status_code=404)
         return render_error(request, exc.status_code)
+
+    @app.exception_handler(DqgovError)
+    async def refused(request: Request, exc: DqgovError) -> Response:
+        """An error no route caught: said in the viewer's language rather than as a bare 500."""
+        status = error_status(exc)
+        if status == 404:
+            return render(request, "error.html", {"code": 404}, status_code=404)
+        return render_error(request, status, error_message(request, exc))
 
     @app.exception_handler(BadInput)
     async def bad_input(request: Request, exc: BadInput) -> Response:

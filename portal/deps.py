@@ -15,16 +15,28 @@ import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from expectations.rulebook import Suite, load_suites
 from portal import narrate
 from portal.i18n import DEFAULT_LANG, MESSAGES, label, translate
+from remediation.calendar_file import CalendarError
 from remediation.checks.writeback import WriteBack
 from remediation.clock import SHANGHAI, today_shanghai
-from remediation.errors import DqgovError
+from remediation.errors import (
+    DqgovError,
+    InvalidInput,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+    SourceError,
+    StoreError,
+)
 from remediation.notify.inbox import unread_count
 from remediation.orchestration.runnow import Trigger
+from remediation.policy import PolicyError
 from remediation.reporting.orgtree import staff_rows
+from remediation.settings import SettingError
 from remediation.store.engines import create_engine
 
 if TYPE_CHECKING:
@@ -198,12 +210,45 @@ def render(
     return cfg.templates.TemplateResponse(request, template, page, status_code=status_code)
 
 
+# What an uncoded error says on a Chinese page, by its class (the first that matches); a broken
+# configuration file says which, its English detail then tells the data office where
+GENERIC_MESSAGES: tuple[tuple[type[DqgovError], str], ...] = (
+    (PolicyError, "error.generic_policy"),
+    (SettingError, "error.generic_setting"),
+    (CalendarError, "error.generic_calendar"),
+    (NotFound, "error.generic_not_found"),
+    (NotAllowed, "error.generic_not_allowed"),
+    (InvalidState, "error.generic_invalid_state"),
+    (InvalidInput, "error.generic_invalid_input"),
+    (SourceError, "error.generic_source"),
+    (StoreError, "error.generic_store"),
+)
+
+
 def error_message(request: Request, exc: DqgovError) -> str:
-    """The error in the user's language when the catalogue has its code (`error.<code>`), else its text."""
+    """The error in the user's language when the catalogue has its code (`error.<code>`). Otherwise the English
+    page shows its text, and any other a sentence for its kind, the English only in a collapsed detail."""
+    lang = lang_of(request)
     key = f"error.{exc.code}" if exc.code else ""
     if key in MESSAGES:
-        return translate(lang_of(request), key, **exc.params)
-    return str(exc)
+        return translate(lang, key, **exc.params)
+    if lang == "en":
+        return str(exc)
+    generic = next((k for kind, k in GENERIC_MESSAGES if isinstance(exc, kind)), "error.generic_other")
+    return Markup(
+        '<span class="error-text">{}</span><details class="tech-detail"><summary>{}</summary>'
+        '<code lang="en">{}</code></details>'
+    ).format(translate(lang, generic), translate(lang, "error.technical_detail"), str(exc))
+
+
+def error_status(exc: DqgovError) -> int:
+    """The page's status for an error no route caught: 404 (missing or not the viewer's: ids cannot be
+    probed), 422 for bad input, 503 when a database cannot be reached, else 409."""
+    if isinstance(exc, NotFound | NotAllowed):
+        return 404
+    if isinstance(exc, InvalidInput):
+        return 422
+    return 503 if isinstance(exc, SourceError | StoreError) else 409
 
 
 def error_page(request: Request, exc: DqgovError, status_code: int = 409) -> HTMLResponse:

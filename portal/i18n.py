@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from portal.i18n_errors import ERRORS
 from portal.i18n_fields import FIELD_LABELS
 from portal.i18n_terms import TERMS
 
@@ -571,27 +572,6 @@ _UI: Mapping[str, tuple[str, str]] = {
     "dagstate.success": ("成功", "success"),
     "dagstate.failed": ("失败", "failed"),
     "dagstate.skipped": ("未运行（检查未全部成功）", "not run (a check failed)"),
-    "runnow.airflow_unreachable": (
-        "无法连接 Airflow（{url}）：{detail}",
-        "Cannot reach Airflow ({url}): {detail}",
-    ),
-    "runnow.airflow_login": (
-        "Airflow 拒绝了用户 {user} 的登录：请检查 DQGOV_AIRFLOW_USER 和 DQGOV_AIRFLOW_PASSWORD。",
-        "Airflow refused the login of user {user}: check DQGOV_AIRFLOW_USER and DQGOV_AIRFLOW_PASSWORD.",
-    ),
-    "runnow.airflow_refused": (
-        "Airflow 拒绝了运行请求（HTTP {status}）：{detail}",
-        "Airflow refused the run (HTTP {status}): {detail}",
-    ),
-    "runnow.dag_failed": (
-        "在 Airflow 中运行失败（运行 {run}）：请在 Airflow 界面查看任务日志。",
-        "failed in Airflow (run {run}): see the task logs in Airflow's UI.",
-    ),
-    "runnow.dag_timeout": (
-        "{seconds} 秒内未结束（运行 {run}）。",
-        "did not finish within {seconds}s (run {run}).",
-    ),
-    "runnow.error": ("运行失败：{detail}", "failed: {detail}"),
     "runs.unexpected": ("GX 计数", "GX count"),
     "runs.extracted": ("提取键数", "Keys extracted"),
     "runs.docs_note": (
@@ -893,7 +873,7 @@ _UI: Mapping[str, tuple[str, str]] = {
     "workbook_status.still_failing": ("已写回，复核未通过", "written back, still failing"),
     "workbook_status.queued": ("已提交源系统，待复核", "sent to the source, awaiting a check"),
     "workbook_status.write_failed": ("写回失败", "write-back failed"),
-    "error.workbook_refused": ("{place}：{reason}", "{place}: {reason_en}"),
+    "error.workbook_refused": ("{place_zh}：{reason}", "{place}: {reason_en}"),
     "error.workbook_no_file": ("请选择要上传的工作簿文件。", "Choose a workbook file to upload."),
     # 催办 and 转派: a head's actions on the to-dos ticked on the list
     "todos.choose": ("选择", "Choose"),
@@ -959,7 +939,7 @@ _UI: Mapping[str, tuple[str, str]] = {
 }
 
 
-MESSAGES: Mapping[str, tuple[str, str]] = {**_UI, **FIELD_LABELS, **TERMS}
+MESSAGES: Mapping[str, tuple[str, str]] = {**_UI, **FIELD_LABELS, **TERMS, **ERRORS}
 
 
 def resolve_lang(query: str | None, cookie: str | None) -> str | None:

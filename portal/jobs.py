@@ -7,11 +7,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from remediation.reporting.datadocs import build_data_docs
+from remediation.errors import DqgovError
+from remediation.reporting.datadocs import DataDocsError, build_data_docs
 
 
 class DocsJobs:
-    """At most one build per run at a time; `state(run_id)` is building | failed: … | None (idle/done)."""
+    """At most one build per run at a time; `state(run_id)` is building | failed | None (idle/done), and
+    `failure(run_id)` says why a build failed."""
 
     def __init__(self, store: sa.Engine, source_url: str, root: Path) -> None:
         self.store = store
@@ -19,11 +21,16 @@ class DocsJobs:
         self.root = root
         self._lock = threading.Lock()
         self._states: dict[int, str] = {}
+        self._failures: dict[int, DqgovError] = {}
         self._threads: dict[int, threading.Thread] = {}
 
     def state(self, run_id: int) -> str | None:
         with self._lock:
             return self._states.get(run_id)
+
+    def failure(self, run_id: int) -> DqgovError | None:
+        with self._lock:
+            return self._failures.get(run_id)
 
     def start(self, run_id: int) -> bool:
         with self._lock:
@@ -46,11 +53,12 @@ class DocsJobs:
     def _build(self, run_id: int) -> None:
         try:
             build_data_docs(self.store, self.source_url, run_id, self.root)
-        except Exception as exc:
+        except Exception as exc:  # GX's own errors are not the user's to read: kept as technical detail
+            first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             with self._lock:
-                self._states[run_id] = (
-                    f"failed: {str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}"
-                )
+                self._states[run_id] = "failed"
+                self._failures[run_id] = exc if isinstance(exc, DqgovError) else DataDocsError(first)
             return
         with self._lock:
             self._states.pop(run_id, None)
+            self._failures.pop(run_id, None)

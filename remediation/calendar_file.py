@@ -266,7 +266,8 @@ def calendar_lock(path: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise CalendarError(
-                        f"{path}: another change to the calendar is in progress (lock {lock}); try again"
+                        f"{path}: another change to the calendar is in progress (lock {lock}); try again",
+                        code="calendar_busy",
                     ) from None
                 time.sleep(0.05)
         try:

@@ -34,7 +34,9 @@ def parse_date(value: str | None, option: str, *, not_after_today: bool = False)
     try:
         day = dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise DqgovError(f"{option} {value!r} is not a date in the form YYYY-MM-DD") from None
+        raise DqgovError(
+            f"{option} {value!r} is not a date in the form YYYY-MM-DD", code="bad_date", value=value
+        ) from None
     if not_after_today:
         refuse_future(day, option)
     return day
@@ -46,5 +48,8 @@ def refuse_future(day: dt.date, what: str, today: dt.date | None = None) -> None
     if day > limit:
         raise DqgovError(
             f"{what} {day.isoformat()} is after today ({limit.isoformat()}, Asia/Shanghai): "
-            "only today or an earlier day can be used"
+            "only today or an earlier day can be used",
+            code="date_after_today",
+            day=day.isoformat(),
+            today=limit.isoformat(),
         )

@@ -46,5 +46,9 @@ class AmbiguousKey(DqgovError):
         self.table, self.record_key, self.rows = table, record_key, rows
         super().__init__(
             f"two source rows share key {record_key} of {table} ({rows} in all): none of them is shown or "
-            "written back until the source system fixes it"
+            "written back until the source system fixes it",
+            code="ambiguous_key",
+            table=table,
+            record_key=record_key,
+            rows=rows,
         )

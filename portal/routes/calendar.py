@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from portal.auth import client_of
-from portal.deps import PageNotFound, PortalConfig, config, data_office, lang_of, render
+from portal.deps import PageNotFound, PortalConfig, config, data_office, error_message, lang_of, render
 from portal.i18n import translate
 from portal.scoping import Viewer
 from remediation.calendar_file import FIRST_YEAR, LAST_YEAR, MAX_NOTE, MAX_NOTICE, CalendarError
@@ -157,14 +158,18 @@ def _set_day(request: Request, person: Viewer, fields: dict[str, str]) -> Respon
             client=client_of(request),
         )
     except CalendarError as exc:
-        return calendar_page(
-            request, day.year, day, translate(lang, "calendar.error_busy", detail=str(exc)), fields
-        )
+        return calendar_page(request, day.year, day, _not_saved(request, exc), fields)
     msg = "calendar_saved" if change.changed else "calendar_unchanged"
     return RedirectResponse(
         f"/office/calendar?year={day.year}&day={day}&msg={msg}&moved={len(change.moved)}#edit",
         status_code=303,
     )
+
+
+def _not_saved(request: Request, exc: DqgovError) -> str:
+    """ "The calendar was not saved: …" with why, in the viewer's language."""
+    lead = translate(lang_of(request), "calendar.error_busy", detail="")
+    return Markup(escape(lead)) + escape(error_message(request, exc))
 
 
 @router.post("/cover")
@@ -189,6 +194,5 @@ def _cover(request: Request, person: Viewer, fields: dict[str, str]) -> Response
             client=client_of(request),
         )
     except DqgovError as exc:
-        detail = translate(lang_of(request), "calendar.error_busy", detail=str(exc))
-        return calendar_page(request, int(year), None, detail, fields)
+        return calendar_page(request, int(year), None, _not_saved(request, exc), fields)
     return RedirectResponse(f"/office/calendar?year={year}&msg=calendar_saved", status_code=303)

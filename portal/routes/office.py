@@ -19,7 +19,16 @@ from starlette.responses import FileResponse
 
 from portal import narrate
 from portal.auth import client_of
-from portal.deps import PageNotFound, config, data_office, error_page, lang_of, local_time, render
+from portal.deps import (
+    PageNotFound,
+    config,
+    data_office,
+    error_message,
+    error_page,
+    lang_of,
+    local_time,
+    render,
+)
 from portal.guard import Id, parse_day
 from portal.i18n import label, translate
 from portal.scoping import Viewer
@@ -157,11 +166,16 @@ def rules(request: Request, person: Office) -> Response:
 def runs(request: Request, person: Office, rechecks: Annotated[bool, Query()] = False) -> Response:
     cfg = config(request)
     listed = check_runs(cfg.store, 100, include_rechecks=rechecks)
+    trigger = cfg.trigger.state()
     context = {
         "runs": listed,
         "docs": {r.id: docs_info(cfg.datadocs_root, r.id) for r in listed},
         "jobs": {r.id: cfg.docs_jobs.state(r.id) for r in listed},
-        "trigger": cfg.trigger.state(),
+        "job_errors": {r.id: _docs_failure(request, r.id) for r in listed},
+        "trigger": trigger,
+        "problems": [
+            (dag, _run_now_problem(request, code, params)) for dag, code, params in trigger.problems
+        ],
         "today": cfg.today(),
         "rechecks": rechecks,
     }
@@ -180,11 +194,24 @@ def run_page(request: Request, person: Office, run_id: Id) -> Response:
         "rules": run_rules(cfg.store, run_id),
         "docs": docs_info(cfg.datadocs_root, run_id),
         "job": cfg.docs_jobs.state(run_id),
+        "job_error": _docs_failure(request, run_id),
         "people": {k: v.staff_name for k, v in people.items()},
         "can_accept": run.stopped_by_guard,
         "can_void": run.status in ("reconciled", "validated") or run.stopped_by_guard,
     }
     return render(request, "office_run.html", context)
+
+
+def _docs_failure(request: Request, run_id: int) -> str:
+    failure = config(request).docs_jobs.failure(run_id)
+    return error_message(request, failure) if failure is not None else ""
+
+
+def _run_now_problem(request: Request, code: str, params: dict[str, object]) -> str:
+    """A "run now" DAG's failure (remediation.orchestration.runnow), in the viewer's language."""
+    failure = DqgovError(str(params.get("message", "")), code=None if code == "error" else code)
+    failure.params = params
+    return error_message(request, failure)
 
 
 def _confirmed(request: Request, confirm: str) -> HTMLResponse | None:

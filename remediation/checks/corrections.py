@@ -184,10 +184,14 @@ def submit_correction(
     with store.connect() as conn:
         todo = conn.execute(sa.select(Todo).where(Todo.id == todo_id)).first()
     if todo is None:
-        raise NotFound(f"there is no to-do {todo_id}")
+        raise NotFound(f"there is no to-do {todo_id}", code="todo_not_found", todo=todo_id)
     require_assignee(todo, staff_id, "correct it")
     if todo.status not in ACTIVE_STATUSES:
-        raise InvalidState(f"to-do {todo_id} is {todo.status}: there is nothing left to correct")
+        raise InvalidState(
+            f"to-do {todo_id} is {todo.status}: there is nothing left to correct",
+            code="nothing_to_correct",
+            todo=todo_id,
+        )
     suite, rule = suite_and_rule(todo.table_name, todo.rule_id, suites)
     editable = editable_columns(suite, rule)
     changes, errors = parse_changes(suite.table, raw, editable)
@@ -197,7 +201,12 @@ def submit_correction(
         _refused_ambiguous(store, staff_id, todo, exc, client)
         raise
     if record is None:
-        raise NotFound(f"{suite.table} {todo.record_key} is not in the source any more")
+        raise NotFound(
+            f"{suite.table} {todo.record_key} is not in the source any more",
+            code="record_gone",
+            table=suite.table,
+            key=todo.record_key,
+        )
     if not errors:
         errors, _ = validate_changes(store, source, suite, rule, record, changes, day)
     if errors:

@@ -178,7 +178,12 @@ def validate_record(
     verify_contract(source, [suite.table])
     rows = source_rows(source, suite, record_key)
     if not rows:
-        raise NotFound(f"{suite.table} {record_key!r} does not exist in the source {safe_url(source.url)}")
+        raise NotFound(
+            f"{suite.table} {record_key!r} does not exist in the source {safe_url(source.url)}",
+            code="record_gone",
+            table=suite.table,
+            key=record_key,
+        )
     if len(rows) > 1:
         raise AmbiguousKey(suite.table, record_key, len(rows))
     sync_rules(store, suite)

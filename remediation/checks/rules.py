@@ -14,4 +14,4 @@ def rules_of(table: str, suites: Sequence[Suite] | None = None) -> Suite:
     try:
         return suite_for(table, suites)
     except UnknownTable as exc:
-        raise NotFound(str(exc)) from None
+        raise NotFound(str(exc), code="unknown_table", table=table) from None

@@ -43,9 +43,17 @@ def claim_fixed(store: Store, todo_id: int, staff_id: str, note: str | None = No
         todo = lock_todo(conn, todo_id)
         require_assignee(todo, staff_id, "say it is fixed")
         if todo.status == TodoStatus.PENDING_VERIFICATION:
-            raise InvalidState(f"to-do {todo_id} is already waiting for a check to verify the fix")
+            raise InvalidState(
+                f"to-do {todo_id} is already waiting for a check to verify the fix",
+                code="claim_already_pending",
+                todo=todo_id,
+            )
         if todo.status != TodoStatus.OPEN:
-            raise InvalidState(f"to-do {todo_id} is {todo.status}: only an open to-do can be claimed fixed")
+            raise InvalidState(
+                f"to-do {todo_id} is {todo.status}: only an open to-do can be claimed fixed",
+                code="claim_not_open",
+                todo=todo_id,
+            )
         guarded_update(
             conn,
             f"to-do {todo_id}",

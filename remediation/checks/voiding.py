@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from remediation.checks.reconcile.transitions import CLOSABLE
 from remediation.checks.volume import require_data_office
 from remediation.clock import now, today_shanghai
-from remediation.errors import DqgovError, InvalidState
+from remediation.errors import InvalidState, NotFound
 from remediation.store.events import log_events
 from remediation.store.models import (
     TODO_STATE_COLUMNS,
@@ -63,7 +63,7 @@ class VoidSummary:
 def _run(conn: sa.Connection, run_id: int) -> Any:
     run = conn.execute(sa.select(CheckRun).where(CheckRun.id == run_id)).first()
     if run is None:
-        raise DqgovError(f"there is no check run {run_id}")
+        raise NotFound(f"there is no check run {run_id}", code="run_not_found", run=run_id)
     return run
 
 
@@ -72,7 +72,9 @@ def _check_voidable(conn: sa.Connection, run: Any) -> None:
         raise InvalidState(f"check run {run.id} is void already", code="run_void_already", run=run.id)
     if run.status == RunStatus.VALIDATING:
         raise InvalidState(
-            f"check run {run.id} is still validating: let it finish, or sweep it if its process died"
+            f"check run {run.id} is still validating: let it finish, or sweep it if its process died",
+            code="run_still_validating",
+            run=run.id,
         )
     if run.status != RunStatus.RECONCILED:
         return

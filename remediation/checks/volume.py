@@ -159,7 +159,7 @@ def stop_run(conn: sa.Connection, run: Any, verdict: GuardVerdict) -> None:
 def require_data_office(conn: sa.Connection, staff_id: str) -> None:
     person = conn.execute(sa.select(Staff.position, Staff.active).where(Staff.staff_id == staff_id)).first()
     if person is None:
-        raise NotFound(f"there is no member of staff {staff_id!r}")
+        raise NotFound(f"there is no member of staff {staff_id!r}", code="staff_not_found", staff=staff_id)
     if person.position != "data_office" or not person.active:
         raise NotAllowed(
             f"{staff_id} is not an active member of the data office: only they may do this",

@@ -51,11 +51,14 @@ class WriteBack(Protocol):
 
 def _check(table: str, changes: Mapping[str, Any]) -> sa.Table:
     if table not in RECORD_TABLES:
-        raise WriteBackError(f"there is no record type {table!r}")
+        raise WriteBackError(f"there is no record type {table!r}", code="unknown_table", table=table)
     contract = RECORD_TABLES[table]
     bad = [c for c in changes if c not in contract.c or c in NOT_WRITABLE or c == PRIMARY_KEYS[table]]
     if bad or not changes:
-        raise WriteBackError(f"cannot write column(s) {', '.join(bad) or '(none)'} of {table}")
+        columns = ", ".join(bad) or "(none)"
+        raise WriteBackError(
+            f"cannot write column(s) {columns} of {table}", code="writeback_columns", columns=columns
+        )
     return contract
 
 
@@ -82,9 +85,16 @@ class SourceRowUpdate:
                 if changed > 1:
                     raise AmbiguousKeyWrite(table, record_key, changed)
                 if changed != 1:
-                    raise WriteBackError(f"{table} {record_key} is not in the source (any more)")
+                    raise WriteBackError(
+                        f"{table} {record_key} is not in the source (any more)",
+                        code="record_gone",
+                        table=table,
+                        key=record_key,
+                    )
         except SQLAlchemyError as exc:
-            raise WriteBackError(f"the source refused the update: {_reason(exc)}") from None
+            raise WriteBackError(
+                f"the source refused the update: {_reason(exc)}", code="writeback_refused"
+            ) from None
         return f"updated {table} {record_key}"
 
 
@@ -143,7 +153,9 @@ class CorrectionsOutbox:
                     )
                 )
         except SQLAlchemyError as exc:
-            raise WriteBackError(f"the corrections table refused the request: {_reason(exc)}") from None
+            raise WriteBackError(
+                f"the corrections table refused the request: {_reason(exc)}", code="writeback_refused"
+            ) from None
         return f"request {request_id} in dq_correction_request"
 
 
@@ -153,12 +165,22 @@ def _one_row(conn: sa.Connection, table: str, record_key: str) -> None:
     if rows > 1:
         raise AmbiguousKeyWrite(table, record_key, rows)
     if rows == 0:
-        raise WriteBackError(f"{table} {record_key} is not in the source (any more)")
+        raise WriteBackError(
+            f"{table} {record_key} is not in the source (any more)",
+            code="record_gone",
+            table=table,
+            key=record_key,
+        )
 
 
 def writeback_for(source: sa.Engine, kind: str | None = None) -> WriteBack:
     """The adapter `kind` (default: DQGOV_WRITEBACK) on the `source` engine."""
     kind = (kind or settings.get("DQGOV_WRITEBACK")).strip().lower()
     if kind not in WRITEBACK_KINDS:
-        raise DqgovError(f"DQGOV_WRITEBACK={kind!r}: choose one of {', '.join(WRITEBACK_KINDS)}")
+        raise DqgovError(
+            f"DQGOV_WRITEBACK={kind!r}: choose one of {', '.join(WRITEBACK_KINDS)}",
+            code="writeback_kind",
+            value=kind,
+            choices=", ".join(WRITEBACK_KINDS),
+        )
     return SourceRowUpdate(source) if kind == "update" else CorrectionsOutbox(source)

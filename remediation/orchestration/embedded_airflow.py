@@ -45,7 +45,7 @@ def ensure_metadata_db(env: dict[str, str], log: Path) -> None:
     with log.open("a") as fh:
         done = subprocess.run([_airflow_bin(), "db", "migrate"], env=env, stdout=fh, stderr=subprocess.STDOUT)
     if done.returncode != 0:
-        raise DqgovError(f"airflow db migrate failed; see {log}")
+        raise DqgovError(f"airflow db migrate failed; see {log}", code="airflow_migrate_failed", log=str(log))
     marker.touch()
 
 
@@ -61,7 +61,15 @@ def run_dag(dag_id: str, logical_date: dt.date, conf: dict[str, str], env: dict[
             )
         except subprocess.TimeoutExpired:
             raise DqgovError(
-                f"DAG {dag_id} did not finish within {DAG_TIMEOUT_SECONDS}s; see {log}"
+                f"DAG {dag_id} did not finish within {DAG_TIMEOUT_SECONDS}s; see {log}",
+                code="embedded_dag_timeout",
+                seconds=DAG_TIMEOUT_SECONDS,
+                log=str(log),
             ) from None
     if done.returncode != 0:
-        raise DqgovError(f"DAG {dag_id} failed for {logical_date}; see {log}")
+        raise DqgovError(
+            f"DAG {dag_id} failed for {logical_date}; see {log}",
+            code="embedded_dag_failed",
+            day=logical_date.isoformat(),
+            log=str(log),
+        )

@@ -56,7 +56,7 @@ class TriggerState:
     message: str = ""  # the first failure, in English (the log's words)
     problems: tuple[
         tuple[str, str, dict[str, object]], ...
-    ] = ()  # (dag id, message code, params) per failure
+    ] = ()  # (dag id, message code or "error", params and "message": the English) per failure
 
 
 class Trigger:
@@ -119,7 +119,7 @@ class Trigger:
                 self._set_dag(dag_id, "failed")
                 failed = failed or f"{dag_id}: {exc}"
                 code = getattr(exc, "code", None)
-                params = dict(getattr(exc, "params", {})) if code else {"detail": str(exc)}
+                params = {**(getattr(exc, "params", {}) if code else {}), "message": str(exc)}
                 problems.append((dag_id, code or "error", params))
             else:
                 self._set_dag(dag_id, "success")

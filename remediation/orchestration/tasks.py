@@ -110,7 +110,7 @@ def _run_status(store: Any, run_id: int) -> tuple[str, dt.date]:
             sa.select(CheckRun.status, CheckRun.logical_date).where(CheckRun.id == run_id)
         ).one_or_none()
     if row is None:
-        raise DqgovError(f"there is no check run {run_id}")
+        raise DqgovError(f"there is no check run {run_id}", code="run_not_found", run=run_id)
     return str(row.status), row.logical_date
 
 

@@ -68,7 +68,9 @@ def appeals_waiting_for(store: Store, staff_id: str) -> list[AppealView]:
     with reading(store) as conn:
         person = conn.execute(sa.select(Staff).where(Staff.staff_id == staff_id)).first()
         if person is None:
-            raise NotFound(f"there is no member of staff {staff_id!r}")
+            raise NotFound(
+                f"there is no member of staff {staff_id!r}", code="staff_not_found", staff=staff_id
+            )
         if not person.active:
             return []
         waiting = sa.and_(Appeal.status == AppealStatus.PENDING, Appeal.appellant != staff_id)
@@ -85,7 +87,7 @@ def appeal_history(store: Store, todo_id: int) -> list[AppealView]:
     """Every appeal of the to-do with its decisions and the exemption it granted, oldest first."""
     with reading(store) as conn:
         if conn.scalar(sa.select(Todo.id).where(Todo.id == todo_id)) is None:
-            raise NotFound(f"there is no to-do {todo_id}")
+            raise NotFound(f"there is no to-do {todo_id}", code="todo_not_found", todo=todo_id)
         return views(conn, Appeal.todo_id == todo_id)
 
 

@@ -127,13 +127,19 @@ def build_data_docs(store: sa.Engine, source_url: str, run_id: int, root: Path |
             .all()
         )
     if run is None:
-        raise NotFound(f"there is no check run {run_id}")
+        raise NotFound(f"there is no check run {run_id}", code="run_not_found", run=run_id)
     if run.record_key is not None:
-        raise DataDocsError(f"run {run_id} re-checked one record; GX did not validate it")
+        raise DataDocsError(
+            f"run {run_id} re-checked one record; GX did not validate it", code="docs_recheck_run", run=run_id
+        )
     try:
         suite = suite_for(run.table_name)
     except UnknownTable:
-        raise DataDocsError(f"there are no rules for record type {run.table_name!r} any more") from None
+        raise DataDocsError(
+            f"there are no rules for record type {run.table_name!r} any more",
+            code="docs_no_rules",
+            table=run.table_name,
+        ) from None
     target = root / str(run_id)
     work = root / f".{run_id}.part"
     shutil.rmtree(work, ignore_errors=True)
@@ -145,7 +151,9 @@ def build_data_docs(store: sa.Engine, source_url: str, run_id: int, root: Path |
         leaked = _samples(result)
         if leaked:
             raise DataDocsError(
-                f"GX returned sample values ({', '.join(leaked[:5])}); the docs are not published"
+                f"GX returned sample values ({', '.join(leaked[:5])}); the docs are not published",
+                code="docs_samples",
+                rules=", ".join(leaked[:5]),
             )
         pages = list(work.rglob("*.html"))
         for page in pages:

@@ -309,7 +309,9 @@ class InstitutionScore:
 def _campaign(store: sa.Engine, campaign_id: int | None) -> CampaignScope:
     campaign = choose_campaign(list_campaigns(store), campaign_id)
     if campaign is None:
-        raise DqgovError("no campaign yet: run the checks first (dqgov check or the DAGs)")
+        raise DqgovError(
+            "no campaign yet: run the checks first (dqgov check or the DAGs)", code="no_campaign"
+        )
     return campaign
 
 

@@ -57,13 +57,18 @@ def verify_contract(engine: sa.Engine, tables: Iterable[str] | None = None) -> N
         for name, table in wanted.items():
             if name not in present:
                 raise SourceError(
-                    f"source {safe_url(engine.url)} has no table {name!r} that the data contract requires"
+                    f"source {safe_url(engine.url)} has no table {name!r} that the data contract requires",
+                    code="source_no_table",
+                    table=name,
                 )
             columns = {c["name"].lower(): c for c in inspector.get_columns(present[name])}
             missing = [c.name for c in table.c if c.name not in columns]
             if missing:
                 raise SourceError(
-                    f"source table {name!r} lacks column(s) {', '.join(missing)} of the contract"
+                    f"source table {name!r} lacks column(s) {', '.join(missing)} of the contract",
+                    code="source_no_columns",
+                    table=name,
+                    columns=", ".join(missing),
                 )
             for column in table.c:
                 expected, accepted = _expected(column.type)
@@ -71,11 +76,18 @@ def verify_contract(engine: sa.Engine, tables: Iterable[str] | None = None) -> N
                 if not _fits(found, expected, accepted):
                     raise SourceError(
                         f"source table {name!r} column {column.name!r}: expected {expected}, found {found} "
-                        "(the data contract, expectations/contract.py); nothing was checked or changed"
+                        "(the data contract, expectations/contract.py); nothing was checked or changed",
+                        code="source_column_type",
+                        table=name,
+                        column=column.name,
+                        expected=str(expected),
+                        found=str(found),
                     )
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise SourceError(f"cannot read the layout of source {safe_url(engine.url)}: {reason}") from None
+        raise SourceError(
+            f"cannot read the layout of source {safe_url(engine.url)}: {reason}", code="source_unreachable"
+        ) from None
 
 
 def open_source(url: str, tables: Iterable[str] | None = None) -> sa.Engine:

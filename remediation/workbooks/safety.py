@@ -7,6 +7,7 @@ reads a byte; Python's zip reader never unpacks more than a part declares.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -26,9 +27,30 @@ class WorkbookRefused(DqgovError):
 
     def __init__(self, place: str, reason: str, reason_zh: str) -> None:
         super().__init__(
-            f"{place}: {reason}", code="workbook_refused", place=place, reason=reason_zh, reason_en=reason
+            f"{place}: {reason}",
+            code="workbook_refused",
+            place=place,
+            place_zh=place_in_chinese(place),
+            reason=reason_zh,
+            reason_en=reason,
         )
         self.place = place
+
+
+_PLACES = (  # how `layout.where` and the file checks name a place, and the same in Chinese
+    (re.compile(r"sheet (.+), row (\d+), column (.+) \((\w+)\)"), "工作表“{0}”第 {1} 行，“{2}”列（{3}）"),
+    (re.compile(r"sheet (.+), row (\d+)"), "工作表“{0}”第 {1} 行"),
+    (re.compile(r"sheet (.+)"), "工作表“{0}”"),
+    (re.compile(r"file (.+)"), "文件“{0}”"),
+)
+
+
+def place_in_chinese(place: str) -> str:
+    """`sheet 待办, row 7, column 更正值1 New value 1 (P)` as 工作表“待办”第 7 行，“更正值1 New value 1”列（P）."""
+    for pattern, chinese in _PLACES:
+        if found := pattern.fullmatch(place):
+            return chinese.format(*found.groups())
+    return place
 
 
 def check_file(path: Path, name: str | None = None) -> None:

@@ -62,12 +62,16 @@ def _scope_clause(store: sa.Engine, scope: ExportScope) -> sa.ColumnElement[bool
     if scope.staff_id is not None:
         with store.connect() as conn:
             if conn.scalar(sa.select(Staff.staff_id).where(Staff.staff_id == scope.staff_id)) is None:
-                raise NotFound(f"there is no staff member {scope.staff_id}")
+                raise NotFound(
+                    f"there is no staff member {scope.staff_id}", code="staff_not_found", staff=scope.staff_id
+                )
         return Todo.assignee_staff_id == scope.staff_id
     tree = institution_tree(store)
     assert scope.inst_code is not None
     if scope.inst_code not in tree:
-        raise NotFound(f"there is no institution {scope.inst_code}")
+        raise NotFound(
+            f"there is no institution {scope.inst_code}", code="institution_not_found", inst=scope.inst_code
+        )
     return Todo.inst_code.in_(sorted(subtree_codes(tree, scope.inst_code)))
 
 

@@ -63,16 +63,18 @@ def text(value: str | None, what: str, limit: int, required: bool = False) -> st
 def active_staff(conn: sa.Connection, staff_id: str) -> Any:
     person = conn.execute(sa.select(Staff).where(Staff.staff_id == staff_id)).first()
     if person is None:
-        raise NotFound(f"there is no member of staff {staff_id!r}")
+        raise NotFound(f"there is no member of staff {staff_id!r}", code="staff_not_found", staff=staff_id)
     if not person.active:
-        raise NotAllowed(f"{staff_id} ({person.staff_name}) is no longer active")
+        raise NotAllowed(
+            f"{staff_id} ({person.staff_name}) is no longer active", code="staff_inactive", staff=staff_id
+        )
     return person
 
 
 def lock_todo(conn: sa.Connection, todo_id: int) -> Any:
     todo = conn.execute(sa.select(Todo).where(Todo.id == todo_id).with_for_update()).first()
     if todo is None:
-        raise NotFound(f"there is no to-do {todo_id}")
+        raise NotFound(f"there is no to-do {todo_id}", code="todo_not_found", todo=todo_id)
     return todo
 
 
@@ -81,7 +83,9 @@ def require_assignee(todo: Any, staff_id: str, doing: str) -> None:
     if todo.assignee_staff_id != staff_id:
         raise NotAllowed(
             f"to-do {todo.id} is assigned to {todo.assignee_staff_id or 'nobody'}, not {staff_id}: "
-            f"only its assignee may {doing}"
+            f"only its assignee may {doing}",
+            code="not_assignee",
+            todo=todo.id,
         )
 
 

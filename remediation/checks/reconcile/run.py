@@ -41,7 +41,7 @@ from remediation.checks.volume import (
     stop_run,
 )
 from remediation.clock import now
-from remediation.errors import DqgovError, InvalidState
+from remediation.errors import InvalidState, NotFound
 from remediation.lifecycle import Lifecycle
 from remediation.policy import Policy
 from remediation.store.models import (
@@ -91,7 +91,7 @@ def _table_of(store: sa.Engine, run_id: int) -> str:
     with store.connect() as conn:
         table = conn.scalar(sa.select(CheckRun.table_name).where(CheckRun.id == run_id))
     if table is None:
-        raise DqgovError(f"there is no check run {run_id}")
+        raise NotFound(f"there is no check run {run_id}", code="run_not_found", run=run_id)
     return str(table)
 
 
