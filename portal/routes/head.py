@@ -25,6 +25,7 @@ from remediation.errors import DqgovError, NotAllowed, NotFound
 from remediation.policy import current_policy
 from remediation.reporting.appeal_views import appeals_waiting_for
 from remediation.reporting.dashboard import (
+    campaign_reach,
     completion_trend,
     latest_record_quality,
     live_breakdown,
@@ -33,7 +34,6 @@ from remediation.reporting.dashboard import (
     snapshot_days,
 )
 from remediation.reporting.orgtree import (
-    InstitutionNode,
     institution_tree,
     path_to,
     staff_rows,
@@ -53,20 +53,6 @@ router = APIRouter()
 # the summary on screen: name first, then the parent's name and the level in words, then the figures
 SUMMARY_COLUMNS = ("inst_name", "parent_name", *TABLE_COLUMNS[1:])
 Overseer = Annotated[Viewer, Depends(overseer)]
-
-
-def campaign_reach(
-    tree: dict[str, InstitutionNode], campaign: CampaignScope
-) -> tuple[set[str], set[str]] | None:
-    """A campaign limited to some institutions: (its institutions and all below them, those and the
-    institutions above them); None when the campaign covers the whole bank."""
-    if not campaign.institutions:
-        return None
-    members: set[str] = set()
-    for code in campaign.institutions:
-        members |= subtree_codes(tree, code)
-    above = {n.inst_code for code in campaign.institutions for n in path_to(tree, code)}
-    return members, members | above
 
 
 def _campaign(campaigns: list[CampaignScope], campaign_id: int | None) -> CampaignScope | None:
@@ -138,16 +124,24 @@ def dashboard(
 
 @router.get("/breakdown")
 def breakdown(
-    request: Request, person: Overseer, inst: Annotated[str | None, Query(max_length=20)] = None
+    request: Request,
+    person: Overseer,
+    inst: Annotated[str | None, Query(max_length=20)] = None,
+    campaign: OptionalId = None,
 ) -> Response:
-    """Which rules drive the backlog: active to-dos by rule, for the institution and each one below it."""
+    """Which rules drive the backlog: active to-dos by rule, for the institution and each one below it,
+    within the chosen campaign (the default one unless another is chosen), as the dashboard counts it."""
     cfg = config(request)
     tree = institution_tree(cfg.store)
     code = inst or root_institution(person, tree)
     if code is None or code not in tree or not person.sees_institution(code):
         raise PageNotFound()
+    campaigns = list_campaigns(cfg.store)
+    chosen = _campaign(campaigns, campaign)
     context = {
-        "breakdown": rule_breakdown(cfg.store, tree, code, cfg.today()),
+        "campaigns": campaigns,
+        "campaign": chosen,
+        "breakdown": rule_breakdown(cfg.store, tree, code, cfg.today(), chosen),
         "inst_path": [n for n in path_to(tree, code) if person.sees_institution(n.inst_code)],
         "has_children": {n.parent_code for n in tree.values()},
     }

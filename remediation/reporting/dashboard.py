@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from remediation.reporting.orgtree import InstitutionNode, subtree_codes
+from remediation.reporting.orgtree import InstitutionNode, path_to, subtree_codes
 from remediation.reporting.queries import TodoScope
 from remediation.reporting.rates import completion_rate, shared_ranks
 from remediation.store.models import ACTIVE_STATUSES, UNCOUNTED_STATUSES, Todo, TodoStatus
@@ -57,6 +57,37 @@ class LiveBreakdown:
     by_assignee: dict[str | None, LiveCounts]
 
 
+def campaign_reach(
+    tree: Mapping[str, InstitutionNode], campaign: CampaignScope
+) -> tuple[set[str], set[str]] | None:
+    """A campaign limited to some institutions: (its institutions and all below them, those and the
+    institutions above them); None when the campaign covers the whole bank."""
+    if not campaign.institutions:
+        return None
+    members: set[str] = set()
+    for code in campaign.institutions:
+        members |= subtree_codes(dict(tree), code)
+    above = {n.inst_code for code in campaign.institutions for n in path_to(dict(tree), code)}
+    return members, members | above
+
+
+def campaign_clause(
+    campaign: CampaignScope, tree: Mapping[str, InstitutionNode] | None = None
+) -> ColumnElement[bool]:
+    """The to-dos a campaign covers: its record types, its rules, and (given the tree) its institutions
+    with their subtrees; every condition left out when the campaign does not limit it."""
+    t = Todo
+    conditions: list[ColumnElement[bool]] = []
+    if campaign.tables:
+        conditions.append(t.table_name.in_(campaign.tables))
+    if campaign.rules:
+        conditions.append(t.rule_id.in_(campaign.rules))
+    reach = campaign_reach(tree, campaign) if tree is not None else None
+    if reach is not None:
+        conditions.append(t.inst_code.in_(sorted(reach[0])))
+    return sa.and_(sa.true(), *conditions)
+
+
 def live_breakdown(
     store: sa.Engine,
     campaign: CampaignScope,
@@ -87,15 +118,7 @@ def live_breakdown(
         .where(scope.clause(), t.status.not_in(UNCOUNTED_STATUSES))
         .group_by(t.inst_code, t.assignee_staff_id)
     )
-    if campaign.tables:
-        stmt = stmt.where(t.table_name.in_(campaign.tables))
-    if campaign.rules:
-        stmt = stmt.where(t.rule_id.in_(campaign.rules))
-    if campaign.institutions and tree is not None:
-        members: set[str] = set()
-        for root in campaign.institutions:
-            members |= subtree_codes(dict(tree), root)
-        stmt = stmt.where(t.inst_code.in_(sorted(members)))
+    stmt = stmt.where(campaign_clause(campaign, tree))
     result = LiveBreakdown({}, {})
     with store.connect() as conn:
         for row in conn.execute(stmt):

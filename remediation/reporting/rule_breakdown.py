@@ -1,5 +1,9 @@
 """Which rules drive an institution's backlog: the active to-dos (and the overdue ones) of each rule, for
-the institution's own records and for each institution directly below it (with its whole subtree)."""
+the institution's own records and for each institution directly below it (with its whole subtree).
+
+Within a campaign, only its record types, rules and institutions count, scoped as the dashboard scopes them
+(`dashboard.campaign_clause`), and a child outside the campaign's institutions is not listed. Every active
+to-do in that scope counts, so a cell matches the to-do list it links to."""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from remediation.reporting.dashboard import campaign_clause, campaign_reach
 from remediation.reporting.orgtree import InstitutionNode, path_to, subtree_codes
 from remediation.store.models import ACTIVE_STATUSES, RuleRecord, Todo
+from remediation.workflow.campaigns import CampaignScope
 
 
 @dataclass(frozen=True)
@@ -48,9 +54,14 @@ class RuleBreakdown:
 
 
 def rule_breakdown(
-    store: sa.Engine, tree: dict[str, InstitutionNode], code: str, today: dt.date
+    store: sa.Engine,
+    tree: dict[str, InstitutionNode],
+    code: str,
+    today: dt.date,
+    campaign: CampaignScope | None = None,
 ) -> RuleBreakdown:
-    """Active to-dos by rule for `code`'s own records and each child's subtree, in one aggregate."""
+    """Active to-dos by rule for `code`'s own records and each child's subtree, in one aggregate (within
+    `campaign` when one is given)."""
     node = tree[code]
     members = subtree_codes(tree, code)
     overdue = sa.case((sa.and_(Todo.due_date.is_not(None), Todo.due_date < today), 1), else_=0)
@@ -58,6 +69,7 @@ def rule_breakdown(
         groups = conn.execute(
             sa.select(Todo.inst_code, Todo.rule_id, sa.func.count(), sa.func.sum(overdue))
             .where(Todo.status.in_(ACTIVE_STATUSES), Todo.inst_code.in_(sorted(members)))
+            .where(campaign_clause(campaign, tree) if campaign is not None else sa.true())
             .group_by(Todo.inst_code, Todo.rule_id)
         ).all()
         described = {
@@ -66,7 +78,12 @@ def rule_breakdown(
                 sa.select(RuleRecord.rule_id, RuleRecord.table_name, RuleRecord.description)
             )
         }
-    children = {n.inst_code for n in tree.values() if n.parent_code == code}
+    reach = campaign_reach(tree, campaign) if campaign is not None else None
+    children = {
+        n.inst_code
+        for n in tree.values()
+        if n.parent_code == code and (reach is None or n.inst_code in reach[1])
+    }
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for inst, rule_id, n, late in groups:
         chain = [p.inst_code for p in path_to(tree, inst)]
