@@ -91,6 +91,72 @@ ERRORS: Mapping[str, tuple[str, str]] = {
         "“{value}”不是 YYYY-MM-DD 格式的日期。",
         "{value} is not a date in the form YYYY-MM-DD.",
     ),
+    "error.password_too_short": ("密码至少需要 {n} 个字符。", "A password needs at least {n} characters."),
+    # appeals and their evidence
+    "error.appeal_not_found": ("申诉 {appeal} 不存在。", "There is no appeal {appeal}."),
+    "error.not_coordinator": (
+        "您不是该待办所属机构或其上级机构的负责人，不能协调申诉 {appeal}。",
+        "You are not a head of the to-do's institution or of one above it: you may not coordinate appeal "
+        "{appeal}.",
+    ),
+    "error.not_arbiter": (
+        "只有数据管理部门可以仲裁申诉 {appeal}。",
+        "Only the data office may arbitrate appeal {appeal}.",
+    ),
+    "error.not_appellant": (
+        "只有提交申诉 {appeal} 的客户经理本人可以撤回或申请仲裁。",
+        "Only the account manager who filed appeal {appeal} may withdraw or escalate it.",
+    ),
+    "error.own_appeal": (
+        "申诉 {appeal} 是您本人提交的，不能由您作决定。",
+        "You filed appeal {appeal}: you may not decide it.",
+    ),
+    "error.evidence_not_appellant": (
+        "只有申诉人本人可以为申诉 {appeal} 上传证明材料。",
+        "Only the appellant may attach files to appeal {appeal}.",
+    ),
+    "error.evidence_not_found": ("证明材料 {evidence} 不存在。", "There is no evidence file {evidence}."),
+    "error.evidence_not_yours": (
+        "您无权查看证明材料 {evidence}。",
+        "Evidence file {evidence} is not yours to see.",
+    ),
+    # campaigns
+    "error.campaign_not_found": ("专项治理 {campaign} 不存在。", "There is no campaign {campaign}."),
+    "error.campaign_name_required": ("名称：必填。", "Name: required."),
+    "error.campaign_name_taken": (
+        "名称：已有名为“{name}”的专项治理。",
+        "Name: a campaign named “{name}” exists already.",
+    ),
+    "error.campaign_order": (
+        "截止日 {deadline} 早于基准日 {baseline}。",
+        "The deadline {deadline} is before the baseline date {baseline}.",
+    ),
+    "error.campaign_target": (
+        "目标完成率应大于 0、不超过 100%（填写的是 {percent}%）。",
+        "The target rate must be above 0 and at most 100% (it is {percent}%).",
+    ),
+    "error.campaign_unknown_tables": ("没有这些记录类型：{tables}。", "Unknown record type(s): {tables}."),
+    "error.campaign_unknown_rules": (
+        "规则编号：规则目录中没有 {rules}。",
+        "Rule ids: the rule catalogue has no {rules}.",
+    ),
+    "error.campaign_unknown_institutions": (
+        "机构代码：机构表中没有 {codes}。",
+        "Institution codes: there is no institution {codes}.",
+    ),
+    # settings of the platform
+    "error.setting_not_url": (
+        "设置 {name} 不是 http(s) 地址，请联系系统管理员。",
+        "{name} is not an http(s) URL: contact the system administrator.",
+    ),
+    "error.setting_not_positive": (
+        "设置 {name} 必须大于 0，请联系系统管理员。",
+        "{name} must be more than 0: contact the system administrator.",
+    ),
+    "error.oa_template_unreadable": (
+        "OA 待办模板 {path} 不是可读取的 JSON 文件，请联系系统管理员。",
+        "The OA to-do template {path} is not a readable JSON file: contact the system administrator.",
+    ),
     # writing back to the source
     "error.writeback_columns": (
         "这些字段不能写回源系统：{columns}。",
@@ -174,6 +240,10 @@ ERRORS: Mapping[str, tuple[str, str]] = {
         "Airflow's metadata database could not be set up; see the log {log} on the server.",
     ),
     # the working-day calendar
+    "error.calendar_bad_choice": (
+        "“{choice}”不是可选项：请选择节假日、调休工作日或恢复默认。",
+        "{choice} is not a choice: holiday, workday or default.",
+    ),
     "error.calendar_busy": (
         "另一项日历修改正在进行，请稍后再试。",
         "Another change to the calendar is in progress: try again.",

@@ -141,12 +141,8 @@ def _create_campaign(request: Request, person: Viewer, fields: dict[str, str], t
             institutions=_split(fields.get("institutions", "")),
             created_by=person.staff_id,
         )
-    except CampaignError:  # a race with another creation of the same name
-        return _campaigns_page(
-            request,
-            [translate(lang_of(request), "campaigns.error_name_taken", name=fields.get("name", ""))],
-            fields,
-        )
+    except CampaignError as exc:  # a race with another creation of the same name, say
+        return _campaigns_page(request, [error_message(request, exc)], fields)
     audit(
         config(request).store,
         person.staff_id,

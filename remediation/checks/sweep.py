@@ -39,7 +39,11 @@ from remediation.store.models import (
 def lease() -> dt.timedelta:
     minutes = settings.number_of("DQGOV_RUN_LEASE_MINUTES")
     if minutes <= 0:
-        raise DqgovError(f"DQGOV_RUN_LEASE_MINUTES={minutes:g} must be more than 0")
+        raise DqgovError(
+            f"DQGOV_RUN_LEASE_MINUTES={minutes:g} must be more than 0",
+            code="setting_not_positive",
+            name="DQGOV_RUN_LEASE_MINUTES",
+        )
     return dt.timedelta(minutes=minutes)
 
 

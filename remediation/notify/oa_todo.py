@@ -163,7 +163,11 @@ def load_template(path: str) -> Any:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DqgovError(f"DQGOV_OA_TODO_TEMPLATE {path}: not a readable JSON file ({exc})") from None
+        raise DqgovError(
+            f"DQGOV_OA_TODO_TEMPLATE {path}: not a readable JSON file ({exc})",
+            code="oa_template_unreadable",
+            path=path,
+        ) from None
 
 
 class OaTodoTransport:

@@ -188,7 +188,11 @@ def transports_from_settings(get: Callable[[str], str] = settings.get) -> dict[s
 
         api = get("DQGOV_WECOM_API_URL")
         if not api.startswith(("http://", "https://")):
-            raise DqgovError("DQGOV_WECOM_API_URL is not an http(s) URL")
+            raise DqgovError(
+                "DQGOV_WECOM_API_URL is not an http(s) URL",
+                code="setting_not_url",
+                name="DQGOV_WECOM_API_URL",
+            )
         agent = settings.parse_as("DQGOV_WECOM_AGENT_ID", get("DQGOV_WECOM_AGENT_ID"))
         found["wecom"] = WecomAppTransport(api, get("DQGOV_WECOM_CORP_ID"), agent, get("DQGOV_WECOM_SECRET"))
     if get("DQGOV_OA_TODO_URL"):
@@ -196,13 +200,19 @@ def transports_from_settings(get: Callable[[str], str] = settings.get) -> dict[s
 
         oa = get("DQGOV_OA_TODO_URL")
         if not oa.startswith(("http://", "https://")):
-            raise DqgovError("DQGOV_OA_TODO_URL is not an http(s) URL")
+            raise DqgovError(
+                "DQGOV_OA_TODO_URL is not an http(s) URL", code="setting_not_url", name="DQGOV_OA_TODO_URL"
+            )
         template = load_template(get("DQGOV_OA_TODO_TEMPLATE"))
         found["oa"] = OaTodoTransport(oa, get("DQGOV_OA_TODO_AUTH_HEADER"), template)
     if get("DQGOV_WECOM_WEBHOOK_URL"):
         url = get("DQGOV_WECOM_WEBHOOK_URL")
         if not url.startswith(("http://", "https://")):
-            raise DqgovError("DQGOV_WECOM_WEBHOOK_URL is not an http(s) URL")
+            raise DqgovError(
+                "DQGOV_WECOM_WEBHOOK_URL is not an http(s) URL",
+                code="setting_not_url",
+                name="DQGOV_WECOM_WEBHOOK_URL",
+            )
         found["wecom_bot"] = WecomTransport(url)
     return found
 

@@ -48,11 +48,17 @@ def set_password(store: sa.Engine, staff_id: str, password: str, *, client: str 
     Audited as `password_set` of that person, with `client` saying where it was done (`cli:user@host`).
     """
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput(
+            f"a password needs at least {MIN_PASSWORD} characters", code="password_too_short", n=MIN_PASSWORD
+        )
     hashed = _hasher.hash(password)
     with store.begin() as conn:
         if conn.scalar(sa.select(Staff.staff_id).where(Staff.staff_id == staff_id)) is None:
-            raise NotFound(f"there is no member of staff {staff_id!r} (sync the org from the source first)")
+            raise NotFound(
+                f"there is no member of staff {staff_id!r} (sync the org from the source first)",
+                code="staff_not_found",
+                staff=staff_id,
+            )
         values = {
             "password_hash": hashed,
             "failed_attempts": 0,

@@ -178,7 +178,9 @@ def coordinate(
         ):
             raise NotAllowed(
                 f"{staff_id} ({person.position}, {person.inst_code}) is not a head of institution "
-                f"{todo.inst_code or '(unknown)'} or of one above it: may not coordinate appeal {appeal_id}"
+                f"{todo.inst_code or '(unknown)'} or of one above it: may not coordinate appeal {appeal_id}",
+                code="not_coordinator",
+                appeal=appeal_id,
             )
         _not_own(appeal, staff_id)
         _expect_pending(appeal, Stage.COORDINATION)
@@ -203,7 +205,9 @@ def arbitrate(
         person = active_staff(conn, staff_id)
         if person.position not in ARBITER_POSITIONS:
             raise NotAllowed(
-                f"{staff_id} ({person.position}) is not in the data office: may not arbitrate appeal {appeal_id}"
+                f"{staff_id} ({person.position}) is not in the data office: may not arbitrate appeal {appeal_id}",
+                code="not_arbiter",
+                appeal=appeal_id,
             )
         _not_own(appeal, staff_id)
         _expect_pending(appeal, Stage.ARBITRATION)
@@ -217,7 +221,11 @@ def withdraw(store: Store, appeal_id: int, staff_id: str, note: str | None = Non
         appeal, todo = _lock_appeal(conn, appeal_id)
         active_staff(conn, staff_id)
         if staff_id != appeal.appellant:
-            raise NotAllowed(f"only {appeal.appellant}, who filed appeal {appeal_id}, may withdraw it")
+            raise NotAllowed(
+                f"only {appeal.appellant}, who filed appeal {appeal_id}, may withdraw it",
+                code="not_appellant",
+                appeal=appeal_id,
+            )
         if appeal.status != AppealStatus.PENDING:
             raise InvalidState(
                 f"appeal {appeal_id} is {appeal.status}: only a pending appeal can be withdrawn",
@@ -244,7 +252,11 @@ def escalate(store: Store, appeal_id: int, staff_id: str, note: str | None = Non
         appeal, todo = _lock_appeal(conn, appeal_id)
         active_staff(conn, staff_id)
         if staff_id != appeal.appellant:
-            raise NotAllowed(f"only {appeal.appellant}, who filed appeal {appeal_id}, may escalate it")
+            raise NotAllowed(
+                f"only {appeal.appellant}, who filed appeal {appeal_id}, may escalate it",
+                code="not_appellant",
+                appeal=appeal_id,
+            )
         if appeal.status != AppealStatus.REJECTED or appeal.stage != Stage.COORDINATION:
             raise InvalidState(
                 f"appeal {appeal_id} is {appeal.status} at {appeal.stage}: only an appeal rejected at "
@@ -302,7 +314,7 @@ def _lock_appeal(conn: sa.Connection, appeal_id: int) -> tuple[Any, Any]:
     """The appeal and its to-do, locked in that order everywhere: to-do first, then appeal."""
     todo_id = conn.scalar(sa.select(Appeal.todo_id).where(Appeal.id == appeal_id))
     if todo_id is None:
-        raise NotFound(f"there is no appeal {appeal_id}")
+        raise NotFound(f"there is no appeal {appeal_id}", code="appeal_not_found", appeal=appeal_id)
     todo = lock_todo(conn, todo_id)
     appeal = conn.execute(sa.select(Appeal).where(Appeal.id == appeal_id).with_for_update()).one()
     return appeal, todo
@@ -362,7 +374,9 @@ def _coordinators(conn: sa.Connection, inst_code: str | None, appellant: str) ->
 
 def _not_own(appeal: Any, staff_id: str) -> None:
     if appeal.appellant == staff_id:
-        raise NotAllowed(f"{staff_id} filed appeal {appeal.id} and may not decide it")
+        raise NotAllowed(
+            f"{staff_id} filed appeal {appeal.id} and may not decide it", code="own_appeal", appeal=appeal.id
+        )
 
 
 def _expect_pending(appeal: Any, stage: Stage) -> None:

@@ -180,7 +180,10 @@ def change_calendar(
     with store.connect() as conn:
         who = active_staff(conn, actor)
     if who.position != "data_office":
-        raise NotAllowed(f"{actor} ({who.staff_name}) is not in the data office, which keeps the calendar")
+        raise NotAllowed(
+            f"{actor} ({who.staff_name}) is not in the data office, which keeps the calendar",
+            code="not_data_office",
+        )
     with calendar_lock(path), store.connect() as conn:
         old = read_calendar(path)
         new = edit(old)
@@ -218,7 +221,9 @@ def set_day(
 ) -> CalendarChange:
     """Mark `day` a holiday, a make-up working day, or back to the default (the bank's entry removed)."""
     if choice not in CHOICES:
-        raise CalendarError(f"{choice!r}: choose holiday, workday or default")
+        raise CalendarError(
+            f"{choice!r}: choose holiday, workday or default", code="calendar_bad_choice", choice=choice
+        )
     kind = "holiday" if choice == "default" else choice  # "default" needs a note too, checked alike
     entry = bank_day(day, kind, note, notice)
 

@@ -79,7 +79,11 @@ def choose_campaign(campaigns: Sequence[CampaignScope], campaign_id: int | None)
     for campaign in campaigns:
         if campaign.id == campaign_id:
             return campaign
-    raise CampaignError(f"no campaign with id {campaign_id} (see dqgov campaign list)")
+    raise CampaignError(
+        f"no campaign with id {campaign_id} (see dqgov campaign list)",
+        code="campaign_not_found",
+        campaign=campaign_id,
+    )
 
 
 def ensure_default_campaign(store: sa.Engine, first_day: dt.date) -> None:
@@ -116,25 +120,48 @@ def create_campaign(
 ) -> CampaignScope:
     name = name.strip()
     if not name:
-        raise CampaignError("campaign name: required")
+        raise CampaignError("campaign name: required", code="campaign_name_required")
     if deadline < baseline_date:
-        raise CampaignError(f"deadline {deadline} is before the baseline date {baseline_date}")
+        raise CampaignError(
+            f"deadline {deadline} is before the baseline date {baseline_date}",
+            code="campaign_order",
+            deadline=deadline.isoformat(),
+            baseline=baseline_date.isoformat(),
+        )
     if not 0 < target_rate <= 1:
-        raise CampaignError(f"target rate {target_rate} must be above 0 and at most 1 (e.g. 0.9 for 90%)")
+        raise CampaignError(
+            f"target rate {target_rate} must be above 0 and at most 1 (e.g. 0.9 for 90%)",
+            code="campaign_target",
+            percent=f"{target_rate * 100:g}",
+        )
     unknown_tables = sorted(set(tables) - set(CREATED_COLUMNS))
     if unknown_tables:
-        raise CampaignError(f"unknown record type(s): {', '.join(unknown_tables)}")
+        raise CampaignError(
+            f"unknown record type(s): {', '.join(unknown_tables)}",
+            code="campaign_unknown_tables",
+            tables=", ".join(unknown_tables),
+        )
     with store.begin() as conn:
         if conn.scalar(sa.select(Campaign.id).where(Campaign.name == name)) is not None:
-            raise CampaignError(f"a campaign named {name!r} exists already")
+            raise CampaignError(
+                f"a campaign named {name!r} exists already", code="campaign_name_taken", name=name
+            )
         known_rules = set(conn.scalars(sa.select(RuleRecord.rule_id)))
         unknown_rules = sorted(set(rules) - known_rules)
         if unknown_rules:
-            raise CampaignError(f"unknown rule id(s): {', '.join(unknown_rules)} (see dqgov rules list)")
+            raise CampaignError(
+                f"unknown rule id(s): {', '.join(unknown_rules)} (see dqgov rules list)",
+                code="campaign_unknown_rules",
+                rules=", ".join(unknown_rules),
+            )
         known_insts = set(conn.scalars(sa.select(Institution.inst_code)))
         unknown_insts = sorted(set(institutions) - known_insts)
         if unknown_insts:
-            raise CampaignError(f"unknown institution code(s): {', '.join(unknown_insts)}")
+            raise CampaignError(
+                f"unknown institution code(s): {', '.join(unknown_insts)}",
+                code="campaign_unknown_institutions",
+                codes=", ".join(unknown_insts),
+            )
         new_id = conn.execute(
             sa.insert(Campaign)
             .values(

@@ -108,9 +108,13 @@ def attach(store: Store, appeal_id: int, staff_id: str, filename: str | None, co
     with transaction(store) as conn:
         appeal = conn.execute(sa.select(Appeal).where(Appeal.id == appeal_id)).first()
         if appeal is None:
-            raise NotFound(f"there is no appeal {appeal_id}")
+            raise NotFound(f"there is no appeal {appeal_id}", code="appeal_not_found", appeal=appeal_id)
         if appeal.appellant != staff_id:
-            raise NotAllowed(f"only the appellant may attach files to appeal {appeal_id}")
+            raise NotAllowed(
+                f"only the appellant may attach files to appeal {appeal_id}",
+                code="evidence_not_appellant",
+                appeal=appeal_id,
+            )
         if appeal.status != AppealStatus.PENDING:
             raise InvalidState(
                 f"appeal {appeal_id} is {appeal.status}: files are attached while it is pending",
@@ -202,9 +206,15 @@ def fetch(store: Store, evidence_id: int, staff_id: str) -> Download:
             sa.select(*_COLUMNS, AppealEvidence.content).where(AppealEvidence.id == evidence_id)
         ).first()
         if row is None:
-            raise NotFound(f"there is no evidence file {evidence_id}")
+            raise NotFound(
+                f"there is no evidence file {evidence_id}", code="evidence_not_found", evidence=evidence_id
+            )
         if not may_see(conn, row.appeal_id, staff_id):
-            raise NotAllowed(f"evidence file {evidence_id} is not {staff_id}'s to see")
+            raise NotAllowed(
+                f"evidence file {evidence_id} is not {staff_id}'s to see",
+                code="evidence_not_yours",
+                evidence=evidence_id,
+            )
         values = row._asdict()
         content = values.pop("content")
         return Download(EvidenceFile(**values), bytes(content))
