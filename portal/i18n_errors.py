@@ -94,23 +94,6 @@ ERRORS: Mapping[str, tuple[str, str]] = {
     "error.password_too_short": ("密码至少需要 {n} 个字符。", "A password needs at least {n} characters."),
     # appeals and their evidence
     "error.appeal_not_found": ("申诉 {appeal} 不存在。", "There is no appeal {appeal}."),
-    "error.not_coordinator": (
-        "您不是该待办所属机构或其上级机构的负责人，不能协调申诉 {appeal}。",
-        "You are not a head of the to-do's institution or of one above it: you may not coordinate appeal "
-        "{appeal}.",
-    ),
-    "error.not_arbiter": (
-        "只有数据管理部门可以仲裁申诉 {appeal}。",
-        "Only the data office may arbitrate appeal {appeal}.",
-    ),
-    "error.not_appellant": (
-        "只有提交申诉 {appeal} 的客户经理本人可以撤回或申请仲裁。",
-        "Only the account manager who filed appeal {appeal} may withdraw or escalate it.",
-    ),
-    "error.own_appeal": (
-        "申诉 {appeal} 是您本人提交的，不能由您作决定。",
-        "You filed appeal {appeal}: you may not decide it.",
-    ),
     "error.evidence_not_appellant": (
         "只有申诉人本人可以为申诉 {appeal} 上传证明材料。",
         "Only the appellant may attach files to appeal {appeal}.",

@@ -178,9 +178,7 @@ def coordinate(
         ):
             raise NotAllowed(
                 f"{staff_id} ({person.position}, {person.inst_code}) is not a head of institution "
-                f"{todo.inst_code or '(unknown)'} or of one above it: may not coordinate appeal {appeal_id}",
-                code="not_coordinator",
-                appeal=appeal_id,
+                f"{todo.inst_code or '(unknown)'} or of one above it: may not coordinate appeal {appeal_id}"
             )
         _not_own(appeal, staff_id)
         _expect_pending(appeal, Stage.COORDINATION)
@@ -205,9 +203,7 @@ def arbitrate(
         person = active_staff(conn, staff_id)
         if person.position not in ARBITER_POSITIONS:
             raise NotAllowed(
-                f"{staff_id} ({person.position}) is not in the data office: may not arbitrate appeal {appeal_id}",
-                code="not_arbiter",
-                appeal=appeal_id,
+                f"{staff_id} ({person.position}) is not in the data office: may not arbitrate appeal {appeal_id}"
             )
         _not_own(appeal, staff_id)
         _expect_pending(appeal, Stage.ARBITRATION)
@@ -221,11 +217,7 @@ def withdraw(store: Store, appeal_id: int, staff_id: str, note: str | None = Non
         appeal, todo = _lock_appeal(conn, appeal_id)
         active_staff(conn, staff_id)
         if staff_id != appeal.appellant:
-            raise NotAllowed(
-                f"only {appeal.appellant}, who filed appeal {appeal_id}, may withdraw it",
-                code="not_appellant",
-                appeal=appeal_id,
-            )
+            raise NotAllowed(f"only {appeal.appellant}, who filed appeal {appeal_id}, may withdraw it")
         if appeal.status != AppealStatus.PENDING:
             raise InvalidState(
                 f"appeal {appeal_id} is {appeal.status}: only a pending appeal can be withdrawn",
@@ -252,11 +244,7 @@ def escalate(store: Store, appeal_id: int, staff_id: str, note: str | None = Non
         appeal, todo = _lock_appeal(conn, appeal_id)
         active_staff(conn, staff_id)
         if staff_id != appeal.appellant:
-            raise NotAllowed(
-                f"only {appeal.appellant}, who filed appeal {appeal_id}, may escalate it",
-                code="not_appellant",
-                appeal=appeal_id,
-            )
+            raise NotAllowed(f"only {appeal.appellant}, who filed appeal {appeal_id}, may escalate it")
         if appeal.status != AppealStatus.REJECTED or appeal.stage != Stage.COORDINATION:
             raise InvalidState(
                 f"appeal {appeal_id} is {appeal.status} at {appeal.stage}: only an appeal rejected at "
@@ -374,9 +362,7 @@ def _coordinators(conn: sa.Connection, inst_code: str | None, appellant: str) ->
 
 def _not_own(appeal: Any, staff_id: str) -> None:
     if appeal.appellant == staff_id:
-        raise NotAllowed(
-            f"{staff_id} filed appeal {appeal.id} and may not decide it", code="own_appeal", appeal=appeal.id
-        )
+        raise NotAllowed(f"{staff_id} filed appeal {appeal.id} and may not decide it")
 
 
 def _expect_pending(appeal: Any, stage: Stage) -> None:
