@@ -6,6 +6,9 @@ for English words with the untranslated-string test's own rule (tests/portal/tes
 | Issue 10 bullet                                             | Browser test (zh and en)                          |
 |-------------------------------------------------------------|---------------------------------------------------|
 | No English in the Chinese UI; no raw column ids in English  | every test here (`said_in`); test_language.py     |
+| ... a rejection without a note keeps the form               | test_browser.py::test_the_new_pages_in_each_language |
+| ... campaign form errors: all at once, by field, in %       | test_office_pages (campaign form)                 |
+| ... history notes, run status and trigger, audit actions    | test_account_manager_pages, test_office_pages     |
 | Names not ids: correction/appeal trails                     | test_account_manager_pages (history, appeals)     |
 | Names not ids: audit log, with person/date filter, export   | test_office_pages (audit filter and CSV)          |
 | Names not ids: summary table (name, parent, level in words) | test_head_pages (summary)                         |
@@ -102,6 +105,7 @@ def said(lang: str, key_: str, **params: object) -> str:
 def said_in(page: Page, lang: str) -> None:
     """No English word and no catalogue key on a Chinese page; no key or raw column id on an English one."""
     text = re.sub(r"https?://\S+", " ", visible_text(page.content()))  # a digest's link to the portal
+    text = text.replace("e.g.", "for example")  # English prose, not a catalogue key
     found = problems(text, lang)
     assert found == [], (page.url, found)
 
@@ -473,6 +477,7 @@ def test_office_pages(browser: Browser, site: Site, shots: Shots, lang: str) -> 
     with serve(make_app(site.bank, today=today_shanghai)) as live:
         log_in_as(page, live, "D001", lang)
         _audit_log(page, shots, lang)
+    _campaign_form(page, site, shots, lang)
     for path, field in (
         ("/office/runs/99999999999999999999", "param.run_id"),
         ("/summary?date=2026-13-01", "param.date"),
@@ -482,7 +487,8 @@ def test_office_pages(browser: Browser, site: Site, shots: Shots, lang: str) -> 
         expect(page.locator("main [role=alert]")).to_contain_text(said(lang, field))
         shots(page, f"{lang}-bad-parameter")
         said_in(page, lang)
-    unexpected = [e for e in errors if not e.startswith("400 ") and "sandbox" not in e.lower()]
+    refusals = ("400 ", f"422 {url}/office/campaigns")  # the bad parameters and the bad form, on purpose
+    unexpected = [e for e in errors if not e.startswith(refusals) and "sandbox" not in e.lower()]
     assert unexpected == [], unexpected
     page.context.close()
 
@@ -542,3 +548,34 @@ def _audit_log(page: Page, shots: Shots, lang: str) -> None:
     lines = list(csv.reader(io.StringIO(Path(got.value.path()).read_text(encoding="utf-8-sig"))))
     assert lines[0][:4] == [said(lang, k) for k in ("audit.id", "todo.when", "todo.who", "audit.staff_id")]
     assert len(lines) - 1 == rows.count() and {(r[2], r[3]) for r in lines[1:]} == {("张经理", "M101")}
+
+
+def _campaign_form(page: Page, site: Site, shots: Shots, lang: str) -> None:
+    """A bad campaign form: every problem at once, in the language, by field, the form kept; then created."""
+    page.goto(f"{site.url}/office/campaigns")
+    name = f"受益所有人专项治理（{'甲' if lang == 'zh' else '乙'}）"
+    page.get_by_label(said(lang, "campaigns.name"), exact=True).fill(name)
+    page.get_by_label(said(lang, "campaigns.baseline")).fill("2026-12-31")
+    page.get_by_label(said(lang, "campaigns.deadline")).fill("2026-12-01")
+    page.get_by_label(said(lang, "campaigns.target")).fill("150")
+    page.get_by_label(said(lang, "campaigns.rules")).fill("MER-NOPE-1")
+    page.get_by_role("button", name=said(lang, "campaigns.submit")).click()
+    errors = page.locator("#campaign-errors li")
+    expect(errors).to_have_text(
+        [
+            said(lang, "campaigns.error_order"),
+            said(lang, "campaigns.error_target", value="150"),
+            said(lang, "campaigns.error_rules", ids="MER-NOPE-1"),
+        ]
+    )
+    expect(page.get_by_label(said(lang, "campaigns.name"), exact=True)).to_have_value(name)  # kept
+    shots(page, f"{lang}-campaign-refused")
+    said_in(page, lang)
+    page.get_by_label(said(lang, "campaigns.deadline")).fill("2027-06-30")
+    page.get_by_label(said(lang, "campaigns.target")).fill("80")
+    page.get_by_label(said(lang, "campaigns.rules")).fill("")
+    page.get_by_role("button", name=said(lang, "campaigns.submit")).click()
+    row = page.locator("#campaigns tbody tr", has_text=name)
+    expect(row).to_contain_text("80.0%")
+    shots(page, f"{lang}-campaign-created")
+    said_in(page, lang)
