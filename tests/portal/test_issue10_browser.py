@@ -27,7 +27,8 @@ for English words with the untranslated-string test's own rule (tests/portal/tes
 | Masking that shows the defect's position                    | test_account_manager_pages                        |
 | Inbox items link to their to-dos; help page; print view     | test_account_manager_pages                        |
 | Evidence files on appeals                                   | test_account_manager_pages (upload, withdraw);    |
-|                                                             |   test_evidence_browser.py (refusal, head download)|
+|                                                             |   test_head_pages (the decider downloads it);     |
+|                                                             |   test_evidence_browser.py (refused by content)   |
 | 催办 / 转派                                                 | test_head_actions_browser.py (both languages)     |
 | Rule breakdown per institution; subtree CSV export          | test_head_pages                                   |
 | Account manager pages at 390 px (list, record, correction)  | test_account_manager_pages[*-phone]               |
@@ -69,7 +70,9 @@ from remediation.store.engines import open_store
 from remediation.store.models import Todo
 from remediation.workdays import WorkdayCalendar
 from remediation.workflow.accounts import set_password
+from remediation.workflow.appeals import file_appeal
 from remediation.workflow.campaigns import create_campaign
+from remediation.workflow.evidence import attach
 from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
 from tests.portal.browser_kit import (
@@ -96,6 +99,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 RUNS = [("zh", "desk"), ("en", "desk"), ("zh", "phone"), ("en", "phone")]  # each its own merchant 20 + i
 SHOP = "九江庐山茶社{n}号店有限公司"
 AREA_ADDRESS = "江西省九江市湖口县双钟镇石钟山路9号"
+EVIDENCE = "新营业执照.pdf"
 
 
 def said(lang: str, key_: str, **params: object) -> str:
@@ -185,6 +189,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         created_by="D001",
     )
     take_snapshot(store, CHECK_DATE)  # the T+1 figures; the fixes below come after it
+    expired = Site("", Bank(source_url, store, folder), 0).todo(key(6), EXPIRED)
+    appeal = file_appeal(store, expired, "M101", "营业执照已续期，新证照见附件")
+    attach(store, appeal, "M101", EVIDENCE, PDF)  # for the deciders to see (the upload: the AM test)
     policy = current_policy()
     remind(store, CHECK_DATE, policy, WorkdayCalendar(), ["inbox"], "http://dq.bank.example")
     deliver(store, {"inbox": InboxTransport()}, dt.datetime.now(dt.UTC), policy)
@@ -408,6 +415,20 @@ def test_head_pages(browser: Browser, site: Site, shots: Shots, lang: str, tmp_p
     shots(page, f"{lang}-todos-before-csv")
     assert errors == [], errors
     page.context.close()
+    # the sub-branch head, deciding an appeal, sees its evidence file and downloads it
+    head, head_errors = open_page(browser, shots, "S101", LOCALES[lang])
+    log_in_as(head, url, "S101", lang)
+    head.goto(f"{url}/appeals")
+    expect(head.get_by_role("heading", level=1)).to_have_text(said(lang, "appeals.title_coord"))
+    link = head.get_by_role("link", name=EVIDENCE)
+    expect(link).to_be_visible()
+    shots(head, f"{lang}-appeal-evidence-for-the-decider")
+    said_in(head, lang)
+    with head.expect_download() as file:
+        link.click()
+    assert Path(file.value.path()).read_bytes() == PDF
+    assert head_errors == [], head_errors
+    head.context.close()
 
 
 def _summary(page: Page, site: Site, shots: Shots, lang: str, tmp_path: Path) -> None:
