@@ -418,8 +418,10 @@ def _audit_log(page: Page, shots: Shots, lang: str) -> None:
     expect(table).to_contain_text("张经理")
     shots(page, f"{lang}-audit-log")
     said_in(page, lang)
-    first_day = table.locator("tbody tr").first.locator("td").nth(1).inner_text()[:10]
     page.get_by_label(said(lang, "todo.who")).select_option("M101")
+    page.get_by_role("button", name=said(lang, "summary.show")).click()
+    expect(page.locator("#a-who")).to_have_value("M101")
+    first_day = table.locator("tbody tr").first.locator("td").nth(1).inner_text()[:10]  # M101's latest day
     page.get_by_label(said(lang, "audit.from")).fill(first_day)
     page.get_by_label(said(lang, "audit.to")).fill(first_day)
     page.get_by_role("button", name=said(lang, "summary.show")).click()
