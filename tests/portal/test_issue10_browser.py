@@ -34,8 +34,9 @@ for English words with the untranslated-string test's own rule (tests/portal/tes
 | Account manager pages at 390 px (list, record, correction)  | test_account_manager_pages[*-phone]               |
 | A demo with history                                         | tests/remediation/demobank (not a browser item)   |
 
-One bank serves the module; each account manager run works on records of its own (merchants 20-23), so the
-runs do not depend on each other's order.
+One bank serves the module (tests/portal/issue10_site.py); each account manager run works on records of its own
+(merchants 20-23), so those runs do not depend on each other's order. The office tests come last on purpose:
+their "run now" refreshes the T+1 snapshot that the head tests compare the live figures with.
 """
 
 from __future__ import annotations
