@@ -936,6 +936,14 @@ _UI: Mapping[str, tuple[str, str]] = {
     "narrate.handover": ("待办 {todos} 转派给 {staff}", "to-dos {todos} handed to {staff}"),
     "narrate.todos_csv": ("待办清单 CSV", "to-do list CSV"),
     "narrate.nudge": ("催办 {people}（待办 {todos}）", "reminded {people} about to-dos {todos}"),
+    # --- found by the issue-10 browser tests (tests/portal/test_issue10_browser.py) ---
+    "narrate.correction_written": (
+        "更正 {id}（待办 {todo}，{how}）：{columns}",
+        "correction {id} of to-do {todo} ({how}): {columns}",
+    ),
+    "writeback.update": ("直接写回源系统", "written to the source"),
+    "writeback.outbox": ("经更正队列提交源系统", "queued for the source system"),
+    # --- end of the issue-10 browser tests' block ---
 }
 
 

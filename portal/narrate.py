@@ -105,6 +105,17 @@ _RULES: list[Rule] = [
         lambda lang, m: translate(lang, "narrate.exemption", id=m[1], appeal=m[2], until=m[3]),
     ),
     (
+        re.compile(r"correction (\d+) of to-do (\d+) \((update|outbox)\): (.*)"),
+        lambda lang, m: translate(
+            lang,
+            "narrate.correction_written",
+            id=m[1],
+            todo=m[2],
+            how=label(lang, "writeback", m[3]),
+            columns=translate(lang, "narrate.no_change") if m[4] == "no change" else columns(lang, m[4]),
+        ),
+    ),
+    (
         re.compile(r"correction (\d+): ((?:[a-z_]+: [^;]* → [^;]*(?:; )?)+)"),
         lambda lang, m: translate(lang, "narrate.correction", id=m[1], columns=_changes(lang, m[2])),
     ),

@@ -371,7 +371,8 @@ class AuditFilter:
 
     def entries(self, store: sa.Engine, limit: int | None) -> list[AuditView]:
         def start(day: dt.date) -> dt.datetime:
-            return dt.datetime.combine(day, dt.time(), SHANGHAI)
+            # in UTC: SQLite keeps the wall time of what it is given, and the log's times are UTC
+            return dt.datetime.combine(day, dt.time(), SHANGHAI).astimezone(dt.UTC)
 
         return audit_entries(
             store,

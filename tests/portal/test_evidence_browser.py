@@ -8,16 +8,9 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
+from tests.portal.browser_kit import Shots, browser, log_in, open_page, playwright, shots  # noqa: F401
 from tests.portal.conftest import Bank, make_app, serve
-from tests.portal.test_browser import (  # noqa: F401 (the module's fixtures)
-    BAD_ID_RULE,
-    Shots,
-    browser,
-    log_in,
-    open_page,
-    playwright,
-    shots,
-)
+from tests.portal.test_browser import BAD_ID_RULE
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
 from remediation.store.models import Todo
+from tests.portal.browser_kit import Shots, browser, open_page, playwright, shots  # noqa: F401
 from tests.portal.conftest import PASSWORD, Bank, make_app, serve
-from tests.portal.test_browser import PHONE, Shots, browser, open_page, playwright, shots  # noqa: F401
+from tests.portal.test_browser import PHONE
 
 SAID = {
     "zh": {

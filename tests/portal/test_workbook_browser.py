@@ -8,8 +8,9 @@ import openpyxl
 from playwright.sync_api import Browser, expect
 
 from remediation.workbooks.layout import TODO_SHEET
+from tests.portal.browser_kit import Shots, browser, log_in, open_page, playwright, shots
 from tests.portal.conftest import Bank, make_app, serve
-from tests.portal.test_browser import PHONE, Shots, browser, log_in, open_page, playwright, shots
+from tests.portal.test_browser import PHONE
 from tests.remediation.workbooks.test_roundtrip import col, row_of
 
 __all__ = ["browser", "playwright", "shots"]  # the fixtures this test borrows
