@@ -118,11 +118,29 @@ def org() -> tuple[list[dict[str, object]], list[dict[str, object]], list[tuple[
     return insts, staff, managers
 
 
-TODO_COLUMNS = (
-    "rule_id table_name record_key status clause columns severity inst_code mgr_staff_id assignee_staff_id "
-    "routed_to_head masked_value first_seen last_seen closed_on reopen_count opened_run_id transition_run_id "
-    "due_date card record_created"
-).split()
+TODO_COLUMNS = [
+    "rule_id",
+    "table_name",
+    "record_key",
+    "status",
+    "clause",
+    "columns",
+    "severity",
+    "inst_code",
+    "mgr_staff_id",
+    "assignee_staff_id",
+    "routed_to_head",
+    "masked_value",
+    "first_seen",
+    "last_seen",
+    "closed_on",
+    "reopen_count",
+    "opened_run_id",
+    "transition_run_id",
+    "due_date",
+    "card",
+    "record_created",
+]
 
 
 def todo_lines(

@@ -33,12 +33,12 @@ from remediation.store.models import (
     UNCOUNTED_STATUSES,
     CheckRun,
     Institution,
-    RuleRecord,
     RunStatus,
     Todo,
     TodoStatus,
 )
-from remediation.store.workflow_models import RunRecords, Snapshot, SnapshotRecords
+from remediation.store.snapshot_totals import severities, write_totals
+from remediation.store.workflow_models import RunRecords, Snapshot, SnapshotRecords, SnapshotTotal
 from remediation.workflow.campaigns import CampaignScope, choose_campaign, list_campaigns
 
 COUNTS = ("baseline", "open", "pending", "fixed", "exempted", "overdue", "yellow", "red", "new")
@@ -252,6 +252,7 @@ def _write(conn: sa.Connection, campaign_id: int, day: dt.date, counts: DayCount
                 for inst, c in counts.records.items()
             ],
         )
+    write_totals(conn, campaign_id, day)
 
 
 def take_snapshot(store: sa.Engine, day: dt.date, tables: Iterable[str] | None = None) -> SnapshotSummary:
@@ -337,9 +338,42 @@ def stored_counts(conn: sa.Connection, campaign_id: int, day: dt.date) -> tuple[
     return (counts, frozen) if counts.rules or counts.records else None
 
 
+def stored_totals(conn: sa.Connection, campaign_id: int, day: dt.date) -> tuple[DayCounts, bool] | None:
+    """`stored_counts` summed over the rules of each severity: counts keyed (institution, severity,
+    segment), read from `dq_snapshot_total`; None when no snapshot of `day` was taken."""
+    counts = DayCounts()
+    t = SnapshotTotal
+    columns = [t.inst_code, t.severity, t.segment, *(getattr(t, name) for name in COUNTS), t.frozen]
+    found = conn.execute(sa.select(*columns).where(t.snapshot_date == day, t.campaign_id == campaign_id))
+    frozen = False
+    for row in found:  # one row per key: the counts as they are
+        counts.rules[(row[0], row[1], row[2])] = Counter(zip(COUNTS, row[3:-1], strict=True))
+        frozen = frozen or bool(row[-1])
+    for r in conn.execute(
+        sa.select(SnapshotRecords.__table__).where(
+            SnapshotRecords.snapshot_date == day, SnapshotRecords.campaign_id == campaign_id
+        )
+    ):
+        for name in RECORD_COUNTS:
+            counts.records[r.inst_code][name] += getattr(r, name)
+        frozen = frozen or bool(r.frozen)
+    return (counts, frozen) if counts.rules or counts.records else None
+
+
+def by_severity(counts: DayCounts, severity: Mapping[str, str]) -> DayCounts:
+    """Counts keyed (institution, rule, segment) summed into (institution, the rule's severity, segment);
+    a rule `dq_rule` does not know counts as `low`."""
+    summed = DayCounts(records=counts.records)
+    for (inst, rule, segment), c in counts.rules.items():
+        bucket = summed.rules[(inst, severity.get(rule, "low"), segment)]
+        for name in COUNTS:
+            bucket[name] += c[name]
+    return summed
+
+
 def _scores_for(conn: sa.Connection, counts: DayCounts, policy: Policy) -> dict[str, InstitutionScore]:
+    """The rows of the summary table from counts keyed (institution, severity, segment)."""
     insts = {r.inst_code: r for r in conn.execute(sa.select(Institution.__table__))}
-    severity = {rule: sev for rule, sev in conn.execute(sa.select(RuleRecord.rule_id, RuleRecord.severity))}
     rows: dict[str, InstitutionScore] = {}
 
     def row_for(code: str) -> InstitutionScore:
@@ -353,13 +387,13 @@ def _scores_for(conn: sa.Connection, counts: DayCounts, policy: Policy) -> dict[
             )
         return rows[code]
 
-    for (inst_code, rule_id, segment), c in counts.rules.items():
+    for (inst_code, severity, segment), c in counts.rules.items():
         row = row_for(inst_code)
         prefix = "" if segment == "stock" else "new_"
         for name in COUNTS:
             row.counts[name if name in ("new", "baseline") else prefix + name] += c[name]
         if segment == "stock":
-            weight = policy.severity_weights.get(severity.get(rule_id, "low"), 1.0)
+            weight = policy.severity_weights.get(severity, 1.0)
             row.weighted_baseline += weight * c["baseline"]
             row.weighted_done += weight * (c["fixed"] + c["exempted"])
     for inst_code, c in counts.records.items():
@@ -404,22 +438,39 @@ class SummaryTable:
 
 
 def summary_table(
-    store: sa.Engine, day: dt.date, campaign_id: int | None = None, policy: Policy | None = None
+    store: sa.Engine,
+    day: dt.date,
+    campaign_id: int | None = None,
+    policy: Policy | None = None,
+    *,
+    from_rules: bool = False,
 ) -> SummaryTable:
     """The summary table of `day`, ranked among peers. Reads only: a day without a snapshot is computed
-    in memory (as `take_snapshot` would, without freezing or storing anything)."""
+    in memory (as `take_snapshot` would, without freezing or storing anything). A stored day is read from
+    its totals per severity; `from_rules` reads its rows per rule instead (the same numbers, slower: the
+    reference the tests hold the totals to)."""
     policy = policy or current_policy()
     campaign = _campaign(store, campaign_id)
     with store.connect() as conn:
-        stored = stored_counts(conn, campaign.id, day)
-        counts, frozen = stored if stored else (compute_counts(conn, campaign, day, _tree(conn)), False)
+        severity = severities(conn)
+
+        def stored_day(when: dt.date) -> tuple[DayCounts, bool] | None:
+            if not from_rules:
+                return stored_totals(conn, campaign.id, when)
+            found = stored_counts(conn, campaign.id, when)
+            return (by_severity(found[0], severity), found[1]) if found else None
+
+        stored = stored_day(day)
+        if stored is None:
+            counts, frozen = by_severity(compute_counts(conn, campaign, day, _tree(conn)), severity), False
+        else:
+            counts, frozen = stored
         rows = _scores_for(conn, counts, policy)
+        t = Snapshot if from_rules else SnapshotTotal
         before = conn.scalar(
-            sa.select(sa.func.max(Snapshot.snapshot_date)).where(
-                Snapshot.campaign_id == campaign.id, Snapshot.snapshot_date < day
-            )
+            sa.select(sa.func.max(t.snapshot_date)).where(t.campaign_id == campaign.id, t.snapshot_date < day)
         )
-        earlier = stored_counts(conn, campaign.id, before) if before else None
+        earlier = stored_day(before) if before else None
         previous = _scores_for(conn, earlier[0], policy) if earlier else {}
     peers: dict[str | None, list[InstitutionScore]] = defaultdict(list)
     for row in rows.values():
@@ -432,7 +483,8 @@ def summary_table(
             shared_ranks(group, lambda r: (r.score, r.completion_rate)), group, strict=True
         ):
             row.rank, row.peers = position, len(group)
-    depth = {code: len(_chain(code, {r.inst_code: r.parent_code for r in rows.values()})) for code in rows}
+    parent = {r.inst_code: r.parent_code for r in rows.values()}
+    depth = {code: len(_chain(code, parent)) for code in rows}
     ordered = sorted(rows.values(), key=lambda r: (depth[r.inst_code], r.parent_code or "", r.rank))
     return SummaryTable(campaign, day, ordered, live=stored is None, frozen=frozen)
 
