@@ -6,11 +6,14 @@
 The store is one filled by `bench/load_reporting.py`. The portal runs as in production, `dqgov serve`
 (uvicorn, one process, the settings from the environment) in a child process on `--port`; this process
 drives it over loopback: `--users` logged-in people (half the data office, half the heads of the five
-provincial branches), each on its own keep-alive connection, asking one page after another with no pause,
+provincial branches), each on its own keep-alive connection, asking one page after another (with no pause,
+or `--think` seconds on average between pages, as people reading them),
 in turn the dashboard (`/dashboard`: the whole bank, or the province) and the summary table (`/summary`: the
 latest snapshot, all 500 institutions, or the province's). A run stops after `--requests` requests or
 `--seconds` seconds, whichever comes first. Latency is measured by the client (request sent to body read);
-each page's p50/p95/p99 is given per run and as the median of the runs. Prints a Markdown table.
+each page's p50/p95/p99 is given per run and as the median of the runs, with the portal process's own CPU
+time per request (user + system, from /proc: what the page costs, whatever else the machine is doing).
+Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import math
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -27,6 +31,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -64,12 +69,23 @@ def start_portal(url: str, port: int, home: Path, code: Path) -> subprocess.Pope
     raise SystemExit("the portal did not answer /healthz within 120 s")
 
 
+async def fetch(client: httpx.AsyncClient, method: str, path: str, **kw: Any) -> httpx.Response:
+    """The request, sent again once when the server had just closed the idle keep-alive connection."""
+    try:
+        return await client.request(method, path, **kw)
+    except httpx.RemoteProtocolError:
+        return await client.request(method, path, **kw)
+
+
 async def login(client: httpx.AsyncClient, staff_id: str) -> None:
-    page = await client.get("/login")
+    page = await fetch(client, "GET", "/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token is not None, "no CSRF token on /login"
-    answer = await client.post(
-        "/login", data={"staff_id": staff_id, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"}
+    answer = await fetch(
+        client,
+        "POST",
+        "/login",
+        data={"staff_id": staff_id, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
     )
     assert answer.status_code == 303, f"login of {staff_id} failed: {answer.status_code}"
 
@@ -78,7 +94,7 @@ async def warm_up(client: httpx.AsyncClient) -> None:
     """One request of each page per person, not counted."""
     for _, path in PAGES:
         with contextlib.suppress(httpx.TimeoutException):
-            await client.get(path)
+            await fetch(client, "GET", path)
 
 
 class Budget:
@@ -101,16 +117,20 @@ async def user(
     first: int,
     budget: Budget,
     samples: dict[tuple[str, str], list[float]],
+    think: float,
 ) -> int:
     errors = 0
     turn = first
+    pause = random.Random(first)
     while budget.take():
+        if think:  # reading the page before the next one: exponential, mean `think` seconds
+            await asyncio.sleep(min(pause.expovariate(1 / think), 5 * think))
         page, path = PAGES[turn % len(PAGES)]
         turn += 1
         started = time.perf_counter()
         try:
-            status = (await client.get(path)).status_code
-        except httpx.TimeoutException:
+            status = (await fetch(client, "GET", path)).status_code
+        except (httpx.TimeoutException, httpx.RemoteProtocolError):
             status = 0
         elapsed = (time.perf_counter() - started) * 1000
         if status != 200:
@@ -120,9 +140,21 @@ async def user(
     return errors
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (those gone count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 async def one_run(
-    port: int, users: int, requests: int, seconds: float
-) -> tuple[dict[tuple[str, str], list[float]], int, float]:
+    port: int, users: int, requests: int, seconds: float, think: float, portal: int
+) -> tuple[dict[tuple[str, str], list[float]], int, float, float]:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     clients = [
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits)
@@ -136,14 +168,16 @@ async def one_run(
     await asyncio.gather(*(warm_up(client) for client in clients))
     samples: dict[tuple[str, str], list[float]] = defaultdict(list)
     budget = Budget(requests, seconds)
+    cpu = cpu_seconds([portal])
     started = time.perf_counter()
     errors = await asyncio.gather(
-        *(user(c, r, n, budget, samples) for n, (c, r) in enumerate(zip(clients, roles, strict=True)))
+        *(user(c, r, n, budget, samples, think) for n, (c, r) in enumerate(zip(clients, roles, strict=True)))
     )
     wall = time.perf_counter() - started
+    cpu = cpu_seconds([portal]) - cpu
     for client in clients:
         await client.aclose()
-    return samples, sum(errors), wall
+    return samples, sum(errors), wall, cpu
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -187,6 +221,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--port", type=int, default=18500)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a person reads a page before the next (0: none)",
+    )
     parser.add_argument("--home", type=Path, default=Path("/tmp/dqgov_report_home"))
     parser.add_argument(
         "--code",
@@ -201,7 +241,9 @@ def main() -> None:
     runs = []
     try:
         for n in range(args.runs):
-            samples, errors, wall = asyncio.run(one_run(args.port, args.users, args.requests, args.seconds))
+            samples, errors, wall, cpu = asyncio.run(
+                one_run(args.port, args.users, args.requests, args.seconds, args.think, portal.pid)
+            )
             count = sum(len(v) for v in samples.values())
             print(
                 f"run {n + 1}: {count} requests in {wall:.1f} s ({count / wall:.1f}/s), {errors} errors",
@@ -213,14 +255,21 @@ def main() -> None:
                     f"p95 {percentile(values, 0.95):7.1f} p99 {percentile(values, 0.99):7.1f} ms",
                     file=sys.stderr,
                 )
-            runs.append((samples, errors, count / wall))
+            print(f"  CPU of the portal process per request: {cpu / count * 1000:.0f} ms", file=sys.stderr)
+            runs.append((samples, errors, count / wall, cpu / count * 1000))
     finally:
         portal.terminate()
         portal.wait(timeout=30)
-    keys = sorted({k for samples, _, _ in runs for k in samples})
+    keys = sorted({k for r in runs for k in r[0]})
     print(f"\n`{' '.join(['.venv/bin/python', 'bench/bench_reporting.py', *sys.argv[1:]])}`\n")
+    print(settings_line(args.url) + "\n")
     print(
-        f"Throughput, median of {len(runs)} runs: {statistics.median(r[2] for r in runs):.1f} requests/s; errors: {sum(r[1] for r in runs)}.\n"
+        f"CPU of the portal process (user + system) per request, median of {len(runs)} runs: "
+        f"{statistics.median(r[3] for r in runs):.0f} ms.\n"
+    )
+    print(
+        f"Throughput, median of {len(runs)} runs: {statistics.median(r[2] for r in runs):.1f} requests/s; "
+        f"errors: {sum(r[1] for r in runs)}.\n"
     )
     print("| who | page | requests per run | p50 ms | p95 ms | p99 ms | p95 of each run |")
     print("|---|---|---:|---:|---:|---:|---|")

@@ -27,6 +27,15 @@ import sqlalchemy as sa
 from expectations.rulebook import load_suites
 from remediation.errors import DqgovError
 from remediation.policy import Policy, current_policy
+from remediation.reporting.daycounts import (
+    COUNTS,
+    RECORD_COUNTS,
+    Counter,
+    DayCounts,
+    by_severity,
+    stored_counts,
+    stored_totals,
+)
 from remediation.reporting.rates import completion_rate, shared_ranks
 from remediation.store.models import (
     ACTIVE_STATUSES,
@@ -41,16 +50,6 @@ from remediation.store.snapshot_totals import severities, write_totals
 from remediation.store.workflow_models import RunRecords, Snapshot, SnapshotRecords, SnapshotTotal
 from remediation.workflow.campaigns import CampaignScope, choose_campaign, list_campaigns
 
-COUNTS = ("baseline", "open", "pending", "fixed", "exempted", "overdue", "yellow", "red", "new")
-RECORD_COUNTS = ("records", "new_records", "new_records_with_findings", "routing_gaps")
-
-
-class Counter(dict[str, int]):
-    """Counts that start at zero."""
-
-    def __missing__(self, key: str) -> int:
-        return 0
-
 
 @dataclass(frozen=True)
 class SnapshotSummary:
@@ -60,15 +59,6 @@ class SnapshotSummary:
     frozen: bool
     skipped_frozen: tuple[str, ...]  # campaigns whose snapshot for the day was frozen already
     not_frozen_because: str | None = None  # a month end written unfrozen: why
-
-
-@dataclass
-class DayCounts:
-    """One campaign's snapshot of a day, stored or computed: per (institution, rule, segment), and per
-    institution the record counts; every institution's counts cover its subtree."""
-
-    rules: dict[tuple[str, str, str], Counter] = field(default_factory=lambda: defaultdict(Counter))
-    records: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
 def is_month_end(day: dt.date) -> bool:
@@ -314,63 +304,6 @@ def _campaign(store: sa.Engine, campaign_id: int | None) -> CampaignScope:
     return campaign
 
 
-def stored_counts(conn: sa.Connection, campaign_id: int, day: dt.date) -> tuple[DayCounts, bool] | None:
-    """The stored snapshot of `day` and whether it is frozen; None when none was taken."""
-    counts = DayCounts()
-    frozen = False
-    for s in conn.execute(
-        sa.select(Snapshot.__table__).where(
-            Snapshot.snapshot_date == day, Snapshot.campaign_id == campaign_id
-        )
-    ):
-        bucket = counts.rules[(s.inst_code, s.rule_id, s.segment)]
-        for name in COUNTS:
-            bucket[name] += getattr(s, name)
-        frozen = frozen or bool(s.frozen)
-    for r in conn.execute(
-        sa.select(SnapshotRecords.__table__).where(
-            SnapshotRecords.snapshot_date == day, SnapshotRecords.campaign_id == campaign_id
-        )
-    ):
-        for name in RECORD_COUNTS:
-            counts.records[r.inst_code][name] += getattr(r, name)
-        frozen = frozen or bool(r.frozen)
-    return (counts, frozen) if counts.rules or counts.records else None
-
-
-def stored_totals(conn: sa.Connection, campaign_id: int, day: dt.date) -> tuple[DayCounts, bool] | None:
-    """`stored_counts` summed over the rules of each severity: counts keyed (institution, severity,
-    segment), read from `dq_snapshot_total`; None when no snapshot of `day` was taken."""
-    counts = DayCounts()
-    t = SnapshotTotal
-    columns = [t.inst_code, t.severity, t.segment, *(getattr(t, name) for name in COUNTS), t.frozen]
-    found = conn.execute(sa.select(*columns).where(t.snapshot_date == day, t.campaign_id == campaign_id))
-    frozen = False
-    for row in found:  # one row per key: the counts as they are
-        counts.rules[(row[0], row[1], row[2])] = Counter(zip(COUNTS, row[3:-1], strict=True))
-        frozen = frozen or bool(row[-1])
-    for r in conn.execute(
-        sa.select(SnapshotRecords.__table__).where(
-            SnapshotRecords.snapshot_date == day, SnapshotRecords.campaign_id == campaign_id
-        )
-    ):
-        for name in RECORD_COUNTS:
-            counts.records[r.inst_code][name] += getattr(r, name)
-        frozen = frozen or bool(r.frozen)
-    return (counts, frozen) if counts.rules or counts.records else None
-
-
-def by_severity(counts: DayCounts, severity: Mapping[str, str]) -> DayCounts:
-    """Counts keyed (institution, rule, segment) summed into (institution, the rule's severity, segment);
-    a rule `dq_rule` does not know counts as `low`."""
-    summed = DayCounts(records=counts.records)
-    for (inst, rule, segment), c in counts.rules.items():
-        bucket = summed.rules[(inst, severity.get(rule, "low"), segment)]
-        for name in COUNTS:
-            bucket[name] += c[name]
-    return summed
-
-
 def _scores_for(conn: sa.Connection, counts: DayCounts, policy: Policy) -> dict[str, InstitutionScore]:
     """The rows of the summary table from counts keyed (institution, severity, segment)."""
     insts = {r.inst_code: r for r in conn.execute(sa.select(Institution.__table__))}
@@ -403,6 +336,17 @@ def _scores_for(conn: sa.Connection, counts: DayCounts, policy: Policy) -> dict[
     for row in rows.values():
         _rate(row, policy)
     return rows
+
+
+def _completion_rates(counts: DayCounts) -> dict[str, float]:
+    """Each institution's completion rate as `_scores_for` would compute it (and nothing else)."""
+    sums: dict[str, list[int]] = {code: [0, 0] for code in counts.records}
+    for (inst_code, _, segment), c in counts.rules.items():
+        done_baseline = sums.setdefault(inst_code, [0, 0])
+        done_baseline[1] += c["baseline"]
+        if segment == "stock":
+            done_baseline[0] += c["fixed"] + c["exempted"]
+    return {code: completion_rate(done, baseline) for code, (done, baseline) in sums.items()}
 
 
 def _rate(row: InstitutionScore, policy: Policy) -> None:
@@ -471,12 +415,12 @@ def summary_table(
             sa.select(sa.func.max(t.snapshot_date)).where(t.campaign_id == campaign.id, t.snapshot_date < day)
         )
         earlier = stored_day(before) if before else None
-        previous = _scores_for(conn, earlier[0], policy) if earlier else {}
+        previous = _completion_rates(earlier[0]) if earlier else {}
     peers: dict[str | None, list[InstitutionScore]] = defaultdict(list)
     for row in rows.values():
         peers[row.parent_code].append(row)
         if row.inst_code in previous:
-            row.rate_change = row.completion_rate - previous[row.inst_code].completion_rate
+            row.rate_change = row.completion_rate - previous[row.inst_code]
     for group in peers.values():
         group.sort(key=lambda r: (-r.score, -r.completion_rate, r.inst_code))
         for position, row in zip(
