@@ -11,7 +11,8 @@ the campaign is created (`build_tally`, under a share lock on `dq_todo` so that 
 
 The counting rules are `count_terms`, the one definition `live_breakdown` also reads the to-dos with; a
 test holds the two paths to identical numbers. A change to them needs a migration that calls `install`
-and `build_tally` again (the migration that created them, 0014, does).
+and `build_tally` again (the migration that created them, 0014, does), and so does a SQLite migration that
+copies `dq_todo` into a new table (Alembic's batch mode): dropping the old table drops its triggers.
 """
 
 from __future__ import annotations
@@ -127,13 +128,27 @@ def _sql(dialect: str, statement: Any) -> str:
     return str(statement.compile(dialect=engine_dialect, compile_kwargs={"literal_binds": True}))
 
 
+# the to-do's columns the counts read: the only ones the triggers name (a later migration may add others)
+READ_COLUMNS = (
+    "rule_id",
+    "table_name",
+    "status",
+    "inst_code",
+    "assignee_staff_id",
+    "first_seen",
+    "due_date",
+    "card",
+    "record_created",
+)
+
+
 def _transition(name: str) -> sa.TableClause:
-    return sa.table(name, *(sa.column(col.name, col.type) for col in Todo.__table__.c))
+    return sa.table(name, *(sa.column(c, Todo.__table__.c[c].type) for c in READ_COLUMNS))
 
 
 def _sqlite_row(which: str) -> sa.Subquery:
-    """NEW or OLD of a row trigger as a one-row table with the to-do's columns."""
-    columns = [sa.literal_column(f"{which}.{col.name}", col.type).label(col.name) for col in Todo.__table__.c]
+    """NEW or OLD of a row trigger as a one-row table with the columns the counts read."""
+    columns = [sa.literal_column(f"{which}.{c}", Todo.__table__.c[c].type).label(c) for c in READ_COLUMNS]
     return sa.select(*columns).subquery(f"{which.lower()}_row")
 
 
