@@ -418,6 +418,10 @@ _UI: Mapping[str, tuple[str, str]] = {
     "dash.day": ("日期", "Day"),
     "dash.children": ("下级机构排名", "Ranking of institutions below"),
     "dash.managers": ("客户经理排名", "Ranking of account managers"),
+    "dash.people_hidden": (
+        "……排名居中的另外 {n} 名客户经理未列出（见待办清单）……",
+        "… {n} more account managers ranked in between are not listed (see the to-dos) …",
+    ),
     "dash.rank": ("排名", "Rank"),
     "dash.name": ("名称", "Name"),
     "dash.position": ("岗位", "Position"),

@@ -25,6 +25,7 @@ from remediation.errors import DqgovError, NotAllowed, NotFound
 from remediation.policy import current_policy
 from remediation.reporting.appeal_views import appeals_waiting_for
 from remediation.reporting.dashboard import (
+    best_and_worst,
     campaign_reach,
     completion_trend,
     latest_record_quality,
@@ -96,10 +97,11 @@ def dashboard(
     ranked_children = rank(
         [(n.inst_code, n.inst_name, roll_up(per_inst, tree, n.inst_code)) for n in children]
     )
-    people = staff_rows(cfg.store, [k for k in per_person if k])
-    ranked_people = rank(
-        [(k, people[k].staff_name if k in people else k, c) for k, c in per_person.items() if k]
-    )
+    ranked_people, people_hidden = best_and_worst(rank([(k, k, c) for k, c in per_person.items() if k]))
+    people = staff_rows(cfg.store, [r.key for r in ranked_people])
+    ranked_people = [
+        replace(r, name=people[r.key].staff_name) if r.key in people else r for r in ranked_people
+    ]
     trend = completion_trend(cfg.store, chosen.id, code, today)
     snapshot = trend[-1] if trend else None  # the T+1 summary table's figures, as of that day's end
     differs = snapshot is not None and round(snapshot.completion_rate, 3) != round(total.completion_rate, 3)
@@ -109,6 +111,7 @@ def dashboard(
         total=total,
         children=ranked_children,
         people=ranked_people,
+        people_hidden=people_hidden,
         positions={k: people[k].position for k in people},
         quality=latest_record_quality(cfg.store, chosen.id, code, today),
         snapshot=snapshot if differs else None,

@@ -34,6 +34,7 @@ from remediation.store.models import (
     RunStatus,
     RunVolume,
 )
+from remediation.store.snapshot_totals import rebuild_totals, severities
 from remediation.store.tablelock import holder
 from remediation.store.workflow_models import RunRecords
 
@@ -57,7 +58,9 @@ def _quiet(_: str) -> None:
 
 
 def sync_rules(store: sa.Engine, suite: Suite) -> None:
+    """The suite's rules into `dq_rule`; the snapshot totals are summed again when a severity changed."""
     with store.begin() as conn:
+        before = severities(conn)
         conn.execute(sa.delete(RuleRecord).where(RuleRecord.table_name == suite.table))
         conn.execute(
             sa.insert(RuleRecord),
@@ -79,6 +82,9 @@ def sync_rules(store: sa.Engine, suite: Suite) -> None:
                 for r in suite.rules
             ],
         )
+        after = severities(conn)
+        if any(before.get(r, "low") != after.get(r, "low") for r in before.keys() | after.keys()):
+            rebuild_totals(conn)
 
 
 def start_run(

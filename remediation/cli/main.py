@@ -323,11 +323,20 @@ def serve() -> None:
 
 
 def serve_portal() -> None:
+    import gc
+
     import uvicorn
 
+    from portal.app import create_app
+
     port = settings.port_of("DQGOV_PORTAL_PORT")
+    app = create_app()
+    # the imports and the app are there for good: keep them out of the collector's full passes, which
+    # otherwise walk a million objects (~0.4 s) in the middle of some request (docs/benchmarks.md)
+    gc.collect()
+    gc.freeze()
     typer.echo(f"portal: http://127.0.0.1:{port}  (Ctrl-C to stop)")
-    uvicorn.run("portal.app:create_app", factory=True, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 def main() -> None:

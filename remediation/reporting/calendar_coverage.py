@@ -26,8 +26,11 @@ class CoverageGap:
     todos: int  # active to-dos due in the year
 
 
+MAX_PROBED_YEARS = 20  # beyond this many uncovered years in the due dates' span, count them in one scan
+
+
 def due_years(conn: sa.Connection) -> dict[int, int]:
-    """Active to-dos with a due date, counted by the due date's year."""
+    """Active to-dos with a due date, counted by the due date's year (one scan of the active to-dos)."""
     year = sa.extract("year", Todo.due_date)
     rows = conn.execute(
         sa.select(year, sa.func.count())
@@ -35,6 +38,25 @@ def due_years(conn: sa.Connection) -> dict[int, int]:
         .group_by(year)
     )
     return {int(y): int(n) for y, n in rows}
+
+
+def _uncovered_due_years(conn: sa.Connection, calendar: WorkdayCalendar) -> dict[int, int]:
+    """Active to-dos due in each year the calendar does not cover, where there are any: the span of due
+    dates and each uncovered year in it are index probes (`ix_dq_todo_active_due`), not a scan."""
+    active = Todo.status.in_(ACTIVE_STATUSES)
+    first, last = conn.execute(
+        sa.select(sa.func.min(Todo.due_date), sa.func.max(Todo.due_date)).where(active)
+    ).one()
+    if first is None or last is None:
+        return {}
+    uncovered = [y for y in range(first.year, last.year + 1) if not calendar.covers(y)]
+    if len(uncovered) > MAX_PROBED_YEARS:
+        return {y: n for y, n in due_years(conn).items() if not calendar.covers(y)}
+    counts = {}
+    for y in uncovered:
+        within = sa.and_(Todo.due_date >= dt.date(y, 1, 1), Todo.due_date < dt.date(y + 1, 1, 1))
+        counts[y] = int(conn.scalar(sa.select(sa.func.count()).where(active, within)) or 0)
+    return {y: n for y, n in counts.items() if n}
 
 
 def coverage_gaps(
@@ -46,9 +68,9 @@ def coverage_gaps(
     todos: dict[int, int] = {}
     if isinstance(store, sa.Engine):
         with store.connect() as conn:
-            todos = due_years(conn)
+            todos = _uncovered_due_years(conn, calendar)
     elif store is not None:
-        todos = due_years(store)
+        todos = _uncovered_due_years(store, calendar)
     years = sorted(y for y in window | set(todos) if not calendar.covers(y))
     return [CoverageGap(y, y in window, todos.get(y, 0)) for y in years]
 

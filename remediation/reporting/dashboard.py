@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -19,8 +19,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from remediation.reporting.orgtree import InstitutionNode, path_to, subtree_codes
 from remediation.reporting.queries import TodoScope
 from remediation.reporting.rates import completion_rate, shared_ranks
-from remediation.store.models import ACTIVE_STATUSES, UNCOUNTED_STATUSES, Todo, TodoStatus
-from remediation.store.workflow_models import Snapshot, SnapshotRecords
+from remediation.store.models import UNCOUNTED_STATUSES, Todo
+from remediation.store.tally import count_terms, tallied_counts
+from remediation.store.workflow_models import SnapshotRecords, SnapshotTotal
 from remediation.workflow.campaigns import CampaignScope
 
 TREND_DAYS = 120
@@ -43,8 +44,15 @@ class LiveCounts:
         return completion_rate(self.done, self.baseline)
 
     def add(self, other: LiveCounts) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        self.baseline += other.baseline
+        self.done += other.done
+        self.active += other.active
+        self.pending += other.pending
+        self.overdue += other.overdue
+        self.yellow += other.yellow
+        self.red += other.red
+        self.new += other.new
+        self.fixed_total += other.fixed_total
 
 
 def _n(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -94,38 +102,53 @@ def live_breakdown(
     scope: TodoScope,
     today: dt.date,
     tree: Mapping[str, InstitutionNode] | None = None,
+    *,
+    direct: bool = False,
 ) -> LiveBreakdown:
-    """Counts of the to-dos in scope and campaign per `inst_code` and per assignee, from one scan."""
+    """Counts of the to-dos in scope and campaign per `inst_code` and per assignee: from the tally the
+    store keeps as to-dos change (remediation/store/tally.py), or, for one person's to-dos or when
+    `direct`, from one scan of the to-dos (the same numbers; the tests hold the two to each other)."""
+    reach = campaign_reach(tree, campaign) if tree is not None else None
+    members = reach[0] if reach is not None else None
+    if direct or scope.assignee is not None:
+        rows = _scanned(store, campaign, scope, today, tree)
+    else:
+        institutions = None if scope.everything else (scope.institutions or frozenset())
+        with store.connect() as conn:
+            tallied = tallied_counts(conn, campaign.id, institutions, today)
+        rows = [
+            (inst, person, LiveCounts(*(counts[name] for name in LIVE_FIELDS)))
+            for inst, person, counts in tallied
+            if members is None or inst in members
+        ]
+    result = LiveBreakdown({}, {})
+    for inst, person, counts in rows:
+        result.by_inst.setdefault(inst, LiveCounts()).add(counts)
+        result.by_assignee.setdefault(person, LiveCounts()).add(counts)
+    return result
+
+
+LIVE_FIELDS = ("baseline", "done", "active", "pending", "overdue", "yellow", "red", "new", "fixed_total")
+
+
+def _scanned(
+    store: sa.Engine,
+    campaign: CampaignScope,
+    scope: TodoScope,
+    today: dt.date,
+    tree: Mapping[str, InstitutionNode] | None,
+) -> list[tuple[str | None, str | None, LiveCounts]]:
     t = Todo
-    new_segment = sa.and_(t.record_created.is_not(None), t.record_created > campaign.baseline_date)
-    in_baseline = sa.and_(sa.not_(new_segment), t.first_seen <= campaign.baseline_date)
-    counted = sa.or_(new_segment, in_baseline)
-    active = sa.and_(counted, t.status.in_(ACTIVE_STATUSES))
+    terms = count_terms(t, campaign.baseline_date)
+    terms["overdue"] = sa.and_(terms["active"], t.due_date < today)
     stmt = (
-        sa.select(
-            t.inst_code,
-            t.assignee_staff_id,
-            _n(in_baseline),
-            _n(sa.and_(in_baseline, t.status.in_((TodoStatus.FIXED.value, TodoStatus.EXEMPTED.value)))),
-            _n(active),
-            _n(sa.and_(counted, t.status == TodoStatus.PENDING_VERIFICATION)),
-            _n(sa.and_(active, t.due_date < today)),
-            _n(sa.and_(active, t.card == "yellow")),
-            _n(sa.and_(active, t.card == "red")),
-            _n(sa.not_(in_baseline)),
-            _n(t.status == TodoStatus.FIXED),
-        )
+        sa.select(t.inst_code, t.assignee_staff_id, *(_n(terms[name]) for name in LIVE_FIELDS))
         .where(scope.clause(), t.status.not_in(UNCOUNTED_STATUSES))
         .group_by(t.inst_code, t.assignee_staff_id)
     )
     stmt = stmt.where(campaign_clause(campaign, tree))
-    result = LiveBreakdown({}, {})
     with store.connect() as conn:
-        for row in conn.execute(stmt):
-            counts = LiveCounts(*(int(v) for v in row[2:]))
-            result.by_inst.setdefault(row[0], LiveCounts()).add(counts)
-            result.by_assignee.setdefault(row[1], LiveCounts()).add(counts)
-    return result
+        return [(row[0], row[1], LiveCounts(*(int(v) for v in row[2:]))) for row in conn.execute(stmt)]
 
 
 def live_counts(
@@ -172,6 +195,17 @@ def rank(rows: list[tuple[str, str, LiveCounts]]) -> list[RankedRow]:
     return [RankedRow(key, name, counts, n) for n, (key, name, counts) in zip(ranks, ordered, strict=True)]
 
 
+PEOPLE_SHOWN = 100  # a ranking longer than this shows its best and worst halves of it
+
+
+def best_and_worst(ranked: list[RankedRow], shown: int = PEOPLE_SHOWN) -> tuple[list[RankedRow], int]:
+    """The first and last `shown` / 2 rows of a long ranking, and how many were left out between them."""
+    if len(ranked) <= shown:
+        return ranked, 0
+    half = shown // 2
+    return ranked[:half] + ranked[-half:], len(ranked) - 2 * half
+
+
 @dataclass(frozen=True)
 class TrendPoint:
     day: dt.date
@@ -189,7 +223,7 @@ def completion_trend(
     store: sa.Engine, campaign_id: int, inst_code: str, until: dt.date, days: int = TREND_DAYS
 ) -> list[TrendPoint]:
     """One point per snapshot day of the institution's subtree (stock segment), oldest first."""
-    s = Snapshot
+    s = SnapshotTotal
     stmt = (
         sa.select(
             s.snapshot_date,
@@ -216,17 +250,22 @@ def completion_trend(
 
 
 def snapshot_days(store: sa.Engine, campaign_id: int, limit: int = 62) -> list[dt.date]:
-    """The days that have a snapshot, newest first."""
+    """The days that have a snapshot, newest first (one index probe per day, not a scan of the days)."""
+    t = SnapshotTotal
+    days = (
+        sa.select(sa.func.max(t.snapshot_date).label("day"))
+        .where(t.campaign_id == campaign_id)
+        .cte("days", recursive=True)
+    )
+    earlier = (
+        sa.select(sa.func.max(t.snapshot_date))
+        .where(t.campaign_id == campaign_id, t.snapshot_date < days.c.day)
+        .scalar_subquery()
+    )
+    days = days.union_all(sa.select(earlier).where(days.c.day.is_not(None)))
     with store.connect() as conn:
-        return list(
-            conn.scalars(
-                sa.select(Snapshot.snapshot_date)
-                .where(Snapshot.campaign_id == campaign_id)
-                .distinct()
-                .order_by(Snapshot.snapshot_date.desc())
-                .limit(limit)
-            )
-        )
+        found = sa.select(days.c.day).where(days.c.day.is_not(None)).order_by(days.c.day.desc())
+        return list(conn.scalars(found.limit(limit)))
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,15 @@ class StaffRow:
     active: bool
 
 
+LONG_LIST = 500  # more staff ids than this: read all staff and keep those (cheaper than a long IN list)
+
+
 def staff_rows(store: sa.Engine, staff_ids: Iterable[str] | None = None) -> dict[str, StaffRow]:
     stmt = sa.select(Staff.staff_id, Staff.staff_name, Staff.position, Staff.inst_code, Staff.active)
-    if staff_ids is not None:
-        stmt = stmt.where(Staff.staff_id.in_(sorted(set(staff_ids))))
+    wanted = set(staff_ids) if staff_ids is not None else None
+    if wanted is not None and len(wanted) <= LONG_LIST:
+        stmt = stmt.where(Staff.staff_id.in_(sorted(wanted)))
     with store.connect() as conn:
-        return {r.staff_id: as_dataclass(StaffRow, r) for r in conn.execute(stmt)}
+        return {
+            r.staff_id: StaffRow(*r) for r in conn.execute(stmt) if wanted is None or r.staff_id in wanted
+        }

@@ -27,29 +27,28 @@ import sqlalchemy as sa
 from expectations.rulebook import load_suites
 from remediation.errors import DqgovError
 from remediation.policy import Policy, current_policy
+from remediation.reporting.daycounts import (
+    COUNTS,
+    RECORD_COUNTS,
+    Counter,
+    DayCounts,
+    by_severity,
+    stored_counts,
+    stored_totals,
+)
 from remediation.reporting.rates import completion_rate, shared_ranks
 from remediation.store.models import (
     ACTIVE_STATUSES,
     UNCOUNTED_STATUSES,
     CheckRun,
     Institution,
-    RuleRecord,
     RunStatus,
     Todo,
     TodoStatus,
 )
-from remediation.store.workflow_models import RunRecords, Snapshot, SnapshotRecords
+from remediation.store.snapshot_totals import severities, write_totals
+from remediation.store.workflow_models import RunRecords, Snapshot, SnapshotRecords, SnapshotTotal
 from remediation.workflow.campaigns import CampaignScope, choose_campaign, list_campaigns
-
-COUNTS = ("baseline", "open", "pending", "fixed", "exempted", "overdue", "yellow", "red", "new")
-RECORD_COUNTS = ("records", "new_records", "new_records_with_findings", "routing_gaps")
-
-
-class Counter(dict[str, int]):
-    """Counts that start at zero."""
-
-    def __missing__(self, key: str) -> int:
-        return 0
 
 
 @dataclass(frozen=True)
@@ -60,15 +59,6 @@ class SnapshotSummary:
     frozen: bool
     skipped_frozen: tuple[str, ...]  # campaigns whose snapshot for the day was frozen already
     not_frozen_because: str | None = None  # a month end written unfrozen: why
-
-
-@dataclass
-class DayCounts:
-    """One campaign's snapshot of a day, stored or computed: per (institution, rule, segment), and per
-    institution the record counts; every institution's counts cover its subtree."""
-
-    rules: dict[tuple[str, str, str], Counter] = field(default_factory=lambda: defaultdict(Counter))
-    records: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
 def is_month_end(day: dt.date) -> bool:
@@ -252,6 +242,7 @@ def _write(conn: sa.Connection, campaign_id: int, day: dt.date, counts: DayCount
                 for inst, c in counts.records.items()
             ],
         )
+    write_totals(conn, campaign_id, day)
 
 
 def take_snapshot(store: sa.Engine, day: dt.date, tables: Iterable[str] | None = None) -> SnapshotSummary:
@@ -315,33 +306,9 @@ def _campaign(store: sa.Engine, campaign_id: int | None) -> CampaignScope:
     return campaign
 
 
-def stored_counts(conn: sa.Connection, campaign_id: int, day: dt.date) -> tuple[DayCounts, bool] | None:
-    """The stored snapshot of `day` and whether it is frozen; None when none was taken."""
-    counts = DayCounts()
-    frozen = False
-    for s in conn.execute(
-        sa.select(Snapshot.__table__).where(
-            Snapshot.snapshot_date == day, Snapshot.campaign_id == campaign_id
-        )
-    ):
-        bucket = counts.rules[(s.inst_code, s.rule_id, s.segment)]
-        for name in COUNTS:
-            bucket[name] += getattr(s, name)
-        frozen = frozen or bool(s.frozen)
-    for r in conn.execute(
-        sa.select(SnapshotRecords.__table__).where(
-            SnapshotRecords.snapshot_date == day, SnapshotRecords.campaign_id == campaign_id
-        )
-    ):
-        for name in RECORD_COUNTS:
-            counts.records[r.inst_code][name] += getattr(r, name)
-        frozen = frozen or bool(r.frozen)
-    return (counts, frozen) if counts.rules or counts.records else None
-
-
 def _scores_for(conn: sa.Connection, counts: DayCounts, policy: Policy) -> dict[str, InstitutionScore]:
+    """The rows of the summary table from counts keyed (institution, severity, segment)."""
     insts = {r.inst_code: r for r in conn.execute(sa.select(Institution.__table__))}
-    severity = {rule: sev for rule, sev in conn.execute(sa.select(RuleRecord.rule_id, RuleRecord.severity))}
     rows: dict[str, InstitutionScore] = {}
 
     def row_for(code: str) -> InstitutionScore:
@@ -355,13 +322,13 @@ def _scores_for(conn: sa.Connection, counts: DayCounts, policy: Policy) -> dict[
             )
         return rows[code]
 
-    for (inst_code, rule_id, segment), c in counts.rules.items():
+    for (inst_code, severity, segment), c in counts.rules.items():
         row = row_for(inst_code)
         prefix = "" if segment == "stock" else "new_"
         for name in COUNTS:
             row.counts[name if name in ("new", "baseline") else prefix + name] += c[name]
         if segment == "stock":
-            weight = policy.severity_weights.get(severity.get(rule_id, "low"), 1.0)
+            weight = policy.severity_weights.get(severity, 1.0)
             row.weighted_baseline += weight * c["baseline"]
             row.weighted_done += weight * (c["fixed"] + c["exempted"])
     for inst_code, c in counts.records.items():
@@ -371,6 +338,17 @@ def _scores_for(conn: sa.Connection, counts: DayCounts, policy: Policy) -> dict[
     for row in rows.values():
         _rate(row, policy)
     return rows
+
+
+def _completion_rates(counts: DayCounts) -> dict[str, float]:
+    """Each institution's completion rate as `_scores_for` would compute it (and nothing else)."""
+    sums: dict[str, list[int]] = {code: [0, 0] for code in counts.records}
+    for (inst_code, _, segment), c in counts.rules.items():
+        done_baseline = sums.setdefault(inst_code, [0, 0])
+        done_baseline[1] += c["baseline"]
+        if segment == "stock":
+            done_baseline[0] += c["fixed"] + c["exempted"]
+    return {code: completion_rate(done, baseline) for code, (done, baseline) in sums.items()}
 
 
 def _rate(row: InstitutionScore, policy: Policy) -> None:
@@ -406,35 +384,53 @@ class SummaryTable:
 
 
 def summary_table(
-    store: sa.Engine, day: dt.date, campaign_id: int | None = None, policy: Policy | None = None
+    store: sa.Engine,
+    day: dt.date,
+    campaign_id: int | None = None,
+    policy: Policy | None = None,
+    *,
+    from_rules: bool = False,
 ) -> SummaryTable:
     """The summary table of `day`, ranked among peers. Reads only: a day without a snapshot is computed
-    in memory (as `take_snapshot` would, without freezing or storing anything)."""
+    in memory (as `take_snapshot` would, without freezing or storing anything). A stored day is read from
+    its totals per severity; `from_rules` reads its rows per rule instead (the same numbers, slower: the
+    reference the tests hold the totals to)."""
     policy = policy or current_policy()
     campaign = _campaign(store, campaign_id)
     with store.connect() as conn:
-        stored = stored_counts(conn, campaign.id, day)
-        counts, frozen = stored if stored else (compute_counts(conn, campaign, day, _tree(conn)), False)
+        severity = severities(conn)
+
+        def stored_day(when: dt.date) -> tuple[DayCounts, bool] | None:
+            if not from_rules:
+                return stored_totals(conn, campaign.id, when)
+            found = stored_counts(conn, campaign.id, when)
+            return (by_severity(found[0], severity), found[1]) if found else None
+
+        stored = stored_day(day)
+        if stored is None:
+            counts, frozen = by_severity(compute_counts(conn, campaign, day, _tree(conn)), severity), False
+        else:
+            counts, frozen = stored
         rows = _scores_for(conn, counts, policy)
+        t = Snapshot if from_rules else SnapshotTotal
         before = conn.scalar(
-            sa.select(sa.func.max(Snapshot.snapshot_date)).where(
-                Snapshot.campaign_id == campaign.id, Snapshot.snapshot_date < day
-            )
+            sa.select(sa.func.max(t.snapshot_date)).where(t.campaign_id == campaign.id, t.snapshot_date < day)
         )
-        earlier = stored_counts(conn, campaign.id, before) if before else None
-        previous = _scores_for(conn, earlier[0], policy) if earlier else {}
+        earlier = stored_day(before) if before else None
+        previous = _completion_rates(earlier[0]) if earlier else {}
     peers: dict[str | None, list[InstitutionScore]] = defaultdict(list)
     for row in rows.values():
         peers[row.parent_code].append(row)
         if row.inst_code in previous:
-            row.rate_change = row.completion_rate - previous[row.inst_code].completion_rate
+            row.rate_change = row.completion_rate - previous[row.inst_code]
     for group in peers.values():
         group.sort(key=lambda r: (-r.score, -r.completion_rate, r.inst_code))
         for position, row in zip(
             shared_ranks(group, lambda r: (r.score, r.completion_rate)), group, strict=True
         ):
             row.rank, row.peers = position, len(group)
-    depth = {code: len(_chain(code, {r.inst_code: r.parent_code for r in rows.values()})) for code in rows}
+    parent = {r.inst_code: r.parent_code for r in rows.values()}
+    depth = {code: len(_chain(code, parent)) for code in rows}
     ordered = sorted(rows.values(), key=lambda r: (depth[r.inst_code], r.parent_code or "", r.rank))
     return SummaryTable(campaign, day, ordered, live=stored is None, frozen=frozen)
 

@@ -303,6 +303,13 @@ class Todo(Base):
         sa.Index("ix_dq_todo_inst_status", "inst_code", "status"),
         sa.Index("ix_dq_todo_table_status", "table_name", "status"),
         sa.Index("ix_dq_todo_transition", "transition_run_id"),
+        # active to-dos by due date: the calendar's coverage warning reads the span and years of these
+        sa.Index(
+            "ix_dq_todo_active_due",
+            "due_date",
+            postgresql_where=sa.text("status IN ('open', 'pending_verification')"),
+            sqlite_where=sa.text("status IN ('open', 'pending_verification')"),
+        ),
     )
 
 

@@ -159,6 +159,66 @@ class SnapshotRecords(Base):
     frozen: Mapped[bool] = mapped_column(sa.Boolean, default=False)
 
 
+class SnapshotTotal(Base):
+    """A snapshot's counts summed over the rules of each severity (dq_snapshot per institution, segment and
+    the rule's severity in dq_rule, `low` when unknown): what the summary table and the trend read. Written
+    with the snapshot; rebuilt when a rule's severity changes (remediation/reporting/snapshot_totals.py)."""
+
+    __tablename__ = "dq_snapshot_total"
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    snapshot_date: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    segment: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    severity: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    baseline: Mapped[int] = mapped_column(sa.Integer, default=0)
+    open: Mapped[int] = mapped_column(sa.Integer, default=0)
+    pending: Mapped[int] = mapped_column(sa.Integer, default=0)
+    fixed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    exempted: Mapped[int] = mapped_column(sa.Integer, default=0)
+    overdue: Mapped[int] = mapped_column(sa.Integer, default=0)
+    yellow: Mapped[int] = mapped_column(sa.Integer, default=0)
+    red: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new: Mapped[int] = mapped_column(sa.Integer, default=0)
+    frozen: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+    __table_args__ = (
+        sa.Index("ix_dq_snapshot_total_trend", "campaign_id", "inst_code", "segment", "snapshot_date"),
+    )
+
+
+class TodoTally(Base):
+    """Live counts per campaign, institution and assignee ('' for none), kept by triggers on dq_todo
+    (remediation/store/tally.py). `dated`: active counted to-dos with a due date (overdue = those due
+    before the day asked, from dq_todo_due)."""
+
+    __tablename__ = "dq_todo_tally"
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    assignee_staff_id: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    baseline: Mapped[int] = mapped_column(sa.Integer, default=0)
+    done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    active: Mapped[int] = mapped_column(sa.Integer, default=0)
+    pending: Mapped[int] = mapped_column(sa.Integer, default=0)
+    dated: Mapped[int] = mapped_column(sa.Integer, default=0)
+    yellow: Mapped[int] = mapped_column(sa.Integer, default=0)
+    red: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new: Mapped[int] = mapped_column(sa.Integer, default=0)
+    fixed_total: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class TodoDue(Base):
+    """Active counted to-dos per campaign, institution, assignee and due date, kept with dq_todo_tally."""
+
+    __tablename__ = "dq_todo_due"
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    inst_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    assignee_staff_id: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    due_date: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    __table_args__ = (sa.Index("ix_dq_todo_due_campaign_due", "campaign_id", "due_date"),)
+
+
 class RunRecords(Base):
     """Per check run, campaign and institution: records in scope, and those created after the baseline."""
 

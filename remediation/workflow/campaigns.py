@@ -19,6 +19,7 @@ from expectations.rulebook import Suite
 from remediation.clock import now
 from remediation.errors import DqgovError
 from remediation.store.models import Institution, RuleRecord
+from remediation.store.tally import build_tally
 from remediation.store.workflow_models import Campaign, RunRecords
 
 DEFAULT_CAMPAIGN = "默认专项治理 · default campaign"
@@ -105,6 +106,7 @@ def ensure_default_campaign(store: sa.Engine, first_day: dt.date) -> None:
                 created_by="system",
             )
         )
+        build_tally(conn)
 
 
 def create_campaign(
@@ -178,6 +180,7 @@ def create_campaign(
             )
             .returning(Campaign.id)
         ).scalar_one()
+        build_tally(conn, new_id)
         return _scope(conn.execute(sa.select(Campaign.__table__).where(Campaign.id == new_id)).one())
 
 

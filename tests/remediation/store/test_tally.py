@@ -1,0 +1,157 @@
+"""The dashboard's tallied counts and the summary table's snapshot totals give exactly the numbers of the
+direct computation (one scan of the to-dos; the snapshot's rows per rule), on SQLite and PostgreSQL, for
+varied to-dos and after real check runs that open, fix, reopen, reassign and close them, after actions
+on single to-dos, a handover, a deletion, a new campaign and a rule whose severity changed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from remediation.checks.staging import sync_rules
+from remediation.reporting.dashboard import completion_trend, live_breakdown, snapshot_days
+from remediation.reporting.orgtree import institution_tree, subtree_codes
+from remediation.reporting.queries import TodoScope
+from remediation.reporting.snapshots import summary_table, take_snapshot
+from remediation.store.models import Todo, TodoEvent
+from remediation.workflow.campaigns import create_campaign, ensure_default_campaign, list_campaigns
+from tests.checkbank import BAD_PHONE, PHONE, SUITES, Bank, key
+from tests.dbenv import Databases
+from tests.factories import CHECK_DATE
+from tests.storedata import add_todos
+
+DAYS = [CHECK_DATE + dt.timedelta(days=n) for n in (-40, 0, 3, 30)]
+
+
+def assert_fast_equals_direct(store: sa.Engine) -> None:
+    tree = institution_tree(store)
+    scopes = [TodoScope(everything=True), *(TodoScope(institutions=subtree_codes(tree, c)) for c in tree)]
+    for campaign in list_campaigns(store):
+        for scope in scopes:
+            for today in DAYS:
+                fast = live_breakdown(store, campaign, scope, today, tree)
+                direct = live_breakdown(store, campaign, scope, today, tree, direct=True)
+                assert fast == direct, (campaign.name, scope, today)
+
+
+def vary(store: sa.Engine) -> None:
+    """To-dos of every kind the counts tell apart, inserted directly next to the checked ones."""
+    specs: list[dict[str, Any]] = []
+    for n in range(60):
+        specs.append(
+            {
+                "assignee": ("M101", "M102", "M201")[n % 3],
+                "inst": "110200" if n % 3 == 2 else "110100",
+                "due": None if n % 11 == 0 else CHECK_DATE + dt.timedelta(days=(n % 9) * 5 - 20),
+                "rule": PHONE if n % 2 else "MER-B2-LEGAL-REP-ID",
+                "card": ("none", "yellow", "red")[n % 3],
+                "status": ("open", "pending_verification", "fixed", "exempted", "out_of_scope", "void")[
+                    n % 6
+                ],
+                "key": f"V{n:04d}",
+            }
+        )
+    add_todos(store, specs, CHECK_DATE)
+    with store.begin() as conn:  # stock first seen later, new records, no institution, no assignee
+        todo = Todo.__table__
+        conn.execute(
+            sa.update(todo)
+            .where(todo.c.record_key.like("V%"))
+            .values(
+                first_seen=sa.case(
+                    (todo.c.id % 4 == 0, CHECK_DATE + dt.timedelta(days=5)), else_=todo.c.first_seen
+                ),
+                record_created=sa.case(
+                    (todo.c.id % 5 == 0, CHECK_DATE + dt.timedelta(days=2)),
+                    (todo.c.id % 5 == 1, None),
+                    else_=dt.date(2020, 1, 1),
+                ),
+            )
+        )
+        conn.execute(sa.update(todo).where(todo.c.record_key == "V0007").values(inst_code=None))
+        conn.execute(sa.update(todo).where(todo.c.record_key == "V0008").values(assignee_staff_id=None))
+
+
+def test_tallied_counts_equal_a_scan_of_the_to_dos_through_their_life(databases: Databases) -> None:
+    bank = Bank(databases)
+    bank.run()  # 10 bad phones: opened
+    ensure_default_campaign(bank.store, CHECK_DATE)
+    vary(bank.store)
+    create_campaign(
+        bank.store,
+        "电话专项",
+        CHECK_DATE + dt.timedelta(days=1),
+        CHECK_DATE + dt.timedelta(days=60),
+        0.9,
+        tables=["merchant"],
+        rules=[PHONE],
+        institutions=["110100"],
+    )
+    assert_fast_equals_direct(bank.store)
+    with bank.source.begin() as conn:  # fix three, break a good one, move one to 吴经理, close one
+        merchant = sa.table("merchant", sa.column("mer_id"), sa.column("contact_phone"))
+        conn.execute(
+            sa.text("UPDATE merchant SET contact_phone = '13800138000' WHERE mer_id IN (:a, :b, :c)"),
+            {"a": key(1), "b": key(2), "c": key(3)},
+        )
+        conn.execute(sa.update(merchant).where(merchant.c.mer_id == key(20)).values(contact_phone=BAD_PHONE))
+        conn.execute(
+            sa.text("UPDATE merchant SET inst_code = '110200', mgr_staff_id = 'M201' WHERE mer_id = :k"),
+            {"k": key(4)},
+        )
+        conn.execute(sa.text("UPDATE merchant SET status = 'closed' WHERE mer_id = :k"), {"k": key(5)})
+    bank.run(CHECK_DATE + dt.timedelta(days=1))
+    statuses = bank.statuses()
+    assert statuses[f"{key(1)}:{PHONE}"] == "fixed" and statuses[f"{key(5)}:{PHONE}"] == "out_of_scope"
+    assert_fast_equals_direct(bank.store)
+    with bank.source.begin() as conn:  # one of the fixed fails again: reopened
+        conn.execute(
+            sa.text("UPDATE merchant SET contact_phone = :p WHERE mer_id = :k"), {"p": BAD_PHONE, "k": key(1)}
+        )
+    bank.run(CHECK_DATE + dt.timedelta(days=2))
+    assert bank.statuses()[f"{key(1)}:{PHONE}"] == "open"
+    assert_fast_equals_direct(bank.store)
+    with bank.store.begin() as conn:  # single to-dos: marked fixed by hand, a card, a due date moved, deleted
+        todo = Todo.__table__
+        conn.execute(sa.update(todo).where(todo.c.record_key == key(6)).values(status="pending_verification"))
+        conn.execute(sa.update(todo).where(todo.c.record_key == key(7)).values(card="red", due_date=None))
+        conn.execute(sa.update(todo).where(todo.c.record_key == "V0010").values(assignee_staff_id="M102"))
+        gone = sa.select(todo.c.id).where(todo.c.record_key == "V0011").scalar_subquery()
+        conn.execute(sa.delete(TodoEvent).where(TodoEvent.todo_id == gone))
+        conn.execute(sa.delete(todo).where(todo.c.record_key == "V0011"))
+    assert_fast_equals_direct(bank.store)
+
+
+def test_snapshot_totals_equal_the_rows_per_rule(databases: Databases) -> None:
+    bank = Bank(databases)
+    bank.run()
+    ensure_default_campaign(bank.store, CHECK_DATE)
+    vary(bank.store)
+    for n in range(3):
+        take_snapshot(bank.store, CHECK_DATE + dt.timedelta(days=n))
+    with bank.store.begin() as conn:
+        conn.execute(sa.update(Todo).where(Todo.status == "open", Todo.id % 2 == 0).values(status="fixed"))
+    take_snapshot(bank.store, CHECK_DATE + dt.timedelta(days=1))  # taken again: its totals follow
+
+    def assert_same() -> None:
+        for n in range(4):  # the last day has no snapshot: computed live either way
+            day = CHECK_DATE + dt.timedelta(days=n)
+            fast = summary_table(bank.store, day)
+            assert fast == summary_table(bank.store, day, from_rules=True)
+            assert fast.live == (n == 3)
+        assert snapshot_days(bank.store, 1) == [CHECK_DATE + dt.timedelta(days=n) for n in (2, 1, 0)]
+        trend = completion_trend(bank.store, 1, "100000", CHECK_DATE + dt.timedelta(days=5))
+        assert [p.baseline for p in trend] and trend[1].done > trend[0].done
+
+    assert_same()
+    suite = SUITES["merchant"]  # the phone rule becomes high: every day's totals weigh it again
+    rules = [dataclasses.replace(r, severity="high") if r.id == PHONE else r for r in suite.rules]
+    sync_rules(bank.store, dataclasses.replace(suite, rules=tuple(rules)))
+    assert_same()
+    before = summary_table(bank.store, CHECK_DATE).scores[0]
+    sync_rules(bank.store, suite)
+    assert summary_table(bank.store, CHECK_DATE).scores[0].weighted_baseline != before.weighted_baseline
+    assert_same()
