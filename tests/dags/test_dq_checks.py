@@ -57,7 +57,7 @@ def test_dag_files_parse_as_wiring_only(airflow_home: dict[str, str]) -> None:
         assert min(dag["retries"]) >= 1
         assert dag["doc"] and dag["tz"] == "Asia/Shanghai"
         if dag_id in checks:
-            assert dag["tasks"] == ["reconcile", "sync_org", "validate"]
+            assert dag["tasks"] == ["extract", "finish", "prepare", "reconcile", "sync_org"]
     assert parsed["dags"]["dq_notify"]["tasks"] == ["deliver", "remind"]
     assert parsed["dags"]["dq_outbox"]["tasks"] == ["deliver"]
 
