@@ -216,7 +216,9 @@ def _alive(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return b"airflow" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z"
+    # a Celery worker retitles itself: "[celeryd: celery@host:MainProcess] … (celery worker)"
+    ours = b"airflow" in cmdline or b"celery" in cmdline
+    return ours and stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def states(names: tuple[str, ...] | None = None) -> list[ProcessState]:
@@ -332,13 +334,15 @@ def stop() -> list[str]:
 
 
 def leftovers() -> list[int]:
-    """Processes still running with this tier's Airflow home (none after `stop`)."""
+    """Processes still running with this tier's Airflow home, or in it (none after `stop`). The working
+    folder counts too: a Celery worker's new title overwrites the environment /proc shows."""
     mine = f"AIRFLOW_HOME={home()}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
-                if mine in (entry / "environ").read_bytes().split(b"\0"):
+                inside = os.readlink(entry / "cwd") == str(home())
+                if inside or mine in (entry / "environ").read_bytes().split(b"\0"):
                     found.append(int(entry.name))
             except OSError:
                 continue
