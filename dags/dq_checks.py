@@ -1,8 +1,9 @@
 """Daily data-quality checks, one DAG per record type (one rule file in `expectations/`).
 
 Each run: mirror the institution tree and staff from the source, validate the record type's rules with
-Great Expectations for the run's logical date (Asia/Shanghai), then reconcile the findings with the
-account managers' to-dos. The work lives in `remediation.orchestration.tasks`; this file is wiring only.
+Great Expectations for the run's logical date (Asia/Shanghai) (`prepare`), extract the failing records of
+each key range (`extract`, one mapped task per range: DQGOV_CHECK_PARTITIONS, or the run's conf
+`partitions`), compare the counts (`finish`), then reconcile the findings with the account managers' to-dos. The work lives in `remediation.orchestration.tasks`; this file is wiring only.
 """
 
 from __future__ import annotations
@@ -32,10 +33,22 @@ def build(table: str, schedule: str) -> DAG:
             return sync_org_task(context)
 
         @task
-        def validate(**context: object) -> int:
-            from remediation.orchestration.tasks import validate_task
+        def prepare(**context: object) -> list[dict[str, object]]:
+            from remediation.orchestration.tasks import prepare_task
 
-            return validate_task(table, context)
+            return prepare_task(table, context)
+
+        @task
+        def extract(part: dict[str, object], **context: object) -> int:
+            from remediation.orchestration.tasks import extract_task
+
+            return extract_task(table, part, context)
+
+        @task
+        def finish(parts: list[dict[str, object]], **context: object) -> int:
+            from remediation.orchestration.tasks import finish_task
+
+            return finish_task(table, parts, context)
 
         @task(outlets=[Asset(todos_asset(table))])
         def reconcile(check_run_id: int, **context: object) -> dict[str, object]:
@@ -43,9 +56,11 @@ def build(table: str, schedule: str) -> DAG:
 
             return reconcile_task(check_run_id, context)
 
-        validated = validate()
-        sync_org() >> validated
-        reconcile(validated)
+        prepared = prepare()
+        sync_org() >> prepared
+        finished = finish(prepared)
+        extract.expand(part=prepared) >> finished
+        reconcile(finished)
     return dag
 
 

@@ -48,16 +48,22 @@ def value_columns(suite: Suite) -> list[str]:
     return list(seen)
 
 
-def extraction_query(suite: Suite, ctx: CheckContext, record_key: str | None = None) -> sa.Select[Any]:
+def extraction_query(
+    suite: Suite,
+    ctx: CheckContext,
+    record_key: str | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> sa.Select[Any]:
     """One scan of the table: the key, routing columns, the rules' columns and a 0/1 flag per rule.
-    With `record_key`, only that record's row is read.
+    With `record_key`, only that record's row is read; `where` restricts the rows read further (conditions
+    on the bare columns of `source_columns`, e.g. a key range of a partitioned run).
 
     The values rules share (stripped text and its blank/placeholder flags) are computed once per row in
     inner queries (`expectations.derived`); each rule's flag is computed once, and the rows are filtered
     on the flags, so no condition is written twice.
     """
     cols = source_columns(suite.table)
-    only = [] if record_key is None else [cols[suite.key] == record_key]
+    only = [*where] if record_key is None else [cols[suite.key] == record_key, *where]
     derived = DerivedValues(cols)
     with deriving(derived):
         conditions = [failing_condition(suite, rule, ctx) for rule in suite.rules]

@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from expectations.compiler import FLAG_PREFIX, extraction_query, gx_batch_query
 from expectations.kinds import CheckContext
@@ -170,13 +171,19 @@ def _gx_error(info: Mapping[str, Any]) -> str | None:
 
 
 def failing_records(
-    engine: sa.Engine, suite: Suite, ctx: CheckContext, batch_size: int = 2000, record_key: str | None = None
+    engine: sa.Engine,
+    suite: Suite,
+    ctx: CheckContext,
+    batch_size: int = 2000,
+    record_key: str | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> Iterator[FailingRecord]:
     """Stream every in-scope record that fails at least one rule, with the rules it fails.
 
-    With `record_key`, only that record (a targeted re-check).
+    With `record_key`, only that record (a targeted re-check); `where` restricts the records read (see
+    `compiler.extraction_query`).
     """
-    stmt = extraction_query(suite, ctx, record_key)
+    stmt = extraction_query(suite, ctx, record_key, where)
     n_rules = len(suite.rules)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":

@@ -203,6 +203,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DQGOV_AIRFLOW_API_PORT", "8080", "Port of Airflow's API server and UI (127.0.0.1).", port),
     Setting("DQGOV_AIRFLOW_LOG_PORT", "8793", "Port of Airflow's task log server (127.0.0.1).", port),
     Setting(
+        "DQGOV_CHECK_PARTITIONS",
+        "1",
+        "Key ranges the check DAG splits a table into, extracted by mapped tasks (1–64); conf `partitions`.",
+        integer,
+    ),
+    Setting(
         "DQGOV_METRICS_TOKEN",
         "",
         "Bearer token Prometheus sends to scrape /metrics; empty: only clients on 127.0.0.1 may scrape.",

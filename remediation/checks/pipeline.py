@@ -19,15 +19,17 @@ from expectations.kinds import CheckContext
 from expectations.reference import reference_versions
 from expectations.rulebook import Suite
 from expectations.runner import (
+    GxValidation,
     RuleOutcome,
     count_records,
     failing_records,
     validate_with_gx,
 )
-from remediation.checks.keydefects import find_key_defects
+from remediation.checks.keydefects import KeyDefects, find_key_defects
 from remediation.checks.reconcile.run import ReconcileSummary, reconcile_run
 from remediation.checks.routing import OrgSummary, sync_org
 from remediation.checks.staging import (
+    Extracted,
     fail_run,
     mark_validated,
     source_rows,
@@ -47,8 +49,12 @@ from remediation.store.source import open_source, verify_contract
 from remediation.workflow.campaigns import ensure_default_campaign, stage_record_counts
 
 __all__ = [
+    "Measured",
     "RunSummary",
     "ValidateSummary",
+    "conclude",
+    "measure",
+    "open_run",
     "open_source",
     "run_checks",
     "run_suite",
@@ -91,69 +97,115 @@ def validate(
 
     A check date after `today` (Asia/Shanghai) is refused, and the source's table verified against the
     contract, before anything is written. Runs left behind by dead processes are swept to *abandoned* first.
+    (`remediation.checks.partitions` does the same in steps, the extraction split into key ranges.)
     """
+    run_id = open_run(source, store, suite, check_date, trigger, today)
+    ctx = CheckContext(check_date=check_date)
+    try:
+        with heartbeat(store, run_id):
+            measured = measure(source, store, suite, run_id, ctx, progress)
+            failing = failing_records(source, suite, ctx)
+            skipped = measured.defects.duplicate_keys
+            extracted = stage_failing(store, suite, failing, run_id, progress, skipped)
+            summary = conclude(source, store, suite, run_id, check_date, measured, extracted)
+    except BaseException as exc:
+        fail_run(store, run_id, exc)
+        raise
+    return summary
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What a run knows before the extraction: record counts, the source's key defects, GX's counts."""
+
+    records_total: int
+    records_in_scope: int
+    defects: KeyDefects
+    gx: GxValidation
+
+
+def open_run(
+    source: sa.Engine,
+    store: sa.Engine,
+    suite: Suite,
+    check_date: dt.date,
+    trigger: str,
+    today: dt.date | None = None,
+) -> int:
+    """Refuse a future date, verify the contract, sweep dead runs, sync the rules; a new validating run."""
     refuse_future(check_date, "check date", today)
     verify_contract(source, [suite.table])
     sweep_runs(store)
     sync_rules(store, suite)
     ensure_default_campaign(store, check_date)
-    run_id = start_run(store, suite, check_date, trigger, source)
-    ctx = CheckContext(check_date=check_date)
-    try:
-        with heartbeat(store, run_id):
-            total, in_scope = count_records(source, suite)
-            stage_record_counts(source, store, suite, run_id)
-            stage_volume(source, store, suite, run_id)
-            defects = find_key_defects(source, store, suite, run_id)
-            progress(f"{suite.table}: validating {in_scope} in-scope records with Great Expectations")
-            gx = validate_with_gx(source, suite, ctx)
-            extracted = stage_failing(
-                store, suite, failing_records(source, suite, ctx), run_id, progress, defects.duplicate_keys
-            )
-            outcomes: list[RuleOutcome] = []
-            for rule in suite.rules:
-                outcome = gx.outcomes.get(rule.id) or RuleOutcome(rule.id, error="GX returned no result")
-                outcome.extracted = extracted.per_rule[rule.id]
-                outcomes.append(outcome)
-            closable = [o.rule_id for o in outcomes if o.status == "ok"]
-            stage_record_states(source, store, suite, run_id, closable)
-            findings = sum(o.extracted for o in outcomes)
-            mark_validated(
-                store,
-                run_id,
-                [
-                    {
-                        "run_id": run_id,
-                        "rule_id": o.rule_id,
-                        "unexpected": o.unexpected,
-                        "extracted": o.extracted,
-                        "status": o.status,
-                        "error": o.error,
-                    }
-                    for o in outcomes
-                ],
-                defects,
-                records_total=total,
-                records_in_scope=in_scope,
-                failing_records=extracted.records,
-                findings=findings,
-                gx_success=gx.success,
-                gx_seconds=round(gx.seconds, 3),
-                versions=json.dumps({"great_expectations": gx.gx_version, **reference_versions()}),
-            )
-    except BaseException as exc:
-        fail_run(store, run_id, exc)
-        raise
+    return start_run(store, suite, check_date, trigger, source)
+
+
+def measure(
+    source: sa.Engine, store: sa.Engine, suite: Suite, run_id: int, ctx: CheckContext, progress: Progress
+) -> Measured:
+    """Count and stage the records (per institution, for the volume guard), the key defects; validate with GX."""
+    total, in_scope = count_records(source, suite)
+    stage_record_counts(source, store, suite, run_id)
+    stage_volume(source, store, suite, run_id)
+    defects = find_key_defects(source, store, suite, run_id)
+    progress(f"{suite.table}: validating {in_scope} in-scope records with Great Expectations")
+    return Measured(total, in_scope, defects, validate_with_gx(source, suite, ctx))
+
+
+def conclude(
+    source: sa.Engine,
+    store: sa.Engine,
+    suite: Suite,
+    run_id: int,
+    check_date: dt.date,
+    measured: Measured,
+    extracted: Extracted,
+) -> ValidateSummary:
+    """Compare GX's count per rule with the extracted one, stage the state of records whose to-dos may close
+    (rules whose counts agree), and mark the run validated."""
+    gx = measured.gx
+    outcomes: list[RuleOutcome] = []
+    for rule in suite.rules:
+        outcome = gx.outcomes.get(rule.id) or RuleOutcome(rule.id, error="GX returned no result")
+        outcome.extracted = extracted.per_rule[rule.id]
+        outcomes.append(outcome)
+    closable = [o.rule_id for o in outcomes if o.status == "ok"]
+    stage_record_states(source, store, suite, run_id, closable)
+    findings = sum(o.extracted for o in outcomes)
+    mark_validated(
+        store,
+        run_id,
+        [
+            {
+                "run_id": run_id,
+                "rule_id": o.rule_id,
+                "unexpected": o.unexpected,
+                "extracted": o.extracted,
+                "status": o.status,
+                "error": o.error,
+            }
+            for o in outcomes
+        ],
+        measured.defects,
+        records_total=measured.records_total,
+        records_in_scope=measured.records_in_scope,
+        failing_records=extracted.records,
+        findings=findings,
+        gx_success=gx.success,
+        gx_seconds=round(gx.seconds, 3),
+        versions=json.dumps({"great_expectations": gx.gx_version, **reference_versions()}),
+    )
     return ValidateSummary(
         run_id=run_id,
         table=suite.table,
         check_date=check_date,
-        records_total=total,
-        records_in_scope=in_scope,
+        records_total=measured.records_total,
+        records_in_scope=measured.records_in_scope,
         failing_records=extracted.records,
         findings=findings,
         rules_not_closable=tuple(o.rule_id for o in outcomes if o.status != "ok"),
-        source_defects=defects.describe(),
+        source_defects=measured.defects.describe(),
     )
 
 

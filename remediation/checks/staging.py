@@ -31,6 +31,7 @@ from remediation.store.models import (
     Finding,
     RecordState,
     RuleRecord,
+    RunPartition,
     RunStatus,
     RunVolume,
 )
@@ -123,24 +124,32 @@ def stage_failing(
     run_id: int,
     progress: Progress,
     skipped: frozenset[str] = frozenset(),
+    conn: sa.Connection | None = None,
 ) -> Extracted:
     """Route and stage every (rule, record) of `failing` as findings of the run; counts per rule id.
 
     Records without a key, or with a key in `skipped` (shared by several rows), are counted (so the
-    counts still match GX's) but not staged: they cannot become to-dos.
+    counts still match GX's) but not staged: they cannot become to-dos. With `conn`, every batch goes
+    into that connection's transaction (a partition of a run stages all or nothing); else each batch
+    commits on its own.
     """
     extracted: Counter[str] = Counter()
     created = CREATED_COLUMNS[suite.table]
-    with store.connect() as conn:
+    if conn is None:
+        with store.connect() as reader:
+            routing = load_routing(reader)
+    else:
         routing = load_routing(conn)
     batch: list[dict[str, object]] = []
     records = 0
 
     def flush() -> None:
-        if batch:
-            with store.begin() as conn:
-                conn.execute(sa.insert(Finding), batch)
-            batch.clear()
+        if batch and conn is not None:
+            conn.execute(sa.insert(Finding), batch)
+        elif batch:
+            with store.begin() as writer:
+                writer.execute(sa.insert(Finding), batch)
+        batch.clear()
 
     for record in failing:
         records += 1
@@ -316,7 +325,7 @@ def fail_run(store: sa.Engine, run_id: int, exc: BaseException) -> None:
     message = f"{type(exc).__name__}: {exc}".splitlines()[0][:1000]
     try:
         with store.begin() as conn:
-            for model in (Finding, RecordState, RunRecords, RunVolume, DuplicateKey):
+            for model in (Finding, RecordState, RunRecords, RunVolume, DuplicateKey, RunPartition):
                 conn.execute(sa.delete(model).where(model.run_id == run_id))
             conn.execute(
                 sa.update(CheckRun)

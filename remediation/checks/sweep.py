@@ -32,6 +32,7 @@ from remediation.store.models import (
     DuplicateKey,
     Finding,
     RecordState,
+    RunPartition,
     RunStatus,
 )
 
@@ -104,7 +105,7 @@ def sweep_runs(
                     )
                     .values(status=RunStatus.ABANDONED, error=why, finished_at=at)
                 )
-                for model in (Finding, RecordState, DuplicateKey):
+                for model in (Finding, RecordState, DuplicateKey, RunPartition):
                     conn.execute(sa.delete(model).where(model.run_id == run_id))
     return sorted(swept)
 

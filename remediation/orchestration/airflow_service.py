@@ -1,4 +1,6 @@
-"""The production tier's Airflow: API server, scheduler and DAG processor (LocalExecutor) on PostgreSQL metadata.
+"""The production tier's Airflow: API server, scheduler and DAG processor (LocalExecutor) on PostgreSQL metadata;
+with AIRFLOW__CORE__EXECUTOR=CeleryExecutor (and AIRFLOW__CELERY__BROKER_URL) also a Celery worker, and
+more workers on other hosts (docs/operations.md, "Scale-out with Celery").
 
 Every Airflow setting is derived from ours (`airflow_config`): the metadata URL (sync and async, both through
 psycopg 3), ports on 127.0.0.1, the JWT secret and the API user's password (generated once under
@@ -31,6 +33,8 @@ from remediation.errors import DqgovError
 from remediation.orchestration.embedded_airflow import DAGS_FOLDER
 
 PROCESSES = ("api-server", "scheduler", "dag-processor")
+CELERY_WORKER = "celery-worker"  # started too when the executor is the CeleryExecutor (a scale-out)
+COMMANDS = {CELERY_WORKER: ["celery", "worker"]}
 START_TIMEOUT_SECONDS = 300.0
 STOP_TIMEOUT_SECONDS = 60.0
 
@@ -112,8 +116,29 @@ def airflow_config() -> dict[str, str]:
         "DQGOV_SOURCE_URL": settings.get("DQGOV_SOURCE_URL"),
     }
     # an Airflow setting given explicitly wins (e.g. AIRFLOW__CORE__EXECUTOR=CeleryExecutor for a scale-out)
-    env.update({key: value for key, value in os.environ.items() if key.startswith("AIRFLOW__")})
+    explicit = {key: value for key, value in os.environ.items() if key.startswith("AIRFLOW__")}
+    if celery(explicit.get("AIRFLOW__CORE__EXECUTOR", "")):
+        # task results in the metadata database; a few tasks at a time per worker, as LocalExecutor runs
+        env["AIRFLOW__CELERY__RESULT_BACKEND"] = f"db+{url}"
+        env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = env["AIRFLOW__CORE__PARALLELISM"]
+    env.update(explicit)
     return env
+
+
+def celery(executor: str) -> bool:
+    return executor.rsplit(".", 1)[-1] == "CeleryExecutor"
+
+
+def processes(env: dict[str, str]) -> tuple[str, ...]:
+    """The processes `up` starts: the three, and a Celery worker when the executor is the CeleryExecutor."""
+    if not celery(env["AIRFLOW__CORE__EXECUTOR"]):
+        return PROCESSES
+    if not env.get("AIRFLOW__CELERY__BROKER_URL"):
+        raise DqgovError(
+            "AIRFLOW__CORE__EXECUTOR is CeleryExecutor but AIRFLOW__CELERY__BROKER_URL is not set: give the "
+            "Celery broker, e.g. redis://127.0.0.1:6379/0 or amqp://user:secret@127.0.0.1:5672/airflow"
+        )
+    return (*PROCESSES, CELERY_WORKER)
 
 
 def _airflow(args: list[str], env: dict[str, str], log: Path, timeout: float = 900) -> None:
@@ -191,12 +216,17 @@ def _alive(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return b"airflow" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z"
+    # a Celery worker retitles itself: "[celeryd: celery@host:MainProcess] … (celery worker)"
+    ours = b"airflow" in cmdline or b"celery" in cmdline
+    return ours and stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def states() -> list[ProcessState]:
+def states(names: tuple[str, ...] | None = None) -> list[ProcessState]:
+    """The state of each process (default: the three, and the Celery worker if one was started)."""
+    if names is None:
+        names = (*PROCESSES, CELERY_WORKER) if _pid_file(CELERY_WORKER).exists() else PROCESSES
     found = []
-    for name in PROCESSES:
+    for name in names:
         path = _pid_file(name)
         pid = int(path.read_text()) if path.exists() else None
         found.append(ProcessState(name, pid if pid is not None and _alive(pid) else None))
@@ -231,16 +261,17 @@ def healthy(timeout: float = 5.0) -> bool:
 
 
 def up() -> list[ProcessState]:
-    """Start whatever of the three processes is not running; wait until the API server answers."""
-    if all(s.running for s in states()):
-        return states()
-    stop()  # a half-running tier (one process died): start all three afresh
+    """Start whatever of the processes is not running; wait until the API server answers."""
+    names = processes(airflow_config())
+    if all(s.running for s in states(names)):
+        return states(names)
+    stop()  # a half-running tier (one process died): start them all afresh
     _check_ports()
     env = prepare()
-    for name in PROCESSES:
+    for name in names:
         log = (home() / "logs" / f"{name}.log").open("a")
         child = subprocess.Popen(
-            [str(Path(sys.executable).with_name("airflow")), name],
+            [str(Path(sys.executable).with_name("airflow")), *COMMANDS.get(name, [name])],
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -252,13 +283,13 @@ def up() -> list[ProcessState]:
         _pid_file(name).write_text(str(child.pid))
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not healthy():
-        dead = [s.name for s in states() if not s.running]
+        dead = [s.name for s in states(names) if not s.running]
         if dead or time.monotonic() > deadline:
             stop()
             why = f"airflow {dead[0]} exited" if dead else "the API server did not answer in time"
             raise DqgovError(f"{why}; see {home() / 'logs'}")
         time.sleep(1.0)
-    return states()
+    return states(names)
 
 
 def _session_members(sessions: set[int]) -> list[int]:
@@ -283,9 +314,9 @@ def _signal(pids: list[int], sig: signal.Signals) -> None:
 
 
 def stop() -> list[str]:
-    """Stop the three processes with everything they started (each runs in a session of its own)."""
+    """Stop the processes with everything they started (each runs in a session of its own)."""
     stopped, sessions = [], set()
-    for name in PROCESSES:
+    for name in (*PROCESSES, CELERY_WORKER):
         path = _pid_file(name)
         if not path.exists():
             continue
@@ -303,13 +334,15 @@ def stop() -> list[str]:
 
 
 def leftovers() -> list[int]:
-    """Processes still running with this tier's Airflow home (none after `stop`)."""
+    """Processes still running with this tier's Airflow home, or in it (none after `stop`). The working
+    folder counts too: a Celery worker's new title overwrites the environment /proc shows."""
     mine = f"AIRFLOW_HOME={home()}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
-                if mine in (entry / "environ").read_bytes().split(b"\0"):
+                inside = os.readlink(entry / "cwd") == str(home())
+                if inside or mine in (entry / "environ").read_bytes().split(b"\0"):
                     found.append(int(entry.name))
             except OSError:
                 continue

@@ -49,14 +49,49 @@ def sync_org_task(context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def validate_task(table: str, context: dict[str, Any]) -> int:
+def prepare_task(table: str, context: dict[str, Any]) -> list[dict[str, Any]]:
+    """A new run validated by GX and cut into key ranges: one item per range, for the mapped extract tasks
+    (each item is the whole prepared run with its range's number)."""
     from expectations.rulebook import suite_for
-    from remediation.checks.pipeline import open_source, validate
+    from remediation.checks.partitions import partition_count, prepare
+    from remediation.checks.pipeline import open_source
+    from remediation.store.engines import open_store
+
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    partitions = partition_count(conf.get("partitions"))
+    source = open_source(source_url_of(context), [table])
+    try:
+        prepared = prepare(source, open_store(), suite_for(table), check_date_of(context), partitions)
+    finally:
+        source.dispose()
+    return [{**prepared.as_json(), "part": r.part} for r in prepared.ranges]
+
+
+def extract_task(table: str, part: dict[str, Any], context: dict[str, Any]) -> int:
+    """Stage the findings of one key range (a retry after a commit is a no-op); the failing records read."""
+    from expectations.rulebook import suite_for
+    from remediation.checks.partitions import Prepared, extract_range
+    from remediation.checks.pipeline import open_source
     from remediation.store.engines import open_store
 
     source = open_source(source_url_of(context), [table])
     try:
-        summary = validate(source, open_store(), suite_for(table), check_date_of(context), trigger="airflow")
+        prepared = Prepared.from_json(part)
+        return extract_range(source, open_store(), suite_for(table), prepared, int(part["part"]))
+    finally:
+        source.dispose()
+
+
+def finish_task(table: str, parts: list[dict[str, Any]], context: dict[str, Any]) -> int:
+    """Sum the ranges, compare with GX, mark the run validated; its id, for reconcile."""
+    from expectations.rulebook import suite_for
+    from remediation.checks.partitions import Prepared, finish
+    from remediation.checks.pipeline import open_source
+    from remediation.store.engines import open_store
+
+    source = open_source(source_url_of(context), [table])
+    try:
+        summary = finish(source, open_store(), suite_for(table), Prepared.from_json(next(iter(parts))))
     finally:
         source.dispose()
     return summary.run_id

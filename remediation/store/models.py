@@ -166,6 +166,21 @@ class DuplicateKey(Base):
     rows: Mapped[int] = mapped_column(sa.Integer)
 
 
+class RunPartition(Base):
+    """One key range of a partitioned check run, written with its findings: failing records, counts per rule."""
+
+    __tablename__ = "dq_run_partition"
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dq_check_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    part: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    lo: Mapped[str | None] = mapped_column(sa.String(64))  # NULL: unbounded (the first range)
+    hi: Mapped[str | None] = mapped_column(sa.String(64))  # NULL: unbounded (the last range)
+    records: Mapped[int] = mapped_column(sa.Integer)
+    per_rule: Mapped[str] = mapped_column(sa.Text)  # JSON: rule id -> failing records extracted
+    staged_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
 class TodoBefore(Base):
     """The state of a to-do just before a run changed it, so that voiding the run can restore it."""
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from expectations.rulebook import load_suites
 from remediation.orchestration.embedded_airflow import DAGS_FOLDER, airflow_env, ensure_metadata_db, run_dag
-from remediation.store.models import CheckRun, Todo
+from remediation.store.models import CheckRun, RunPartition, Todo
 from remediation.store.workflow_models import InboxMessage, OutboxMessage, Snapshot
 from tests.dbenv import BACKENDS, Databases
 from tests.factories import CHECK_DATE, build_source, customer_row, merchant_row
@@ -57,7 +57,7 @@ def test_dag_files_parse_as_wiring_only(airflow_home: dict[str, str]) -> None:
         assert min(dag["retries"]) >= 1
         assert dag["doc"] and dag["tz"] == "Asia/Shanghai"
         if dag_id in checks:
-            assert dag["tasks"] == ["reconcile", "sync_org", "validate"]
+            assert dag["tasks"] == ["extract", "finish", "prepare", "reconcile", "sync_org"]
     assert parsed["dags"]["dq_notify"]["tasks"] == ["deliver", "remind"]
     assert parsed["dags"]["dq_outbox"]["tasks"] == ["deliver"]
 
@@ -72,7 +72,8 @@ def checked_by_airflow(
     build_source(
         source_url, [merchant_row(1), merchant_row(2, contact_phone="")], [customer_row(1, uscc=None)]
     )
-    env = {**airflow_home, "DQGOV_STORE_URL": dbs.new("store")}
+    # two key ranges: the extract task is mapped twice (the to-dos are those of one range)
+    env = {**airflow_home, "DQGOV_STORE_URL": dbs.new("store"), "DQGOV_CHECK_PARTITIONS": "2"}
     log = dbs.tmp_path / "dag.log"
     for table in ("merchant", "customer_org"):
         run_dag(f"dq_{table}", CHECK_DATE, {"source_url": source_url}, env, log)
@@ -89,7 +90,11 @@ def test_dags_run_the_checks_through_airflow(checked_by_airflow: tuple[dict[str,
         }
         query = sa.select(CheckRun.table_name, CheckRun.trigger, CheckRun.status, CheckRun.logical_date)
         runs = [tuple(r) for r in conn.execute(query)]
+        ranges = conn.execute(
+            sa.select(RunPartition.run_id, sa.func.count()).group_by(RunPartition.run_id)
+        ).all()
     engine.dispose()
+    assert [n for _, n in ranges] == [2, 2]  # each check's extract ran as two mapped task instances
     assert todos == {
         ("102360458120002", "MER-C1-PHONE-REQUIRED", "M101"),
         ("C00000000001", "CUS-E2-USCC-REQUIRED", "M201"),

@@ -112,3 +112,27 @@ def test_down_and_status_when_nothing_runs(home: Path) -> None:
 def test_an_airflow_setting_given_explicitly_wins(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
     assert svc.airflow_config()["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+
+
+def test_the_celery_executor_brings_a_worker_its_result_backend_and_needs_a_broker(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert svc.processes(svc.airflow_config()) == svc.PROCESSES  # LocalExecutor: no worker
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    with pytest.raises(DqgovError, match="AIRFLOW__CELERY__BROKER_URL is not set"):
+        svc.processes(svc.airflow_config())
+    monkeypatch.setenv("AIRFLOW__CELERY__BROKER_URL", "redis://127.0.0.1:6379/7")
+    env = svc.airflow_config()
+    assert svc.processes(env) == (*svc.PROCESSES, "celery-worker")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql+psycopg://af:pw@db.bank:5432/airflow"
+    assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == env["AIRFLOW__CORE__PARALLELISM"] == "4"
+    monkeypatch.setenv("AIRFLOW__CELERY__WORKER_CONCURRENCY", "8")  # explicit still wins
+    assert svc.airflow_config()["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "8"
+    done = subprocess.run(
+        [DQGOV, "airflow", "up"],
+        env={**os.environ, "AIRFLOW__CELERY__BROKER_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 2 and "AIRFLOW__CELERY__BROKER_URL is not set" in done.stderr

@@ -2,7 +2,7 @@
 database, the scheduled check runs, the asset-triggered snapshot and reminders, the portal's "run now" for a
 day the schedule has run already, a cleared reconcile of a superseded run, `make airflow-down` leaving nothing.
 
-`AirflowTier` is the harness (issue 7's CeleryExecutor test can start it with other settings).
+`AirflowTier` (tests/airflow_tier.py) is the harness; the CeleryExecutor test starts it with other settings.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pendulum
 import pytest
@@ -24,55 +23,14 @@ import sqlalchemy as sa
 from portal.app import create_app
 from remediation.clock import TIMEZONE
 from remediation.orchestration import airflow_service as svc
-from remediation.orchestration.runnow import AirflowApi
 from remediation.store.engines import open_store
 from remediation.store.models import CheckRun, Todo
 from remediation.store.workflow_models import InboxMessage, Snapshot
 from remediation.workdays import WorkdayCalendar
 from remediation.workflow.accounts import ensure_demo_users
+from tests.airflow_tier import WAIT_SECONDS, AirflowTier
 from tests.dbenv import PG_ADMIN_URL, Databases
 from tests.portal.conftest import PASSWORD, Client, serve
-
-ROOT = Path(__file__).resolve().parents[3]
-WAIT_SECONDS = 900.0  # a loaded 2-core machine: each task imports GX and Airflow's SDK
-
-
-class AirflowTier:
-    """`make airflow-up` in a home of its own, with our settings in the environment; its API as admin."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-
-    def make(self, target: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["make", "-s", "-C", str(ROOT), target],
-            env={**os.environ, **self.env},
-            capture_output=True,
-            text=True,
-            timeout=1200,
-        )
-
-    def api(self) -> AirflowApi:
-        password = (Path(self.env["DQGOV_HOME"]) / "var" / "secrets" / "airflow.password").read_text().strip()
-        return AirflowApi(f"http://127.0.0.1:{self.env['DQGOV_AIRFLOW_API_PORT']}", "dqgov", password)
-
-    def runs(self, dag_id: str) -> list[dict[str, Any]]:
-        answer = self.api().call("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=run_after")
-        runs: list[dict[str, Any]] = answer["dag_runs"]
-        return runs
-
-    def wait_for(self, dag_id: str, done: int, **match: str) -> list[dict[str, Any]]:
-        """Wait until `done` runs of the DAG (with these fields) have succeeded; fail at once on a failed one."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            runs = [r for r in self.runs(dag_id) if all(r[k] == v for k, v in match.items())]
-            failed = [r["dag_run_id"] for r in runs if r["state"] == "failed"]
-            assert not failed, f"{dag_id} failed: {failed}; logs in {self.env['DQGOV_HOME']}/var/airflow/logs"
-            succeeded = [r for r in runs if r["state"] == "success"]
-            if len(succeeded) >= done:
-                return succeeded
-            assert time.monotonic() < deadline, f"{dag_id}: {[(r['dag_run_id'], r['state']) for r in runs]}"
-            time.sleep(3)
 
 
 @pytest.fixture(scope="module")
