@@ -27,7 +27,7 @@ from remediation.store.snapshot_totals import rebuild_totals
 from remediation.store.tally import build_tally, install, uninstall
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
