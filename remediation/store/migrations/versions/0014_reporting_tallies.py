@@ -1,7 +1,7 @@
 """live counts kept by triggers on dq_todo, and snapshot totals per severity, for reporting at scale
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-11-30 20:00:00
 
 The dashboard read every to-do of the viewer's subtree on each request, and the summary table read a
