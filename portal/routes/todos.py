@@ -23,7 +23,7 @@ from portal.routes.evidence import Files, check_files, keep_files, read_files, r
 from portal.scoping import Viewer
 from remediation.checks.corrections import submit_correction
 from remediation.checks.verification import claim_fixed
-from remediation.errors import AmbiguousKey, DqgovError, NotAllowed, NotFound
+from remediation.errors import DqgovError, NotAllowed, NotFound
 from remediation.lifecycle import Lifecycle
 from remediation.notify.inbox import inbox_messages, mark_read
 from remediation.policy import current_policy
@@ -153,10 +153,10 @@ def _own_todo(request: Request, person: Viewer, todo_id: int) -> None:
 def _action_failed(request: Request, exc: DqgovError) -> Response:
     if isinstance(exc, NotFound | NotAllowed):
         raise PageNotFound()
-    detail = error_message(request, exc)
-    if isinstance(exc, AmbiguousKey):  # nothing was written: say why in the viewer's language
-        detail = translate(lang_of(request), "todo.ambiguous_key", record_key=exc.record_key, n=exc.rows)
-    return render(request, "error.html", {"code": 409, "detail": detail}, status_code=409)
+    # an ambiguous key (nothing was written) says why, as every coded refusal does
+    return render(
+        request, "error.html", {"code": 409, "detail": error_message(request, exc)}, status_code=409
+    )
 
 
 @router.post("/todos/{todo_id}/correct")
