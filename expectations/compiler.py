@@ -48,16 +48,22 @@ def value_columns(suite: Suite) -> list[str]:
     return list(seen)
 
 
-def extraction_query(suite: Suite, ctx: CheckContext, record_key: str | None = None) -> sa.Select[Any]:
+def extraction_query(
+    suite: Suite,
+    ctx: CheckContext,
+    record_key: str | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> sa.Select[Any]:
     """One scan of the table: the key, routing columns, the rules' columns and a 0/1 flag per rule.
-    With `record_key`, only that record's row is read.
+    With `record_key`, only that record's row is read; with `where` (conditions on the table's bare
+    columns, see `source_columns`), only the rows matching all of them.
 
     The values rules share (stripped text and its blank/placeholder flags) are computed once per row in
     inner queries (`expectations.derived`); each rule's flag is computed once, and the rows are filtered
     on the flags, so no condition is written twice.
     """
     cols = source_columns(suite.table)
-    only = [] if record_key is None else [cols[suite.key] == record_key]
+    only = [*where] if record_key is None else [*where, cols[suite.key] == record_key]
     derived = DerivedValues(cols)
     with deriving(derived):
         conditions = [failing_condition(suite, rule, ctx) for rule in suite.rules]
@@ -69,14 +75,16 @@ def extraction_query(suite: Suite, ctx: CheckContext, record_key: str | None = N
     return sa.select(flagged).where(sa.or_(*(flagged.c[f.name] == 1 for f in flags)))
 
 
-def gx_batch_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
-    """The table's rows with the values its rules share (`expectations.derived`): the batch Great
-    Expectations validates when its expectations are made with `derived=True`."""
+def gx_batch_query(
+    suite: Suite, ctx: CheckContext, where: Sequence[ColumnElement[bool]] = ()
+) -> sa.Select[Any]:
+    """The table's rows (those matching `where`) with the values its rules share (`expectations.derived`):
+    the batch Great Expectations validates when its expectations are made with `derived=True`."""
     derived = DerivedValues(source_columns(suite.table))
     with deriving(derived):
         for rule in suite.rules:
             failing_condition(suite, rule, ctx)
-    return sa.select(derived.layers(suite.table))
+    return sa.select(derived.layers(suite.table, *where))
 
 
 def plain_extraction_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:

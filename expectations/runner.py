@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from expectations.compiler import FLAG_PREFIX, extraction_query, gx_batch_query
 from expectations.kinds import CheckContext
@@ -67,12 +68,14 @@ class GxValidation:
     gx_version: str = ""
 
 
-def validate_with_gx(source: sa.Engine, suite: Suite, ctx: CheckContext) -> GxValidation:
+def validate_with_gx(
+    source: sa.Engine, suite: Suite, ctx: CheckContext, where: Sequence[ColumnElement[bool]] = ()
+) -> GxValidation:
     """Validate the suite's table in its database with Great Expectations, one dqgov expectation per rule.
 
     Each rule's condition runs in the database (GX's SQL engine, which opens its own engine on the same URL);
     `outcomes[rule_id].unexpected` is the number of in-scope records that fail the rule, or `error` says why
-    GX could not tell.
+    GX could not tell. With `where`, GX validates only the rows matching it (an incremental run's records).
     """
     started = time.perf_counter()
     context = _gx_context()
@@ -80,7 +83,7 @@ def validate_with_gx(source: sa.Engine, suite: Suite, ctx: CheckContext) -> GxVa
     # GX's engine is its own: PostgreSQL's JIT would compile the long aggregate for longer than it runs.
     options = {"connect_args": {"options": "-c jit=off"}} if source.dialect.name == "postgresql" else {}
     datasource = context.data_sources.add_sql(name="source", connection_string=url, kwargs=options)  # type: ignore[call-arg]
-    query = gx_batch_query(suite, ctx).compile(source, compile_kwargs={"literal_binds": True})
+    query = gx_batch_query(suite, ctx, where).compile(source, compile_kwargs={"literal_binds": True})
     asset = datasource.add_query_asset(name=suite.table, query=str(query))
     batch = asset.add_batch_definition_whole_table(name=f"{suite.table}_whole_table")
     try:
@@ -170,13 +173,18 @@ def _gx_error(info: Mapping[str, Any]) -> str | None:
 
 
 def failing_records(
-    engine: sa.Engine, suite: Suite, ctx: CheckContext, batch_size: int = 2000, record_key: str | None = None
+    engine: sa.Engine,
+    suite: Suite,
+    ctx: CheckContext,
+    batch_size: int = 2000,
+    record_key: str | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> Iterator[FailingRecord]:
     """Stream every in-scope record that fails at least one rule, with the rules it fails.
 
-    With `record_key`, only that record (a targeted re-check).
+    With `record_key`, only that record (a targeted re-check); with `where`, only the rows matching it.
     """
-    stmt = extraction_query(suite, ctx, record_key)
+    stmt = extraction_query(suite, ctx, record_key, where)
     n_rules = len(suite.rules)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":

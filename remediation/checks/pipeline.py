@@ -24,6 +24,7 @@ from expectations.runner import (
     failing_records,
     validate_with_gx,
 )
+from remediation.checks.incremental import FULL, Plan, evaluated_keys, plan_run, scope_where
 from remediation.checks.keydefects import find_key_defects
 from remediation.checks.reconcile.run import ReconcileSummary, reconcile_run
 from remediation.checks.routing import OrgSummary, sync_org
@@ -76,6 +77,8 @@ class ValidateSummary:
     findings: int
     rules_not_closable: tuple[str, ...]
     source_defects: str = ""  # what is wrong with the source's keys, if anything
+    mode: str = FULL  # full | incremental (remediation.checks.incremental)
+    records_evaluated: int = 0  # records the rules ran on
 
 
 def validate(
@@ -86,64 +89,83 @@ def validate(
     trigger: str = "cli",
     progress: Progress = _quiet,
     today: dt.date | None = None,
+    mode: str = FULL,
 ) -> ValidateSummary:
     """Run the suite and stage its findings under a new check run. Does not touch the to-dos.
 
     A check date after `today` (Asia/Shanghai) is refused, and the source's table verified against the
     contract, before anything is written. Runs left behind by dead processes are swept to *abandoned* first.
+    `mode` (`full`, `incremental`, `auto`: `remediation.checks.incremental`) says which records are evaluated;
+    the counts, the volume guard's figures and the key defects always cover the whole table.
     """
     refuse_future(check_date, "check date", today)
     verify_contract(source, [suite.table])
     sweep_runs(store)
     sync_rules(store, suite)
     ensure_default_campaign(store, check_date)
-    run_id = start_run(store, suite, check_date, trigger, source)
-    ctx = CheckContext(check_date=check_date)
+    plan = plan_run(source, store, suite, check_date, mode)
+    run_id = start_run(store, suite, check_date, trigger, source, run_values=plan.run_values())
     try:
         with heartbeat(store, run_id):
-            total, in_scope = count_records(source, suite)
-            stage_record_counts(source, store, suite, run_id)
-            stage_volume(source, store, suite, run_id)
-            defects = find_key_defects(source, store, suite, run_id)
-            progress(f"{suite.table}: validating {in_scope} in-scope records with Great Expectations")
-            gx = validate_with_gx(source, suite, ctx)
-            extracted = stage_failing(
-                store, suite, failing_records(source, suite, ctx), run_id, progress, defects.duplicate_keys
-            )
-            outcomes: list[RuleOutcome] = []
-            for rule in suite.rules:
-                outcome = gx.outcomes.get(rule.id) or RuleOutcome(rule.id, error="GX returned no result")
-                outcome.extracted = extracted.per_rule[rule.id]
-                outcomes.append(outcome)
-            closable = [o.rule_id for o in outcomes if o.status == "ok"]
-            stage_record_states(source, store, suite, run_id, closable)
-            findings = sum(o.extracted for o in outcomes)
-            mark_validated(
-                store,
-                run_id,
-                [
-                    {
-                        "run_id": run_id,
-                        "rule_id": o.rule_id,
-                        "unexpected": o.unexpected,
-                        "extracted": o.extracted,
-                        "status": o.status,
-                        "error": o.error,
-                    }
-                    for o in outcomes
-                ],
-                defects,
-                records_total=total,
-                records_in_scope=in_scope,
-                failing_records=extracted.records,
-                findings=findings,
-                gx_success=gx.success,
-                gx_seconds=round(gx.seconds, 3),
-                versions=json.dumps({"great_expectations": gx.gx_version, **reference_versions()}),
-            )
+            return _validate_run(source, store, suite, check_date, run_id, plan, progress)
     except BaseException as exc:
         fail_run(store, run_id, exc)
         raise
+
+
+def _validate_run(
+    source: sa.Engine,
+    store: sa.Engine,
+    suite: Suite,
+    check_date: dt.date,
+    run_id: int,
+    plan: Plan,
+    progress: Progress,
+) -> ValidateSummary:
+    ctx = CheckContext(check_date=check_date)
+    total, in_scope = count_records(source, suite)
+    stage_record_counts(source, store, suite, run_id)
+    stage_volume(source, store, suite, run_id)
+    defects = find_key_defects(source, store, suite, run_id)
+    where = scope_where(suite, plan, check_date)
+    evaluated = evaluated_keys(source, suite, where) if plan.incremental else None
+    n_evaluated = total if evaluated is None else len(evaluated)
+    progress(f"{suite.table}: {plan.mode} run ({plan.reason}): validating {n_evaluated} of {total} records")
+    gx = validate_with_gx(source, suite, ctx, where)
+    failing = failing_records(source, suite, ctx, where=where)
+    extracted = stage_failing(store, suite, failing, run_id, progress, defects.duplicate_keys)
+    outcomes: list[RuleOutcome] = []
+    for rule in suite.rules:
+        outcome = gx.outcomes.get(rule.id) or RuleOutcome(rule.id, error="GX returned no result")
+        outcome.extracted = extracted.per_rule[rule.id]
+        outcomes.append(outcome)
+    closable = [o.rule_id for o in outcomes if o.status == "ok"]
+    stage_record_states(source, store, suite, run_id, closable, evaluated=evaluated)
+    findings = sum(o.extracted for o in outcomes)
+    mark_validated(
+        store,
+        run_id,
+        [
+            {
+                "run_id": run_id,
+                "rule_id": o.rule_id,
+                "unexpected": o.unexpected,
+                "extracted": o.extracted,
+                "status": o.status,
+                "error": o.error,
+            }
+            for o in outcomes
+        ],
+        defects,
+        records_total=total,
+        records_in_scope=in_scope,
+        records_evaluated=n_evaluated,
+        failing_records=extracted.records,
+        findings=findings,
+        gx_success=gx.success,
+        gx_seconds=round(gx.seconds, 3),
+        versions=json.dumps({"great_expectations": gx.gx_version, **reference_versions()}),
+    )
     return ValidateSummary(
         run_id=run_id,
         table=suite.table,
@@ -154,6 +176,8 @@ def validate(
         findings=findings,
         rules_not_closable=tuple(o.rule_id for o in outcomes if o.status != "ok"),
         source_defects=defects.describe(),
+        mode=plan.mode,
+        records_evaluated=n_evaluated,
     )
 
 
@@ -251,6 +275,7 @@ def run_suite(
     accepted_by: str | None = None,
     today: dt.date | None = None,
     lifecycle: Lifecycle | None = None,
+    mode: str = FULL,
 ) -> RunSummary:
     """Validate and reconcile one suite (what one check DAG does), in this process.
 
@@ -258,7 +283,7 @@ def run_suite(
     """
     started = time.perf_counter()
     org = sync_org(source, store) if sync else None
-    validation = validate(source, store, suite, check_date, trigger, progress, today=today)
+    validation = validate(source, store, suite, check_date, trigger, progress, today=today, mode=mode)
     summary = reconcile_run(
         store, validation.run_id, lifecycle or Lifecycle.in_force(), accepted_by=accepted_by
     )
@@ -274,6 +299,7 @@ def run_checks(
     progress: Progress = _quiet,
     accepted_by: str | None = None,
     lifecycle: Lifecycle | None = None,
+    mode: str = FULL,
 ) -> Iterator[RunSummary]:
     """Every suite, all or nothing: the whole source is verified, every suite validated, and only then are
     the runs reconciled, one table at a time. A validation that fails stops the others before any
@@ -288,7 +314,7 @@ def run_checks(
     validated: list[ValidateSummary] = []
     try:
         for suite in suites:
-            validated.append(validate(source, store, suite, check_date, trigger, progress))
+            validated.append(validate(source, store, suite, check_date, trigger, progress, mode=mode))
     except BaseException as exc:
         for v in validated:
             fail_run(store, v.run_id, RuntimeError(f"not applied: the {suite.table} run failed ({exc})"))
