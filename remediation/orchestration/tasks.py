@@ -56,7 +56,10 @@ def validate_task(table: str, context: dict[str, Any]) -> int:
 
     source = open_source(source_url_of(context), [table])
     try:
-        summary = validate(source, open_store(), suite_for(table), check_date_of(context), trigger="airflow")
+        # incremental, but full on the days of DQGOV_FULL_SWEEP (by the logical date) or when it must be
+        summary = validate(
+            source, open_store(), suite_for(table), check_date_of(context), trigger="airflow", mode="auto"
+        )
     finally:
         source.dispose()
     return summary.run_id

@@ -20,12 +20,17 @@ from expectations.rulebook import load_suites
 from expectations.runner import failing_records
 from remediation.checks.incremental import plan_run
 from remediation.checks.pipeline import RunSummary, run_checks
+from remediation.checks.voiding import void_run
 from remediation.demobank import DemoBankSpec, generate_demo_bank
 from remediation.reporting.snapshots import take_snapshot
+from remediation.settings import WEEKDAYS
 from remediation.store.engines import open_store
 from remediation.store.models import CheckRun, Todo
 from remediation.store.workflow_models import Snapshot, SnapshotRecords
+from tests import checkbank
+from tests.checkbank import Bank
 from tests.dbenv import Databases, source_engine
+from tests.factories import CHECK_DATE, update_record
 
 SUITES = load_suites()
 BY_TABLE = {s.table: s for s in SUITES}
@@ -159,7 +164,7 @@ def test_incremental_run_gives_the_full_runs_todos(twins: Twins) -> None:
 
     plan = plan_run(twins.source, twins.a, BY_TABLE["merchant"], DAY2, "incremental")
     assert plan.incremental and fixed[0] not in plan.keys
-    runs_a, runs_b = twins.run(DAY2, "incremental")
+    runs_a, _ = twins.run(DAY2, "incremental")
     assert {s.validation.mode for s in runs_a} == {"incremental"}
     for s in runs_a:
         assert s.validation.records_evaluated < s.validation.records_total * 0.3, s.validation
@@ -199,3 +204,76 @@ def failing(twins: Twins, table: str) -> set[str]:
 def _uscc_of(twins: Twins, key: str) -> str:
     with twins.source.connect() as conn:
         return str(conn.scalar(sa.select(customer_org.c.uscc).where(customer_org.c.cust_no == key)))
+
+
+# --- when a run may be incremental, on the small bank of tests/checkbank.py -----------------------------
+
+
+@pytest.fixture
+def bank(databases: Databases) -> Bank:
+    bank = Bank(databases)
+    with bank.source.begin() as conn:  # one record changed last, the others a month before
+        conn.execute(sa.update(merchant).values(updated_at=dt.datetime(2026, 10, 1, 9, 0)))
+    update_record(bank.source, "merchant", LAST, updated_at=dt.datetime(2026, 11, 1, 9, 0))
+    bank.run(CHECK_DATE)
+    return bank
+
+
+LAST = checkbank.key(36)  # changed at the high-water mark: every incremental run takes it again
+
+
+def plan(bank: Bank, day: dt.date, requested: str = "incremental") -> Any:
+    return plan_run(bank.source, bank.store, BY_TABLE["merchant"], day, requested)
+
+
+def test_a_run_is_incremental_only_when_it_is_safe(bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    later = CHECK_DATE + dt.timedelta(days=1)
+    assert plan(bank, later).mode == "incremental"
+    assert plan(bank, later, "full").reason == "full run requested"
+    monkeypatch.setenv("DQGOV_FULL_SWEEP", WEEKDAYS[later.weekday()])
+    assert plan(bank, later, "auto").reason == "full sweep day (DQGOV_FULL_SWEEP)"
+    assert plan(bank, later + dt.timedelta(days=1), "auto").mode == "incremental"
+    assert plan(bank, CHECK_DATE - dt.timedelta(days=1)).reason.startswith("check date before run")
+    with bank.store.begin() as conn:
+        conn.execute(sa.update(CheckRun).values(rules_fingerprint="an older rule book"))
+    assert plan(bank, later).reason.startswith("rules, scope or reference data changed")
+
+
+def test_after_a_void_the_next_run_is_full(bank: Bank) -> None:
+    later = CHECK_DATE + dt.timedelta(days=1)
+    voided = bank.run(later, mode="incremental")
+    assert voided.validation.mode == "incremental"
+    void_run(bank.store, voided.validation.run_id, "D001", "wrong extract", today=later)
+    assert plan(bank, later).reason == f"a run after run {voided.validation.run_id - 1} was voided"
+
+
+def test_an_incremental_run_refutes_a_claimed_fix_of_an_unchanged_record(bank: Bank) -> None:
+    claimed = checkbank.key(1)
+    with bank.store.begin() as conn:
+        conn.execute(sa.update(Todo).where(Todo.record_key == claimed).values(status="pending_verification"))
+    later = CHECK_DATE + dt.timedelta(days=1)
+    run = bank.run(later, mode="incremental")
+    assert run.validation.mode == "incremental" and run.validation.records_evaluated == 2  # and LAST
+    assert bank.statuses()[f"{claimed}:{checkbank.PHONE}"] == "open"
+    assert set(bank.statuses().values()) == {"open"}  # the other nine, not evaluated, stay open
+    assert {t["last_seen"] for t in bank.todos().values()} == {later}
+
+
+def test_only_records_that_changed_are_evaluated(bank: Bank) -> None:
+    later = CHECK_DATE + dt.timedelta(days=1)
+    fixed, broken = checkbank.key(2), checkbank.key(20)
+    at = dt.datetime.combine(later, dt.time(8))
+    update_record(bank.source, "merchant", fixed, contact_phone="13800138000", updated_at=at)
+    update_record(bank.source, "merchant", broken, contact_phone=checkbank.BAD_PHONE, updated_at=at)
+    unseen = checkbank.key(3)  # changed without telling: updated_at stays (the weekly full run finds it)
+    update_record(bank.source, "merchant", unseen, contact_phone="13800138000")
+    run = bank.run(later, mode="incremental")
+    assert run.validation.records_evaluated == 3  # with LAST
+    assert (run.reconcile.fixed, run.reconcile.opened) == (1, 1)
+    statuses = bank.statuses()
+    assert (
+        statuses[f"{fixed}:{checkbank.PHONE}"] == "fixed"
+        and statuses[f"{unseen}:{checkbank.PHONE}"] == "open"
+    )
+    full = bank.run(later + dt.timedelta(days=1), mode="full")
+    assert full.reconcile.fixed == 1 and bank.statuses()[f"{unseen}:{checkbank.PHONE}"] == "fixed"
