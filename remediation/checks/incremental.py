@@ -34,17 +34,18 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from expectations import sqlchecks
 from expectations.compiler import source_columns
+from expectations.contract import RECORD_TABLES
 from expectations.contract import institution as src_institution
 from expectations.contract import staff as src_staff
-from expectations.kinds import KINDS, CheckContext
 from expectations.reference import reference_versions
-from expectations.rulebook import Rule, Suite
+from expectations.rulebook import Suite
 from remediation.settings import integer_of, weekdays_of
 from remediation.store.models import CheckRun, DuplicateKey, RunStatus, Todo, TodoStatus
 
 FULL, INCREMENTAL, AUTO = "full", "incremental", "auto"
 MODES = (AUTO, FULL, INCREMENTAL)
 MAX_LISTED_KEYS = 20_000  # records listed by key beyond the changed ones; more: a full run
+MAX_SUBSET_KEYS = 30_000  # evaluated records named by key in GX's and the extractor's statements
 LOOKUP_BATCH = 500
 
 Columns = Mapping[str, ColumnElement[Any]]
@@ -239,26 +240,32 @@ def scope_where(suite: Suite, plan: Plan, check_date: dt.date) -> list[ColumnEle
     if not plan.incremental:
         return []
     cols = source_columns(suite.table)
-    updated = cols["updated_at"]
-    parts: list[ColumnElement[bool]] = [updated.is_(None), updated >= plan.since]
+    assert plan.since is not None and plan.base_date is not None
+    parts: list[ColumnElement[bool]] = [_changed(cols["updated_at"], plan.since)]
     if plan.keys:
         parts.append(cols[suite.key].in_(list(plan.keys)))
-    assert plan.base_date is not None
     lo, hi = min(plan.base_date, check_date), max(plan.base_date, check_date)
     for rule in suite.rules:
-        parts += _rule_parts(rule, cols, lo, hi, check_date)
+        boundary = TIME_BOUNDARIES.get(rule.kind)
+        if boundary is not None and lo != hi:
+            parts.append(boundary(cols[rule.columns[0]], lo, hi))
+        if rule.kind in PEER_KINDS:
+            parts.append(_peers_of_changed(suite.table, rule.columns[0], plan.since))
     return [sa.or_(*parts)]
 
 
-def _rule_parts(
-    rule: Rule, cols: Columns, lo: dt.date, hi: dt.date, day: dt.date
-) -> list[ColumnElement[bool]]:
-    boundary = TIME_BOUNDARIES.get(rule.kind)
-    if boundary is not None and lo != hi:
-        return [boundary(cols[rule.columns[0]], lo, hi)]
-    if rule.kind in PEER_KINDS:  # held twice now (compiled inline: no derived values down here)
-        return [KINDS[rule.kind].sql_fails(cols, rule, CheckContext(check_date=day))]
-    return []
+def _changed(updated: ColumnElement[Any], since: dt.datetime) -> ColumnElement[bool]:
+    return sa.or_(updated.is_(None), updated >= since)
+
+
+def _peers_of_changed(table: str, column: str, since: dt.datetime) -> ColumnElement[bool]:
+    """Records whose value (stripped, as uniqueness judges it) a changed record now holds. Those that
+    shared a value a record gave up (changed, closed, deleted) failed the rule: their to-dos are listed."""
+    peer = RECORD_TABLES[table].alias("dq_changed")
+    changed_values = sa.select(sqlchecks.strip_blanks(peer.c[column])).where(
+        _changed(peer.c.updated_at, since), peer.c[column].is_not(None)
+    )
+    return sqlchecks.strip_blanks(sa.column(column, sa.String)).in_(changed_values)
 
 
 def evaluated_keys(source: sa.Engine, suite: Suite, where: Sequence[ColumnElement[bool]]) -> frozenset[str]:
@@ -267,3 +274,14 @@ def evaluated_keys(source: sa.Engine, suite: Suite, where: Sequence[ColumnElemen
     stmt = sa.select(key_col).select_from(sa.table(suite.table)).where(*where, key_col.is_not(None))
     with source.connect() as conn:
         return frozenset(str(k) for k in conn.scalars(stmt))
+
+
+def subset_where(
+    suite: Suite, keys: frozenset[str], where: Sequence[ColumnElement[bool]]
+) -> list[ColumnElement[bool]]:
+    """The records of `keys` by key (GX issues several statements over its batch: each then reads them
+    through the primary key instead of judging the whole table again), or `where` for a larger set."""
+    if len(keys) > MAX_SUBSET_KEYS:
+        return list(where)
+    key_col = source_columns(suite.table)[suite.key]
+    return [key_col.in_(sorted(keys))] if keys else [sa.false()]

@@ -24,7 +24,14 @@ from expectations.runner import (
     failing_records,
     validate_with_gx,
 )
-from remediation.checks.incremental import FULL, Plan, evaluated_keys, plan_run, scope_where
+from remediation.checks.incremental import (
+    FULL,
+    Plan,
+    evaluated_keys,
+    plan_run,
+    scope_where,
+    subset_where,
+)
 from remediation.checks.keydefects import find_key_defects
 from remediation.checks.reconcile.run import ReconcileSummary, reconcile_run
 from remediation.checks.routing import OrgSummary, sync_org
@@ -129,6 +136,8 @@ def _validate_run(
     defects = find_key_defects(source, store, suite, run_id)
     where = scope_where(suite, plan, check_date)
     evaluated = evaluated_keys(source, suite, where) if plan.incremental else None
+    if evaluated is not None:
+        where = subset_where(suite, evaluated, where)
     n_evaluated = total if evaluated is None else len(evaluated)
     progress(f"{suite.table}: {plan.mode} run ({plan.reason}): validating {n_evaluated} of {total} records")
     gx = validate_with_gx(source, suite, ctx, where)

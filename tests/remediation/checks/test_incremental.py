@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from expectations.compiler import source_columns
 from expectations.contract import customer_org, merchant, staff
-from expectations.kinds import CheckContext
+from expectations.kinds import KINDS, CheckContext
 from expectations.rulebook import load_suites
 from expectations.runner import failing_records
-from remediation.checks.incremental import plan_run
+from remediation.checks.incremental import TIME_BOUNDARIES, plan_run
 from remediation.checks.pipeline import RunSummary, run_checks
 from remediation.checks.voiding import void_run
 from remediation.demobank import DemoBankSpec, generate_demo_bank
@@ -277,3 +278,15 @@ def test_only_records_that_changed_are_evaluated(bank: Bank) -> None:
     )
     full = bank.run(later + dt.timedelta(days=1), mode="full")
     assert full.reconcile.fixed == 1 and bank.statuses()[f"{unseen}:{checkbank.PHONE}"] == "fixed"
+
+
+def test_every_rule_that_reads_the_check_date_has_a_time_boundary() -> None:
+    def sql(rule: Any, day: dt.date) -> str:
+        cols = source_columns(rule.table)
+        condition = KINDS[rule.kind].sql_fails(cols, rule, CheckContext(check_date=day))
+        return str(condition.compile(compile_kwargs={"literal_binds": True}))
+
+    dated = {
+        r.kind for s in SUITES for r in s.rules if sql(r, dt.date(2026, 1, 5)) != sql(r, dt.date(2027, 6, 9))
+    }
+    assert dated == set(TIME_BOUNDARIES)
