@@ -46,7 +46,7 @@ FULL, INCREMENTAL, AUTO = "full", "incremental", "auto"
 MODES = (AUTO, FULL, INCREMENTAL)
 MAX_LISTED_KEYS = 20_000  # records listed by key beyond the changed ones; more: a full run
 MAX_SUBSET_KEYS = 30_000  # evaluated records named by key in GX's and the extractor's statements
-LOOKUP_BATCH = 500
+LOOKUP_BATCH = 5000  # keys per look-up in the source (one IN list)
 
 Columns = Mapping[str, ColumnElement[Any]]
 

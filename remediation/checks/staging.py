@@ -49,7 +49,7 @@ class Extracted:
     records: int
 
 
-LOOKUP_BATCH = 500
+LOOKUP_BATCH = 5000  # keys per look-up in the source (one IN list)
 
 
 def _quiet(_: str) -> None:

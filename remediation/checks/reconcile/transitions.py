@@ -349,6 +349,9 @@ def close_passing(p: Pass) -> dict[str, int]:
         CheckRunRule.run_id == p.run_id, CheckRunRule.status == "ok"
     )
     base = sa.and_(p.mine, t.c.status.in_(CLOSABLE), t.c.rule_id.in_(closable_rules), ~p.found)
+    if p.incremental:  # only records it evaluated, or found gone: those with a staged state
+        staged = sa.select(RecordState.record_key).where(RecordState.run_id == p.run_id)
+        base = sa.and_(base, t.c.record_key.in_(staged))
 
     def record_is(state: str) -> ColumnElement[bool]:
         return (
