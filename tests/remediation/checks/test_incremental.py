@@ -121,6 +121,7 @@ def twins(databases: Databases) -> Twins:
     return Twins(databases)
 
 
+@pytest.mark.slow
 def test_incremental_run_gives_the_full_runs_todos(twins: Twins) -> None:
     # before day 1: two pairs of customers sharing a USCC, and records that expire the day after day 1
     clean_cust = sorted(
