@@ -75,14 +75,16 @@ def extraction_query(
     return sa.select(flagged).where(sa.or_(*(flagged.c[f.name] == 1 for f in flags)))
 
 
-def gx_batch_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:
-    """The table's rows with the values its rules share (`expectations.derived`): the batch Great
-    Expectations validates when its expectations are made with `derived=True`."""
+def gx_batch_query(
+    suite: Suite, ctx: CheckContext, where: Sequence[ColumnElement[bool]] = ()
+) -> sa.Select[Any]:
+    """The table's rows (those matching `where`) with the values its rules share (`expectations.derived`):
+    the batch Great Expectations validates when its expectations are made with `derived=True`."""
     derived = DerivedValues(source_columns(suite.table))
     with deriving(derived):
         for rule in suite.rules:
             failing_condition(suite, rule, ctx)
-    return sa.select(derived.layers(suite.table))
+    return sa.select(derived.layers(suite.table, *where))
 
 
 def plain_extraction_query(suite: Suite, ctx: CheckContext) -> sa.Select[Any]:

@@ -68,12 +68,14 @@ class GxValidation:
     gx_version: str = ""
 
 
-def validate_with_gx(source: sa.Engine, suite: Suite, ctx: CheckContext) -> GxValidation:
+def validate_with_gx(
+    source: sa.Engine, suite: Suite, ctx: CheckContext, where: Sequence[ColumnElement[bool]] = ()
+) -> GxValidation:
     """Validate the suite's table in its database with Great Expectations, one dqgov expectation per rule.
 
     Each rule's condition runs in the database (GX's SQL engine, which opens its own engine on the same URL);
     `outcomes[rule_id].unexpected` is the number of in-scope records that fail the rule, or `error` says why
-    GX could not tell.
+    GX could not tell. With `where`, GX validates only the rows matching it (an incremental run's records).
     """
     started = time.perf_counter()
     context = _gx_context()
@@ -81,7 +83,7 @@ def validate_with_gx(source: sa.Engine, suite: Suite, ctx: CheckContext) -> GxVa
     # GX's engine is its own: PostgreSQL's JIT would compile the long aggregate for longer than it runs.
     options = {"connect_args": {"options": "-c jit=off"}} if source.dialect.name == "postgresql" else {}
     datasource = context.data_sources.add_sql(name="source", connection_string=url, kwargs=options)  # type: ignore[call-arg]
-    query = gx_batch_query(suite, ctx).compile(source, compile_kwargs={"literal_binds": True})
+    query = gx_batch_query(suite, ctx, where).compile(source, compile_kwargs={"literal_binds": True})
     asset = datasource.add_query_asset(name=suite.table, query=str(query))
     batch = asset.add_batch_definition_whole_table(name=f"{suite.table}_whole_table")
     try:

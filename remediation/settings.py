@@ -52,11 +52,29 @@ def flag(raw: str) -> bool:
     raise ValueError(f"{raw!r} is not true or false")
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekdays(raw: str) -> frozenset[int]:
+    """Days of the week (Monday = 0) named as `mon,thu`, or `daily` (every day), or `never`."""
+    value = raw.strip().lower()
+    if value == "daily":
+        return frozenset(range(7))
+    if value == "never":
+        return frozenset()
+    days = [d.strip() for d in value.split(",")]
+    unknown = [d for d in days if d not in WEEKDAYS]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} is not a day of the week")
+    return frozenset(WEEKDAYS.index(d) for d in days)
+
+
 _MEANING: dict[Callable[[str], Any], str] = {
     integer: "a whole number",
     port: "a port number",
     number: "a number",
     flag: "true or false",
+    weekdays: "days of the week (mon … sun, comma-separated), daily or never",
 }
 
 
@@ -87,6 +105,21 @@ SETTINGS: tuple[Setting, ...] = (
         "A check run not heard from for this long (no heartbeat while validating, or validated and not "
         "reconciled) is swept to *abandoned*.",
         number,
+    ),
+    Setting(
+        "DQGOV_FULL_SWEEP",
+        "sun",
+        "Days of the week (by the run's logical date) on which the check DAGs evaluate every record; on the "
+        "other days they evaluate only records that may have changed (`mon,thu`, `daily`: always full, "
+        "`never`: full only when needed).",
+        weekdays,
+    ),
+    Setting(
+        "DQGOV_CHANGE_MARGIN_MINUTES",
+        "60",
+        "An incremental run takes records whose `updated_at` is at most this many minutes before the last "
+        "run's newest `updated_at` (clock skew, long source transactions).",
+        integer,
     ),
     Setting(
         "DQGOV_POLICY_FILE",
@@ -278,3 +311,7 @@ def number_of(name: str) -> float:
 
 def flag_of(name: str) -> bool:
     return bool(_value(name, flag))
+
+
+def weekdays_of(name: str) -> frozenset[int]:
+    return frozenset(_value(name, weekdays))

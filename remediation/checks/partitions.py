@@ -18,6 +18,11 @@ staged by `finish`, since only then is it known which rules may close to-dos. Be
 belongs to no process (its owner names the ranges), so the sweep judges it by its heartbeat lease alone
 (DQGOV_RUN_LEASE_MINUTES); each task beats it while it works. A run whose range failed for good stays
 *validating* until the sweep marks it abandoned; it is never applied.
+
+An incremental run (`remediation.checks.incremental`) fixes the keys it evaluates in `prepare` and carries
+them to its ranges and to `finish`: a range reads those of its keys in batches by key, so a record that
+changes while the ranges run is judged on this run only if `prepare` chose it, and `finish` stages the
+state of exactly the records that were chosen.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import datetime as dt
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +42,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from expectations.compiler import source_columns
 from expectations.kinds import CheckContext
 from expectations.rulebook import Suite
-from expectations.runner import GxValidation, RuleOutcome, failing_records
+from expectations.runner import FailingRecord, GxValidation, RuleOutcome, failing_records
 from remediation import settings
+from remediation.checks.incremental import FULL
 from remediation.checks.keydefects import KeyDefects
 from remediation.checks.pipeline import Measured, Progress, ValidateSummary, conclude, measure, open_run
 from remediation.checks.staging import Extracted, fail_run, stage_failing
@@ -56,6 +63,7 @@ from remediation.store.models import (
 from remediation.store.tablelock import holder
 
 MAX_PARTITIONS = 64
+KEY_BATCH = 5000  # keys of an incremental run read per statement by a range
 _log = logging.getLogger(__name__)
 
 
@@ -133,6 +141,8 @@ class Prepared:
     null_keys: int
     duplicate_rows: int
     gx: dict[str, Any]
+    mode: str = FULL
+    evaluated: tuple[str, ...] | None = None  # an incremental run's keys (sorted); None: every record
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -145,6 +155,8 @@ class Prepared:
             "null_keys": self.null_keys,
             "duplicate_rows": self.duplicate_rows,
             "gx": self.gx,
+            "mode": self.mode,
+            "evaluated": None if self.evaluated is None else list(self.evaluated),
         }
 
     @classmethod
@@ -160,6 +172,8 @@ class Prepared:
                 null_keys=int(data["null_keys"]),
                 duplicate_rows=int(data["duplicate_rows"]),
                 gx=dict(data["gx"]),
+                mode=str(data.get("mode", FULL)),
+                evaluated=None if data.get("evaluated") is None else tuple(map(str, data["evaluated"])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DqgovError(f"not a prepared check run: {exc!r} in {str(data)[:200]}") from None
@@ -186,12 +200,14 @@ def prepare(
     trigger: str = "airflow",
     progress: Progress = _quiet,
     today: dt.date | None = None,
+    mode: str = FULL,
 ) -> Prepared:
     """A new run with everything but its extraction done, and its key ranges (at most `partitions`)."""
-    run_id = open_run(source, store, suite, check_date, trigger, today)
+    run_id, plan = open_run(source, store, suite, check_date, trigger, today, mode)
     try:
         with heartbeat(store, run_id):
-            measured = measure(source, store, suite, run_id, CheckContext(check_date=check_date), progress)
+            ctx = CheckContext(check_date=check_date)
+            measured = measure(source, store, suite, run_id, ctx, progress, plan)
             ranges = key_ranges(source, suite, partitions)
         owner = f"{len(ranges)} key ranges, prepared by {holder()}"[:120]  # no process of its own now
         with store.begin() as conn:
@@ -211,6 +227,8 @@ def prepare(
         null_keys=measured.defects.null_keys,
         duplicate_rows=measured.defects.duplicate_rows,
         gx=_gx_json(measured.gx),
+        mode=measured.mode,
+        evaluated=None if measured.evaluated is None else tuple(sorted(measured.evaluated)),
     )
 
 
@@ -248,7 +266,7 @@ def extract_range(
         skipped = frozenset(
             conn.scalars(sa.select(DuplicateKey.record_key).where(DuplicateKey.run_id == run_id))
         )
-        failing = failing_records(source, suite, ctx, where=key_range.where(key))
+        failing = _range_records(source, suite, ctx, prepared, key_range.where(key))
         extracted = stage_failing(store, suite, failing, run_id, progress, skipped, conn=conn)
         _validating(conn, run_id, lock=True)
         conn.execute(
@@ -263,6 +281,24 @@ def extract_range(
             )
         )
     return extracted.records
+
+
+def _range_records(
+    source: sa.Engine,
+    suite: Suite,
+    ctx: CheckContext,
+    prepared: Prepared,
+    in_range: list[ColumnElement[bool]],
+) -> Iterator[FailingRecord]:
+    """The failing records of a range: all of them, or those of the incremental run's keys, by batch."""
+    if prepared.evaluated is None:
+        yield from failing_records(source, suite, ctx, where=in_range)
+        return
+    key = source_columns(suite.table)[suite.key]
+    keys = prepared.evaluated
+    for start in range(0, len(keys), KEY_BATCH):
+        batch = [*in_range, key.in_(keys[start : start + KEY_BATCH])]
+        yield from failing_records(source, suite, ctx, where=batch)
 
 
 def finish(source: sa.Engine, store: sa.Engine, suite: Suite, prepared: Prepared) -> ValidateSummary:
@@ -289,7 +325,15 @@ def finish(source: sa.Engine, store: sa.Engine, suite: Suite, prepared: Prepared
     for row in parts:
         per_rule.update(json.loads(row.per_rule))
     extracted = Extracted(per_rule, sum(p.records for p in parts))
-    measured = Measured(prepared.records_total, prepared.records_in_scope, defects, _gx_of(prepared.gx))
+    evaluated = None if prepared.evaluated is None else frozenset(prepared.evaluated)
+    measured = Measured(
+        prepared.records_total,
+        prepared.records_in_scope,
+        defects,
+        _gx_of(prepared.gx),
+        prepared.mode,
+        evaluated=evaluated,
+    )
     with store.begin() as conn:  # an earlier attempt may have staged some before it failed
         conn.execute(sa.delete(RecordState).where(RecordState.run_id == run_id))
     with heartbeat(store, run_id):
@@ -314,6 +358,8 @@ def _summary_of(store: sa.Engine, prepared: Prepared, defects: KeyDefects) -> Va
             findings=run.findings,
             rules_not_closable=tuple(not_closable),
             source_defects=defects.describe(),
+            mode=prepared.mode,
+            records_evaluated=run.records_evaluated or 0,
         )
 
 
@@ -326,9 +372,10 @@ def validate_partitioned(
     trigger: str = "cli",
     progress: Progress = _quiet,
     today: dt.date | None = None,
+    mode: str = FULL,
 ) -> ValidateSummary:
     """The DAG's prepare, extract and finish in this process, one range after the other."""
-    prepared = prepare(source, store, suite, check_date, partitions, trigger, progress, today)
+    prepared = prepare(source, store, suite, check_date, partitions, trigger, progress, today, mode)
     for key_range in prepared.ranges:
         extract_range(source, store, suite, prepared, key_range.part, progress)
     return finish(source, store, suite, prepared)

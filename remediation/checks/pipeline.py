@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from expectations.kinds import CheckContext
 from expectations.reference import reference_versions
@@ -24,6 +25,14 @@ from expectations.runner import (
     count_records,
     failing_records,
     validate_with_gx,
+)
+from remediation.checks.incremental import (
+    FULL,
+    Plan,
+    evaluated_keys,
+    plan_run,
+    scope_where,
+    subset_where,
 )
 from remediation.checks.keydefects import KeyDefects, find_key_defects
 from remediation.checks.reconcile.run import ReconcileSummary, reconcile_run
@@ -82,6 +91,8 @@ class ValidateSummary:
     findings: int
     rules_not_closable: tuple[str, ...]
     source_defects: str = ""  # what is wrong with the source's keys, if anything
+    mode: str = FULL  # full | incremental (remediation.checks.incremental)
+    records_evaluated: int = 0  # records the rules ran on
 
 
 def validate(
@@ -92,19 +103,22 @@ def validate(
     trigger: str = "cli",
     progress: Progress = _quiet,
     today: dt.date | None = None,
+    mode: str = FULL,
 ) -> ValidateSummary:
     """Run the suite and stage its findings under a new check run. Does not touch the to-dos.
 
     A check date after `today` (Asia/Shanghai) is refused, and the source's table verified against the
     contract, before anything is written. Runs left behind by dead processes are swept to *abandoned* first.
     (`remediation.checks.partitions` does the same in steps, the extraction split into key ranges.)
+    `mode` (`full`, `incremental`, `auto`: `remediation.checks.incremental`) says which records are evaluated;
+    the counts, the volume guard's figures and the key defects always cover the whole table.
     """
-    run_id = open_run(source, store, suite, check_date, trigger, today)
+    run_id, plan = open_run(source, store, suite, check_date, trigger, today, mode)
     ctx = CheckContext(check_date=check_date)
     try:
         with heartbeat(store, run_id):
-            measured = measure(source, store, suite, run_id, ctx, progress)
-            failing = failing_records(source, suite, ctx)
+            measured = measure(source, store, suite, run_id, ctx, progress, plan)
+            failing = failing_records(source, suite, ctx, where=measured.where)
             skipped = measured.defects.duplicate_keys
             extracted = stage_failing(store, suite, failing, run_id, progress, skipped)
             summary = conclude(source, store, suite, run_id, check_date, measured, extracted)
@@ -122,6 +136,13 @@ class Measured:
     records_in_scope: int
     defects: KeyDefects
     gx: GxValidation
+    mode: str = FULL
+    where: Sequence[ColumnElement[bool]] = ()  # the records the rules run on (all of them: none)
+    evaluated: frozenset[str] | None = None  # their keys, when not all of them
+
+    @property
+    def records_evaluated(self) -> int:
+        return self.records_total if self.evaluated is None else len(self.evaluated)
 
 
 def open_run(
@@ -131,26 +152,42 @@ def open_run(
     check_date: dt.date,
     trigger: str,
     today: dt.date | None = None,
-) -> int:
-    """Refuse a future date, verify the contract, sweep dead runs, sync the rules; a new validating run."""
+    mode: str = FULL,
+) -> tuple[int, Plan]:
+    """Refuse a future date, verify the contract, sweep dead runs, sync the rules, plan which records the
+    run evaluates (`mode`); a new validating run and its plan."""
     refuse_future(check_date, "check date", today)
     verify_contract(source, [suite.table])
     sweep_runs(store)
     sync_rules(store, suite)
     ensure_default_campaign(store, check_date)
-    return start_run(store, suite, check_date, trigger, source)
+    plan = plan_run(source, store, suite, check_date, mode)
+    return start_run(store, suite, check_date, trigger, source, run_values=plan.run_values()), plan
 
 
 def measure(
-    source: sa.Engine, store: sa.Engine, suite: Suite, run_id: int, ctx: CheckContext, progress: Progress
+    source: sa.Engine,
+    store: sa.Engine,
+    suite: Suite,
+    run_id: int,
+    ctx: CheckContext,
+    progress: Progress,
+    plan: Plan,
 ) -> Measured:
-    """Count and stage the records (per institution, for the volume guard), the key defects; validate with GX."""
+    """Count and stage the records (per institution, for the volume guard), the key defects; pick the
+    records the plan evaluates and validate them with GX."""
     total, in_scope = count_records(source, suite)
     stage_record_counts(source, store, suite, run_id)
     stage_volume(source, store, suite, run_id)
     defects = find_key_defects(source, store, suite, run_id)
-    progress(f"{suite.table}: validating {in_scope} in-scope records with Great Expectations")
-    return Measured(total, in_scope, defects, validate_with_gx(source, suite, ctx))
+    where = scope_where(suite, plan, ctx.check_date)
+    evaluated = evaluated_keys(source, suite, where) if plan.incremental else None
+    if evaluated is not None:
+        where = subset_where(suite, evaluated, where)
+    n_evaluated = total if evaluated is None else len(evaluated)
+    progress(f"{suite.table}: {plan.mode} run ({plan.reason}): validating {n_evaluated} of {total} records")
+    gx = validate_with_gx(source, suite, ctx, where)
+    return Measured(total, in_scope, defects, gx, plan.mode, tuple(where), evaluated)
 
 
 def conclude(
@@ -171,7 +208,7 @@ def conclude(
         outcome.extracted = extracted.per_rule[rule.id]
         outcomes.append(outcome)
     closable = [o.rule_id for o in outcomes if o.status == "ok"]
-    stage_record_states(source, store, suite, run_id, closable)
+    stage_record_states(source, store, suite, run_id, closable, evaluated=measured.evaluated)
     findings = sum(o.extracted for o in outcomes)
     mark_validated(
         store,
@@ -190,6 +227,7 @@ def conclude(
         measured.defects,
         records_total=measured.records_total,
         records_in_scope=measured.records_in_scope,
+        records_evaluated=measured.records_evaluated,
         failing_records=extracted.records,
         findings=findings,
         gx_success=gx.success,
@@ -206,6 +244,8 @@ def conclude(
         findings=findings,
         rules_not_closable=tuple(o.rule_id for o in outcomes if o.status != "ok"),
         source_defects=measured.defects.describe(),
+        mode=measured.mode,
+        records_evaluated=measured.records_evaluated,
     )
 
 
@@ -308,6 +348,7 @@ def run_suite(
     accepted_by: str | None = None,
     today: dt.date | None = None,
     lifecycle: Lifecycle | None = None,
+    mode: str = FULL,
 ) -> RunSummary:
     """Validate and reconcile one suite (what one check DAG does), in this process.
 
@@ -315,7 +356,7 @@ def run_suite(
     """
     started = time.perf_counter()
     org = sync_org(source, store) if sync else None
-    validation = validate(source, store, suite, check_date, trigger, progress, today=today)
+    validation = validate(source, store, suite, check_date, trigger, progress, today=today, mode=mode)
     summary = reconcile_run(
         store, validation.run_id, lifecycle or Lifecycle.in_force(), accepted_by=accepted_by
     )
@@ -331,6 +372,7 @@ def run_checks(
     progress: Progress = _quiet,
     accepted_by: str | None = None,
     lifecycle: Lifecycle | None = None,
+    mode: str = FULL,
 ) -> Iterator[RunSummary]:
     """Every suite, all or nothing: the whole source is verified, every suite validated, and only then are
     the runs reconciled, one table at a time. A validation that fails stops the others before any
@@ -345,7 +387,7 @@ def run_checks(
     validated: list[ValidateSummary] = []
     try:
         for suite in suites:
-            validated.append(validate(source, store, suite, check_date, trigger, progress))
+            validated.append(validate(source, store, suite, check_date, trigger, progress, mode=mode))
     except BaseException as exc:
         for v in validated:
             fail_run(store, v.run_id, RuntimeError(f"not applied: the {suite.table} run failed ({exc})"))

@@ -51,7 +51,7 @@ class Extracted:
     records: int
 
 
-LOOKUP_BATCH = 500
+LOOKUP_BATCH = 5000  # keys per look-up in the source (one IN list)
 
 
 def _quiet(_: str) -> None:
@@ -95,6 +95,7 @@ def start_run(
     trigger: str,
     source: sa.Engine,
     record_key: str | None = None,
+    run_values: Mapping[str, object] | None = None,
 ) -> int:
     at = now()
     with store.begin() as conn:
@@ -111,6 +112,7 @@ def start_run(
                     started_at=at,
                     owner=holder(),
                     heartbeat_at=at,
+                    **(run_values or {}),
                 )
                 .returning(CheckRun.id)
             ).scalar_one()
@@ -188,12 +190,14 @@ def stage_record_states(
     run_id: int,
     closable_rules: Sequence[str],
     record_key: str | None = None,
+    evaluated: frozenset[str] | None = None,
 ) -> None:
     """Look up, in the source, what became of records whose to-dos reconcile may close (they no longer fail).
 
     Those are the to-dos reconcile closes: open, pending verification and exempted ones; with `record_key`,
     only that record's. Each record's state is `live`, `out_of_scope` (its status is out of the suite's
-    scope, clause G1) or `gone` (no longer in the source).
+    scope, clause G1) or `gone` (no longer in the source). With `evaluated` (an incremental run), a record
+    still in the source is staged only if it is one of those keys: the others' to-dos stay as they are.
     """
     from remediation.checks.reconcile.transitions import CLOSABLE
     from remediation.store.models import Todo
@@ -235,19 +239,21 @@ def stage_record_states(
         with source.connect() as conn:
             rows = conn.execute(sa.select(key_col, src.c.status).where(key_col.in_(keys)))
             states: dict[str, str | None] = {str(k): s for k, s in rows}
-        with store.begin() as conn:
-            conn.execute(
-                sa.insert(RecordState),
-                [
-                    {
-                        "run_id": run_id,
-                        "record_key": k,
-                        "status": states.get(k),
-                        "state": record_state(suite, k, states),
-                    }
-                    for k in keys
-                ],
-            )
+        staged = [k for k in keys if evaluated is None or k in evaluated or k not in states]
+        if staged:
+            with store.begin() as conn:
+                conn.execute(
+                    sa.insert(RecordState),
+                    [
+                        {
+                            "run_id": run_id,
+                            "record_key": k,
+                            "status": states.get(k),
+                            "state": record_state(suite, k, states),
+                        }
+                        for k in staged
+                    ],
+                )
         last = keys[-1]
 
 

@@ -76,6 +76,14 @@ def check(
         str | None,
         typer.Option("--staff", help="Who accepts the drop (data office); needed with --accept-drop."),
     ] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental/--full",
+            help="Evaluate only the records that may have changed since the last run (full when that is "
+            "not safe: first run, rules or staff changed, a run voided), or every record (default).",
+        ),
+    ] = False,
     store_url: StoreOpt = None,
 ) -> None:
     """Run every suite once against a source that follows the contract, and reconcile the to-dos.
@@ -95,18 +103,22 @@ def check(
     suites = load_suites()
     source = open_source(source_url, [s.table for s in suites])  # the whole contract, before the store
     try:
-        _check(source, open_store(store_url), suites, day, staff if accept_drop else None)
+        mode = "incremental" if incremental else "full"
+        _check(source, open_store(store_url), suites, day, staff if accept_drop else None, mode)
     finally:
         source.dispose()
 
 
-def _check(source: Any, store: Any, suites: Any, day: dt.date, accepted_by: str | None) -> None:
+def _check(
+    source: Any, store: Any, suites: Any, day: dt.date, accepted_by: str | None, mode: str = "full"
+) -> None:
     from remediation.checks.pipeline import run_checks
 
-    for s in run_checks(source, store, suites, day, "cli", echo, accepted_by):
+    for s in run_checks(source, store, suites, day, "cli", echo, accepted_by, mode=mode):
         v, r = s.validation, s.reconcile
         typer.echo(
-            f"{s.table} {day}: {v.records_in_scope} records in scope, {v.failing_records} failing, "
+            f"{s.table} {day}: {v.mode} run, {v.records_evaluated} records evaluated, "
+            f"{v.records_in_scope} records in scope, {v.failing_records} failing, "
             f"{v.findings} findings; to-dos opened {r.opened}, reopened {r.reopened}, kept {r.kept}, "
             f"fixed {r.fixed}, out of scope {r.out_of_scope}, gone {r.gone}, reassigned {r.reassigned} "
             f"[run {v.run_id}, {r.status}, {s.seconds:.1f}s]"

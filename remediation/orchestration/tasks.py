@@ -61,7 +61,9 @@ def prepare_task(table: str, context: dict[str, Any]) -> list[dict[str, Any]]:
     partitions = partition_count(conf.get("partitions"))
     source = open_source(source_url_of(context), [table])
     try:
-        prepared = prepare(source, open_store(), suite_for(table), check_date_of(context), partitions)
+        # incremental, but full on the days of DQGOV_FULL_SWEEP (by the logical date) or when it must be
+        store, date = open_store(), check_date_of(context)
+        prepared = prepare(source, store, suite_for(table), date, partitions, mode="auto")
     finally:
         source.dispose()
     return [{**prepared.as_json(), "part": r.part} for r in prepared.ranges]

@@ -140,6 +140,15 @@ class CheckRun(Base):
     source_defects: Mapped[str | None] = mapped_column(sa.Text)  # JSON: records without a key, duplicate keys
     voided_by: Mapped[str | None] = mapped_column(sa.String(20))
     voided_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # full: every record evaluated; incremental: only the records that may have changed verdict since
+    # `base_run_id` (remediation.checks.incremental)
+    mode: Mapped[str] = mapped_column(sa.String(12), default="full", server_default="full")
+    base_run_id: Mapped[int | None] = mapped_column(sa.Integer)
+    mode_reason: Mapped[str | None] = mapped_column(sa.String(200))  # why the run has its mode
+    source_high_water: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)  # max updated_at seen
+    rules_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))  # rules, scope, reference data
+    org_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))  # institution and staff tables
+    records_evaluated: Mapped[int | None] = mapped_column(sa.Integer)  # rows the rules ran on
 
     __table_args__ = (sa.Index("ix_dq_check_run_table_date", "table_name", "logical_date"),)
 

@@ -183,6 +183,7 @@ def _apply(conn: sa.Connection, run: Any, policy: Policy, calendar: WorkdayCalen
         run.logical_date,
         run.record_key,
         due_dates(conn, run.table_name, run.logical_date, policy, calendar),
+        incremental=run.mode == "incremental",
     )
     reopened = tr.lapse_exemptions(p) + tr.reopen_regressions(p) + tr.restore_returned(p)
     tr.refute_claims(p)
@@ -190,6 +191,8 @@ def _apply(conn: sa.Connection, run: Any, policy: Policy, calendar: WorkdayCalen
     tr.refresh_kept(p)
     opened = tr.open_new(p)
     closed = tr.close_passing(p)
+    if p.incremental:
+        tr.carry_unevaluated(p)
     findings = tr.findings_count(p)
     return ReconcileSummary(
         run_id=run.id,

@@ -51,6 +51,7 @@ class Pass:
     day: dt.date
     record_key: str | None
     due: Mapping[str, dt.date]  # rule id → due date of a to-do (re)opened on `day`
+    incremental: bool = False  # the run evaluated only some records (`remediation.checks.incremental`)
     at: dt.datetime = field(default_factory=now)
 
     def __post_init__(self) -> None:
@@ -342,11 +343,15 @@ def open_new(p: Pass) -> int:
 
 def close_passing(p: Pass) -> dict[str, int]:
     """No longer failing, for rules that ran cleanly on this run: close each to-do by what became of its
-    record: *out of scope* (its status left the scope, G1), *gone* (no longer in the extract) or *fixed*."""
+    record: *out of scope* (its status left the scope, G1), *gone* (no longer in the extract) or *fixed*.
+    An incremental run closes a to-do as fixed only if it evaluated the record (its state was staged)."""
     closable_rules = sa.select(CheckRunRule.rule_id).where(
         CheckRunRule.run_id == p.run_id, CheckRunRule.status == "ok"
     )
     base = sa.and_(p.mine, t.c.status.in_(CLOSABLE), t.c.rule_id.in_(closable_rules), ~p.found)
+    if p.incremental:  # only records it evaluated, or found gone: those with a staged state
+        staged = sa.select(RecordState.record_key).where(RecordState.run_id == p.run_id)
+        base = sa.and_(base, t.c.record_key.in_(staged))
 
     def record_is(state: str) -> ColumnElement[bool]:
         return (
@@ -364,11 +369,26 @@ def close_passing(p: Pass) -> dict[str, int]:
     for status, where in (
         (TodoStatus.OUT_OF_SCOPE, sa.and_(base, record_is("out_of_scope"))),
         (TodoStatus.GONE, sa.and_(base, record_is("gone"))),
-        (TodoStatus.FIXED, base),
+        (TodoStatus.FIXED, sa.and_(base, record_is("live")) if p.incremental else base),
     ):
         values = {"status": status, "closed_on": p.day, "transition_run_id": p.run_id, "card": Card.NONE}
         counts[status.value] = p.transition(where, status.value, status.value, values)
     return counts
+
+
+def carry_unevaluated(p: Pass) -> None:
+    """An incremental run: a to-do still open whose record it did not evaluate is failing as before (its
+    record, its peers, the date and the routing are unchanged), so it is seen again today."""
+    staged = (
+        sa.select(RecordState.record_key)
+        .where(RecordState.run_id == p.run_id, RecordState.record_key == t.c.record_key)
+        .exists()
+    )
+    p.conn.execute(
+        sa.update(t)
+        .where(p.mine, t.c.status.in_(CLOSABLE), t.c.last_seen != p.day, ~p.found, ~staged)
+        .values(last_seen=p.day)
+    )
 
 
 def findings_count(p: Pass) -> int:

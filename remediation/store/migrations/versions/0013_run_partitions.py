@@ -1,7 +1,7 @@
 """the key ranges of a partitioned check run, each with what its extract task staged
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30 20:10:00
 
 The check DAG may split a table into key ranges that run as mapped Airflow tasks
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
