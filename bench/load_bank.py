@@ -1,10 +1,12 @@
 """Load a large demo bank into PostgreSQL with COPY, in flat memory: millions of merchants and customers.
 
     .venv/bin/python bench/load_bank.py postgresql+psycopg://postgres@127.0.0.1:5432/dqgov_perf_1m \
-        --merchants 1000000 --customers 1000000
+        --merchants 1000000 --customers 1000000 [--failing-share 0.01]
 
 The demo generator's rows stream straight into `COPY … FROM STDIN` (no list of rows, no ground truth
-kept: `generate_demo_bank` is the one that records injected defects). The database is created if it does
+kept: `generate_demo_bank` is the one that records injected defects). `--failing-share` is the share of
+records given a defect (the generator's `defect_rate`, 0.15 by default); the records that fail a rule come
+out within a point of it. The database is created if it does
 not exist, its four source tables replaced, then ANALYZEd. Prints seconds and peak RSS.
 """
 
@@ -57,11 +59,15 @@ def forgetful(builder: Builder, rows: Iterator[Row]) -> Iterator[Row]:
             builder.defects.clear()
 
 
-def load(url: str, merchants: int, customers: int, check_date: dt.date) -> dict[str, float]:
+def load(
+    url: str, merchants: int, customers: int, check_date: dt.date, failing_share: float = 0.15
+) -> dict[str, float]:
     started = time.perf_counter()
     create_database(sa.make_url(url))
     engine = sa.create_engine(url)
-    spec = DemoBankSpec(merchants=merchants, customers=customers, check_date=check_date)
+    spec = DemoBankSpec(
+        merchants=merchants, customers=customers, check_date=check_date, defect_rate=failing_share
+    )
     org = build_org(random.Random(f"{spec.seed}/org"))
     with engine.begin() as conn:
         SOURCE_METADATA.drop_all(conn, tables=TABLES, checkfirst=True)
@@ -85,8 +91,13 @@ def main() -> None:
     parser.add_argument("--merchants", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--check-date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 20))
+    parser.add_argument(
+        "--failing-share", type=float, default=0.15, help="share of records given a defect (0 to 1)"
+    )
     args = parser.parse_args()
-    result = load(args.url, args.merchants, args.customers, args.check_date)
+    if not 0.0 <= args.failing_share <= 1.0:
+        parser.error(f"--failing-share {args.failing_share}: must be between 0 and 1")
+    result = load(args.url, args.merchants, args.customers, args.check_date, args.failing_share)
     print(
         f"loaded {args.merchants} merchants + {args.customers} customers in {result['seconds']:.1f} s, "
         f"peak RSS {result['peak_rss_mib']:.0f} MiB"

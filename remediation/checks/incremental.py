@@ -39,6 +39,7 @@ from expectations.contract import institution as src_institution
 from expectations.contract import staff as src_staff
 from expectations.reference import reference_versions
 from expectations.rulebook import Suite
+from remediation.checks.staging import LOOKUP_BATCH
 from remediation.settings import integer_of, weekdays_of
 from remediation.store.models import CheckRun, DuplicateKey, RunStatus, Todo, TodoStatus
 
@@ -46,7 +47,6 @@ FULL, INCREMENTAL, AUTO = "full", "incremental", "auto"
 MODES = (AUTO, FULL, INCREMENTAL)
 MAX_LISTED_KEYS = 20_000  # records listed by key beyond the changed ones; more: a full run
 MAX_SUBSET_KEYS = 30_000  # evaluated records named by key in GX's and the extractor's statements
-LOOKUP_BATCH = 5000  # keys per look-up in the source (one IN list)
 
 Columns = Mapping[str, ColumnElement[Any]]
 

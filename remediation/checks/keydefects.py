@@ -18,6 +18,7 @@ from expectations.rulebook import Suite
 from remediation.clock import now
 from remediation.errors import SourceError
 from remediation.notify.alerts import alert_data_office
+from remediation.store.bulk import Appender
 from remediation.store.models import DuplicateKey
 
 MAX_DUPLICATE_KEYS = 100_000
@@ -74,17 +75,10 @@ def find_key_defects(source: sa.Engine, store: sa.Engine, suite: Suite, run_id: 
         .group_by(key)
         .having(sa.func.count() > 1)
     )
-    keys: set[str] = set()
+    keys: set[str] = set()  # at most MAX_DUPLICATE_KEYS: the extractor skips them
     rows = 0
-    batch: list[dict[str, object]] = []
-
-    def flush() -> None:
-        if batch:
-            with store.begin() as conn:
-                conn.execute(sa.insert(DuplicateKey), batch)
-            batch.clear()
-
-    with source.connect() as conn:
+    staged = Appender(store, DuplicateKey, ("run_id", "record_key", "rows"), BATCH)
+    with source.connect() as conn, staged:
         nulls = int(conn.scalar(sa.select(sa.func.count()).select_from(table).where(key.is_(None))) or 0)
         for value, count in conn.execution_options(stream_results=True, yield_per=BATCH).execute(shared):
             keys.add(str(value))
@@ -94,10 +88,7 @@ def find_key_defects(source: sa.Engine, store: sa.Engine, suite: Suite, run_id: 
                     f"source table {suite.table!r}: more than {MAX_DUPLICATE_KEYS:,} values of {suite.key} are "
                     "used by more than one row; the extract is broken (fix it, then run the check again)"
                 )
-            batch.append({"run_id": run_id, "record_key": str(value), "rows": int(count)})
-            if len(batch) >= BATCH:
-                flush()
-    flush()
+            staged.add((run_id, str(value), int(count)))
     return KeyDefects(suite.key, nulls, frozenset(keys), rows)
 
 

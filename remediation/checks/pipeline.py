@@ -72,8 +72,6 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-STAGING_BATCH = 5000
-LOOKUP_BATCH = 500
 
 
 def _quiet(_: str) -> None:

@@ -23,6 +23,7 @@ from remediation.checks.keydefects import KeyDefects, alert_key_defects
 from remediation.checks.routing import load_routing
 from remediation.clock import now
 from remediation.masking import masked_summary, value_hash
+from remediation.store.bulk import STAGING_BATCH, Appender, append_rows
 from remediation.store.engines import safe_url
 from remediation.store.models import (
     CheckRun,
@@ -40,7 +41,6 @@ from remediation.store.tablelock import holder
 from remediation.store.workflow_models import RunRecords
 
 Progress = Callable[[str], None]
-STAGING_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,21 @@ def start_run(
         )
 
 
+FINDING_COLUMNS = (
+    "run_id",
+    "rule_id",
+    "record_key",
+    "table_name",
+    "inst_code",
+    "mgr_staff_id",
+    "assignee_staff_id",
+    "routed_to_head",
+    "masked_value",
+    "record_created",
+    "value_hash",
+)
+
+
 def stage_failing(
     store: sa.Engine,
     suite: Suite,
@@ -127,13 +142,16 @@ def stage_failing(
     progress: Progress,
     skipped: frozenset[str] = frozenset(),
     conn: sa.Connection | None = None,
+    copy: bool = True,
 ) -> Extracted:
     """Route and stage every (rule, record) of `failing` as findings of the run; counts per rule id.
 
     Records without a key, or with a key in `skipped` (shared by several rows), are counted (so the
-    counts still match GX's) but not staged: they cannot become to-dos. With `conn`, every batch goes
-    into that connection's transaction (a partition of a run stages all or nothing); else each batch
-    commits on its own.
+    counts still match GX's) but not staged: they cannot become to-dos. Findings go to the store as they
+    stream in, `STAGING_BATCH` at a time (COPY on PostgreSQL unless `copy` is False: `remediation.store.bulk`).
+    With `conn`, every batch goes into that connection's transaction (a partition of a run stages all or
+    nothing); else each batch commits on its own.
+    Masking and the value hash are computed here, in Python, not in SQL: docs/decisions.md says why.
     """
     extracted: Counter[str] = Counter()
     created = CREATED_COLUMNS[suite.table]
@@ -142,44 +160,34 @@ def stage_failing(
             routing = load_routing(reader)
     else:
         routing = load_routing(conn)
-    batch: list[dict[str, object]] = []
     records = 0
-
-    def flush() -> None:
-        if batch and conn is not None:
-            conn.execute(sa.insert(Finding), batch)
-        elif batch:
-            with store.begin() as writer:
-                writer.execute(sa.insert(Finding), batch)
-        batch.clear()
-
-    for record in failing:
-        records += 1
-        for rule in record.rules:
-            extracted[rule.id] += 1
-        if record.record_key is None or record.record_key in skipped:
-            continue
-        assignee, to_head = routing.route(record.mgr_staff_id, record.inst_code)
-        for rule in record.rules:
-            batch.append(
-                {
-                    "run_id": run_id,
-                    "rule_id": rule.id,
-                    "record_key": record.record_key,
-                    "table_name": suite.table,
-                    "inst_code": record.inst_code,
-                    "mgr_staff_id": record.mgr_staff_id,
-                    "assignee_staff_id": assignee,
-                    "routed_to_head": to_head,
-                    "masked_value": masked_summary(rule.columns, record.values),
-                    "record_created": record.values.get(created),
-                    "value_hash": value_hash(rule.columns, record.values),
-                }
-            )
-        if len(batch) >= STAGING_BATCH:
-            flush()
-            progress(f"{suite.table}: {records} failing records staged")
-    flush()
+    with Appender(store, Finding, FINDING_COLUMNS, STAGING_BATCH, copy, conn) as findings:
+        for record in failing:
+            records += 1
+            for rule in record.rules:
+                extracted[rule.id] += 1
+            if record.record_key is None or record.record_key in skipped:
+                continue
+            assignee, to_head = routing.route(record.mgr_staff_id, record.inst_code)
+            wrote = False
+            for rule in record.rules:
+                wrote |= findings.add(
+                    (
+                        run_id,
+                        rule.id,
+                        record.record_key,
+                        suite.table,
+                        record.inst_code,
+                        record.mgr_staff_id,
+                        assignee,
+                        to_head,
+                        masked_summary(rule.columns, record.values),
+                        record.values.get(created),
+                        value_hash(rule.columns, record.values),
+                    )
+                )
+            if wrote:
+                progress(f"{suite.table}: {records} failing records staged")
     return Extracted(extracted, records)
 
 
@@ -191,6 +199,7 @@ def stage_record_states(
     closable_rules: Sequence[str],
     record_key: str | None = None,
     evaluated: frozenset[str] | None = None,
+    copy: bool = True,
 ) -> None:
     """Look up, in the source, what became of records whose to-dos reconcile may close (they no longer fail).
 
@@ -242,17 +251,12 @@ def stage_record_states(
         staged = [k for k in keys if evaluated is None or k in evaluated or k not in states]
         if staged:
             with store.begin() as conn:
-                conn.execute(
-                    sa.insert(RecordState),
-                    [
-                        {
-                            "run_id": run_id,
-                            "record_key": k,
-                            "status": states.get(k),
-                            "state": record_state(suite, k, states),
-                        }
-                        for k in staged
-                    ],
+                append_rows(
+                    conn,
+                    RecordState,
+                    ("run_id", "record_key", "status", "state"),
+                    [(run_id, k, states.get(k), record_state(suite, k, states)) for k in staged],
+                    copy,
                 )
         last = keys[-1]
 

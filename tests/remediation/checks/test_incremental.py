@@ -1,8 +1,9 @@
 """Incremental runs give the to-dos and snapshots a full run gives, on SQLite and PostgreSQL.
 
-One demo bank, two stores checked in full on day 1. The source then changes (fixes, new defects, a USCC
+One demo bank, three stores checked in full on day 1. The source then changes (fixes, new defects, a USCC
 made duplicate and one un-duplicated by a closed and by a deleted record, a deleted merchant, expiries
-crossed by time alone); store A runs incrementally, store B in full, and both must agree on every to-do.
+crossed by time alone); store A runs incrementally, store C incrementally in three key ranges (the check
+DAG's prepare, extract and finish), store B in full, and all must agree on every to-do.
 Then a staff member leaves: the incremental run falls back to full, and the stores still agree.
 """
 
@@ -20,9 +21,13 @@ from expectations.kinds import KINDS, CheckContext
 from expectations.rulebook import load_suites
 from expectations.runner import failing_records
 from remediation.checks.incremental import TIME_BOUNDARIES, plan_run
-from remediation.checks.pipeline import RunSummary, run_checks
+from remediation.checks.partitions import validate_partitioned
+from remediation.checks.pipeline import RunSummary, ValidateSummary, run_checks
+from remediation.checks.reconcile.run import reconcile_run
+from remediation.checks.routing import sync_org
 from remediation.checks.voiding import void_run
 from remediation.demobank import DemoBankSpec, generate_demo_bank
+from remediation.lifecycle import Lifecycle
 from remediation.reporting.snapshots import take_snapshot
 from remediation.settings import WEEKDAYS
 from remediation.store.engines import open_store
@@ -64,13 +69,23 @@ class Twins:
         generate_demo_bank(self.source, DemoBankSpec(merchants=300, customers=150, seed=7, check_date=DAY1))
         self.a = open_store(databases.new("a"))
         self.b = open_store(databases.new("b"))
+        self.c = open_store(databases.new("c"))
 
     def run(self, day: dt.date, mode_a: str) -> tuple[list[RunSummary], list[RunSummary]]:
         a = list(run_checks(self.source, self.a, SUITES, day, mode=mode_a))
         b = list(run_checks(self.source, self.b, SUITES, day, mode="full"))
-        take_snapshot(self.a, day)
-        take_snapshot(self.b, day)
+        c = self.run_in_ranges(day, mode_a)
+        assert [s.mode for s in c] == [s.validation.mode for s in a]
+        for store in (self.a, self.b, self.c):
+            take_snapshot(store, day)
         return a, b
+
+    def run_in_ranges(self, day: dt.date, mode: str) -> list[ValidateSummary]:
+        sync_org(self.source, self.c)
+        validated = [validate_partitioned(self.source, self.c, s, day, 3, mode=mode) for s in SUITES]
+        for summary in validated:
+            reconcile_run(self.c, summary.run_id, Lifecycle.in_force())
+        return validated
 
     def keys(self, table: sa.Table, *where: Any, limit: int = 10) -> list[str]:
         key = table.c[0]
@@ -114,6 +129,8 @@ def assert_same(twins: Twins) -> None:
     assert {k: v for k, v in a.items() if b.get(k) != v} == {k: v for k, v in b.items() if a.get(k) != v}
     assert a == b
     assert snapshots(twins.a) == snapshots(twins.b)
+    assert todos(twins.c) == b
+    assert snapshots(twins.c) == snapshots(twins.b)
 
 
 @pytest.fixture
