@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from expectations.contract import CREATED_COLUMNS
 from expectations.rulebook import Suite
@@ -88,25 +89,33 @@ def choose_campaign(campaigns: Sequence[CampaignScope], campaign_id: int | None)
 
 
 def ensure_default_campaign(store: sa.Engine, first_day: dt.date) -> None:
-    """Create the default campaign (baseline = the first check date) if there is no campaign yet."""
-    with store.begin() as conn:
-        if conn.scalar(sa.select(sa.func.count()).select_from(Campaign)):
-            return
-        conn.execute(
-            sa.insert(Campaign).values(
-                name=DEFAULT_CAMPAIGN,
-                tables="",
-                rules="",
-                institutions="",
-                baseline_date=first_day,
-                deadline=first_day + DEFAULT_LENGTH,
-                target_rate=DEFAULT_TARGET,
-                is_default=True,
-                created_at=now(),
-                created_by="system",
+    """Create the default campaign (baseline = the first check date) if there is no campaign yet.
+
+    Two first checks at once (separate processes on a new store) both find none: the one whose insert
+    loses on the campaign's unique name finds the other's campaign and goes on."""
+    try:
+        with store.begin() as conn:
+            if conn.scalar(sa.select(sa.func.count()).select_from(Campaign)):
+                return
+            conn.execute(
+                sa.insert(Campaign).values(
+                    name=DEFAULT_CAMPAIGN,
+                    tables="",
+                    rules="",
+                    institutions="",
+                    baseline_date=first_day,
+                    deadline=first_day + DEFAULT_LENGTH,
+                    target_rate=DEFAULT_TARGET,
+                    is_default=True,
+                    created_at=now(),
+                    created_by="system",
+                )
             )
-        )
-        build_tally(conn)
+            build_tally(conn)
+    except IntegrityError:
+        with store.connect() as conn:
+            if not conn.scalar(sa.select(sa.func.count()).select_from(Campaign)):
+                raise
 
 
 def create_campaign(
