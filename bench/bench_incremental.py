@@ -29,6 +29,7 @@ import time
 import uuid
 
 import sqlalchemy as sa
+from benchdb import pg_settings
 
 DAY1 = dt.date(2026, 11, 20)
 DAY2 = DAY1 + dt.timedelta(days=1)
@@ -125,20 +126,6 @@ def timed_copy(source_url: str, base: str, mode: str) -> dict[str, float | str]:
         admin.dispose()
 
 
-def pg_settings(url: str) -> str:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        jit = conn.scalar(sa.text("SHOW jit"))
-        workers = conn.scalar(sa.text("SHOW max_parallel_workers_per_gather"))
-        version = conn.scalar(sa.text("SHOW server_version"))
-        analyzed = conn.execute(
-            sa.text("SELECT relname, greatest(last_analyze, last_autoanalyze) FROM pg_stat_user_tables")
-        ).all()
-    engine.dispose()
-    when = ", ".join(f"{t} {a}" for t, a in analyzed if t in TABLES)
-    return f"PostgreSQL {version}, jit={jit}, max_parallel_workers_per_gather={workers}, ANALYZE: {when}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", help="the source, loaded by bench/load_bank.py (changed in place)")
@@ -190,7 +177,7 @@ def report(samples: dict[str, list[dict[str, float | str]]], url: str) -> None:
             f"{rs[0]['customer_org_evaluated']} | {rss:.0f} | {med[mode] / med['full']:.3f} |"
         )
     same = len({r["todos"] for rs in samples.values() for r in rs}) == 1
-    print(f"\nidentical to-dos in every run: {same}; {pg_settings(url)}")
+    print(f"\nidentical to-dos in every run: {same}; {pg_settings(url, list(TABLES))}")
 
 
 if __name__ == "__main__":

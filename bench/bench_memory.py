@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+from benchdb import pg_settings
 
 HERE = Path(__file__).resolve().parent
 BASE = os.environ.get("DQGOV_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -115,27 +116,6 @@ def run_check(database: str, env: dict[str, str]) -> dict[str, float]:
     }
 
 
-def pg_settings(database: str) -> str:
-    engine = sa.create_engine(url_of(database))
-    with engine.connect() as conn:
-        shown = {
-            name: conn.scalar(sa.text(f"SHOW {name}"))
-            for name in (
-                "server_version",
-                "jit",
-                "max_parallel_workers_per_gather",
-                "shared_buffers",
-                "work_mem",
-            )
-        }
-        analyzed = conn.scalar(
-            sa.text("SELECT min(greatest(last_analyze, last_autoanalyze)) FROM pg_stat_user_tables")
-        )
-    engine.dispose()
-    settings = ", ".join(f"{k}={v}" for k, v in shown.items())
-    return f"PostgreSQL {settings}; tables ANALYZEd (oldest at {analyzed})"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=5_000_000, help="merchants + customers")
@@ -176,7 +156,7 @@ def main() -> None:
         )
     low, high = peaks[min(shares)], peaks[max(shares)]
     print(f"\npeak RSS {max(shares):.0%} / {min(shares):.0%} failing: {high / low:.3f}×")
-    print(pg_settings(banks[shares[0]]))
+    print(pg_settings(url_of(banks[shares[0]])))
     if args.drop:
         with admin().connect() as conn:
             for database in banks.values():

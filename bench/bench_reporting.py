@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from benchdb import pg_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-1"
@@ -188,29 +189,9 @@ def percentile(values: list[float], p: float) -> float:
 def settings_line(url: str) -> str:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        shown = {
-            name: conn.scalar(sa.text(f"SHOW {name}"))
-            for name in (
-                "server_version",
-                "jit",
-                "max_parallel_workers_per_gather",
-                "shared_buffers",
-                "work_mem",
-            )
-        }
         todos = conn.scalar(sa.text("SELECT reltuples::bigint FROM pg_class WHERE relname = 'dq_todo'"))
-        analyzed = conn.scalar(
-            sa.text(
-                "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'dq_todo'"
-            )
-        )
     engine.dispose()
-    return (
-        f"PostgreSQL {shown['server_version']}, jit={shown['jit']}, "
-        f"max_parallel_workers_per_gather={shown['max_parallel_workers_per_gather']}, "
-        f"shared_buffers={shown['shared_buffers']}, work_mem={shown['work_mem']}; dq_todo ≈ {todos:,} rows, "
-        f"ANALYZEd: {'yes' if analyzed else 'no'}"
-    )
+    return f"{pg_settings(url, ['dq_todo'])}; dq_todo ≈ {todos:,} rows"
 
 
 def main() -> None:

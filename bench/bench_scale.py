@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from benchdb import pg_settings
 
 TABLES = ("merchant", "customer_org")
 PHASES = ("read", "evaluate", "gx", "gx_plain", "check", "evaluate_plain")
@@ -195,23 +196,13 @@ def run_child(url: str, phase: str, table: str, code: Path | None) -> dict[str, 
     return result
 
 
-def pg_settings(url: str, table: str) -> str:
+def table_settings(url: str, table: str) -> str:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        jit = conn.scalar(sa.text("SHOW jit"))
-        workers = conn.scalar(sa.text("SHOW max_parallel_workers_per_gather"))
-        analyzed = conn.scalar(
-            sa.text(
-                "SELECT greatest(last_analyze, last_autoanalyze) FROM pg_stat_user_tables WHERE relname = :t"
-            ),
-            {"t": table},
-        )
         rows = conn.scalar(sa.text(f"SELECT count(*) FROM {table}"))
-        version = conn.scalar(sa.text("SHOW server_version"))
     engine.dispose()
     return (
-        f"{table}: {rows} rows; PostgreSQL {version}, jit={jit} (the check turns it off for its own statements), "
-        f"max_parallel_workers_per_gather={workers}, ANALYZE at {analyzed}"
+        f"{table}: {rows} rows; {pg_settings(url, [table])} (the check turns JIT off for its own statements)"
     )
 
 
@@ -274,7 +265,7 @@ def main() -> None:
                     f"| {table} | {name} | {len(seconds)} | {median:.2f} | {ratio} | {peak:.0f} | {detail} |"
                 )
     for table in tables:
-        print(f"\n{pg_settings(args.url, table)}")
+        print(f"\n{table_settings(args.url, table)}")
 
 
 if __name__ == "__main__":

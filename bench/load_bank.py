@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 
 import sqlalchemy as sa
+from benchdb import create_database
 
 from expectations.contract import SOURCE_METADATA, customer_org, institution, merchant, staff
 from remediation.demobank import DemoBankSpec
@@ -28,15 +29,6 @@ from remediation.demobank.org import build_org
 from remediation.demobank.people import Row
 
 TABLES = [institution, staff, merchant, customer_org]
-
-
-def create_database(url: sa.URL) -> None:
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
 
 
 def copy_rows(conn: sa.Connection, table: sa.Table, rows: Iterator[Row]) -> int:

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
+from benchdb import create_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,15 +45,6 @@ STATUSES = (
 )
 SLA_DAYS = {"high": 10, "medium": 20, "low": 30}
 HISTORY_DAYS = 30
-
-
-def create_database(url: sa.URL) -> None:
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
 
 
 def org() -> tuple[list[dict[str, object]], list[dict[str, object]], list[tuple[str, str]]]:
