@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from expectations.contract import institution as src_institution
 from expectations.contract import staff as src_staff
 from remediation.store.models import Institution, Staff
+from remediation.store.tablelock import lock_table
 
 HEAD_POSITIONS: Mapping[str, tuple[str, ...]] = {
     "sub_branch": ("sub_branch_head",),
@@ -82,6 +83,7 @@ def sync_org(source: sa.Engine, store: sa.Engine) -> OrgSummary:
         inst["fallback_staff_id"] = fallback[inst["inst_code"]]
         inst["depth"] = depth[inst["inst_code"]]
     with store.begin() as conn:
+        lock_table(conn, Institution.__tablename__)  # two checks starting at once: one mirror after the other
         conn.execute(sa.delete(Institution))
         conn.execute(sa.delete(Staff))
         if institutions:

@@ -37,7 +37,7 @@ from remediation.store.models import (
     RunVolume,
 )
 from remediation.store.snapshot_totals import rebuild_totals, severities
-from remediation.store.tablelock import holder
+from remediation.store.tablelock import holder, lock_table
 from remediation.store.workflow_models import RunRecords
 
 Progress = Callable[[str], None]
@@ -59,8 +59,12 @@ def _quiet(_: str) -> None:
 
 
 def sync_rules(store: sa.Engine, suite: Suite) -> None:
-    """The suite's rules into `dq_rule`; the snapshot totals are summed again when a severity changed."""
+    """The suite's rules into `dq_rule`; the snapshot totals are summed again when a severity changed.
+
+    Two checks starting at once would both delete and both insert the rules: the second waits for the
+    first's commit (`lock_table`), then replaces what the first wrote."""
     with store.begin() as conn:
+        lock_table(conn, RuleRecord.__tablename__)
         before = severities(conn)
         conn.execute(sa.delete(RuleRecord).where(RuleRecord.table_name == suite.table))
         conn.execute(

@@ -9,8 +9,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from expectations.rulebook import suite_for
 from remediation.checks.reconcile.run import reconcile_run
+from remediation.checks.routing import sync_org
+from remediation.checks.staging import sync_rules
 from remediation.checks.sweep import lease, sweep_runs
 from remediation.lifecycle import Lifecycle
-from remediation.store.models import CheckRun, RunStatus, TodoEvent
+from remediation.store.models import CheckRun, RuleRecord, RunStatus, Staff, TodoEvent
 from remediation.store.tablelock import lock_key
 from tests.checkbank import PHONE, Bank, key
 from tests.factories import CHECK_DATE, merchant_row
@@ -169,3 +173,39 @@ def test_a_validated_run_nobody_reconciled_is_abandoned_after_its_lease(bank: Ba
     assert sweep_runs(bank.store, at=later) == [run_id]
     assert reconcile_run(bank.store, run_id, Lifecycle.in_force()).status == "abandoned"
     assert bank.todos() == {}
+
+
+def at_once(steps: list[Callable[[], object]]) -> list[BaseException]:
+    """Run the steps in threads of their own, released together; what they raised."""
+    start = threading.Barrier(len(steps))
+    errors: list[BaseException] = []
+
+    def race(step: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            step()
+        except BaseException as exc:  # reported by the caller's assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=race, args=(step,)) for step in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_checks_starting_at_once_mirror_the_org_and_the_rules_one_after_the_other(bank: Bank) -> None:
+    """Each start replaces the org mirror and the suite's rules (delete, then insert): several at once must
+    not collide on the keys the first one inserts."""
+    suite = suite_for("merchant")
+    for _ in range(3):
+        errors = at_once(
+            [lambda: sync_org(bank.source, bank.store), lambda: sync_rules(bank.store, suite)] * 3
+        )
+        assert errors == []
+    with bank.store.connect() as conn:
+        rules = conn.scalar(sa.select(sa.func.count()).where(RuleRecord.table_name == "merchant"))
+        people = conn.scalar(sa.select(sa.func.count()).select_from(Staff))
+    assert rules == len(suite.rules)
+    assert people and people > 0
