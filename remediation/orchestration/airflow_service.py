@@ -268,11 +268,13 @@ def up() -> list[ProcessState]:
     stop()  # a half-running tier (one process died): start them all afresh
     _check_ports()
     env = prepare()
+    children: dict[str, subprocess.Popen[bytes]] = {}
     for name in names:
         log = (home() / "logs" / f"{name}.log").open("a")
-        child = subprocess.Popen(
+        # unbuffered: what a process said before it died is in its log, also when `stop` ends it
+        children[name] = child = subprocess.Popen(
             [str(Path(sys.executable).with_name("airflow")), *COMMANDS.get(name, [name])],
-            env={**os.environ, **env},
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -286,7 +288,9 @@ def up() -> list[ProcessState]:
         dead = [s.name for s in states(names) if not s.running]
         if dead or time.monotonic() > deadline:
             stop()
-            why = f"airflow {dead[0]} exited" if dead else "the API server did not answer in time"
+            code = children[dead[0]].poll() if dead else None
+            status = "" if code is None else f" with status {code}" if code >= 0 else f" on signal {-code}"
+            why = f"airflow {dead[0]} exited{status}" if dead else "the API server did not answer in time"
             raise DqgovError(f"{why}; see {home() / 'logs'}")
         time.sleep(1.0)
     return states(names)
