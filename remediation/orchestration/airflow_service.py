@@ -285,10 +285,11 @@ def up() -> list[ProcessState]:
         _pid_file(name).write_text(str(child.pid))
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not healthy():
-        dead = [s.name for s in states(names) if not s.running]
+        # asked of the children themselves: their titles in /proc change while they start (a Celery worker)
+        dead = [name for name, child in children.items() if child.poll() is not None]
         if dead or time.monotonic() > deadline:
+            code = children[dead[0]].returncode if dead else None
             stop()
-            code = children[dead[0]].poll() if dead else None
             status = "" if code is None else f" with status {code}" if code >= 0 else f" on signal {-code}"
             why = f"airflow {dead[0]} exited{status}" if dead else "the API server did not answer in time"
             raise DqgovError(f"{why}; see {home() / 'logs'}")
