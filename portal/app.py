@@ -8,10 +8,11 @@ served by the app itself, and the Content-Security-Policy allows nothing from el
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -95,8 +96,15 @@ def create_app(
     )
     if today is not None:
         cfg.today = today
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        cfg.close()
+
     app = FastAPI(
         title="dqgov portal",
+        lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,

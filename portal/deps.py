@@ -35,6 +35,7 @@ from remediation.errors import (
 from remediation.notify.inbox import unread_count
 from remediation.orchestration.runnow import Trigger
 from remediation.policy import PolicyError
+from remediation.reporting.freshness import ReportCache
 from remediation.reporting.orgtree import staff_rows
 from remediation.settings import SettingError
 from remediation.store.engines import create_engine
@@ -74,6 +75,19 @@ class PortalConfig:
     templates: Jinja2Templates = field(default_factory=lambda: make_templates())
     _source: sa.Engine | None = None
     _suites: list[Suite] | None = None
+    _reports: ReportCache | None = None
+
+    def reports(self) -> ReportCache:
+        """The reporting pages' results, kept while the store's data stands (remediation/reporting/freshness.py)."""
+        with _SOURCE_LOCK:
+            if self._reports is None:
+                self._reports = ReportCache(self.store)
+            return self._reports
+
+    def close(self) -> None:
+        """The portal's shutdown: stop listening for the store's changes."""
+        if self._reports is not None:
+            self._reports.close()
 
     def suites(self) -> list[Suite]:
         """The rule files, read once (changing a rule means restarting the portal, as for the DAGs' parse)."""
@@ -175,6 +189,19 @@ def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200, anonymous: bool = False
 ) -> HTMLResponse:
     cfg = config(request)
+    page = _page(request, context, anonymous)
+    return cfg.templates.TemplateResponse(request, template, page, status_code=status_code)
+
+
+def render_fragment(request: Request, template: str, context: dict[str, Any]) -> Markup:
+    """A part of a page, rendered with the page's helpers, to place in a page as it is."""
+    page = _page(request, context, anonymous=False)
+    return Markup(config(request).templates.get_template(template).render(page))
+
+
+def _page(request: Request, context: dict[str, Any], anonymous: bool) -> dict[str, Any]:
+    """What every template sees: the viewer, the language and its helpers, then `context`."""
+    cfg = config(request)
     lang = lang_of(request)
     from portal.auth import current_viewer
 
@@ -188,7 +215,7 @@ def render(
             names[staff_id] = found.staff_name if found else ""
         return narrate.actor(lang, staff_id, names)
 
-    page = {
+    return {
         "request": request,
         "lang": lang,
         "t": lambda key, **kw: translate(lang, key, **kw),
@@ -207,7 +234,6 @@ def render(
         "current_path": request.url.path,
         **context,
     }
-    return cfg.templates.TemplateResponse(request, template, page, status_code=status_code)
 
 
 # What an uncoded error says on a Chinese page, by its class (the first that matches); a broken

@@ -210,6 +210,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("DQGOV_SESSION_HOURS", "8", "A portal login lasts this many hours.", number),
     Setting(
+        "DQGOV_REPORT_CACHE_SECONDS",
+        "60",
+        "The portal reuses a dashboard's or summary table's figures until the store's data changes (PostgreSQL"
+        " notifies it), and never longer than this many seconds; 0: computed on every request.",
+        number,
+    ),
+    Setting(
         "DQGOV_COOKIE_SECURE", "false", "true: the session cookie is sent over HTTPS only (behind TLS).", flag
     ),
     Setting(

@@ -40,3 +40,11 @@ def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databa
 @pytest.fixture
 def sqlite_databases(tmp_path: Path) -> Iterator[Databases]:
     yield Databases("sqlite", tmp_path)
+
+
+@pytest.fixture
+def pg_databases(tmp_path: Path) -> Iterator[Databases]:
+    """PostgreSQL only: for what SQLite does not have (NOTIFY), the SQLite side tested on its own."""
+    dbs = Databases("postgresql", tmp_path)
+    yield dbs
+    dbs.drop_all()

@@ -12,11 +12,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from markupsafe import Markup
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from portal.auth import client_of
-from portal.deps import PageNotFound, config, error_page, lang_of, overseer, render
+from portal.deps import (
+    PageNotFound,
+    PortalConfig,
+    config,
+    error_page,
+    lang_of,
+    overseer,
+    render,
+    render_fragment,
+)
 from portal.guard import Id, OptionalId, parse_day
 from portal.i18n import translate
 from portal.routes.calendar import calendar_gaps
@@ -35,6 +45,7 @@ from remediation.reporting.dashboard import (
     snapshot_days,
 )
 from remediation.reporting.orgtree import (
+    InstitutionNode,
     institution_tree,
     path_to,
     staff_rows,
@@ -63,6 +74,14 @@ def _campaign(campaigns: list[CampaignScope], campaign_id: int | None) -> Campai
         raise PageNotFound() from None
 
 
+def _tree(cfg: PortalConfig) -> dict[str, InstitutionNode]:
+    return cfg.reports().get(("tree",), lambda: institution_tree(cfg.store))
+
+
+def _campaigns(cfg: PortalConfig) -> list[CampaignScope]:
+    return cfg.reports().get(("campaigns",), lambda: list_campaigns(cfg.store))
+
+
 @router.get("/dashboard")
 def dashboard(
     request: Request,
@@ -71,12 +90,12 @@ def dashboard(
     campaign: OptionalId = None,
 ) -> Response:
     cfg = config(request)
-    tree = institution_tree(cfg.store)
+    tree = _tree(cfg)
     home = root_institution(person, tree)
     code = inst or home
     if code is None or code not in tree or not person.sees_institution(code):
         raise PageNotFound()
-    campaigns = list_campaigns(cfg.store)
+    campaigns = _campaigns(cfg)
     chosen = _campaign(campaigns, campaign)
     context: dict[str, Any] = {"campaigns": campaigns, "campaign": chosen, "node": tree[code], "tree": tree}
     context["gaps"] = calendar_gaps(cfg) if person.is_office else []  # the calendar's coverage warning
@@ -85,6 +104,16 @@ def dashboard(
     if chosen is None:
         return render(request, "dashboard.html", context)
     today = cfg.today()
+    figures = cfg.reports().get(
+        ("dashboard", code, chosen.id, today), lambda: _dashboard_figures(cfg, tree, code, chosen, today)
+    )
+    return render(request, "dashboard.html", {**context, **figures})
+
+
+def _dashboard_figures(
+    cfg: PortalConfig, tree: dict[str, InstitutionNode], code: str, chosen: CampaignScope, today: dt.date
+) -> dict[str, Any]:
+    """The dashboard's figures for an institution's subtree: the same for every viewer who may see it."""
     subtree = subtree_codes(tree, code)
     scope = TodoScope(institutions=subtree)
     breakdown = live_breakdown(cfg.store, chosen, scope, today, tree)
@@ -107,22 +136,21 @@ def dashboard(
     differs = snapshot is not None and round(snapshot.completion_rate, 3) != round(total.completion_rate, 3)
     series = [(p.day.isoformat(), round(p.completion_rate * 100, 1)) for p in trend if p.day != today]
     series.append((today.isoformat(), round(total.completion_rate * 100, 1)))
-    context.update(
-        total=total,
-        children=ranked_children,
-        people=ranked_people,
-        people_hidden=people_hidden,
-        positions={k: people[k].position for k in people},
-        quality=latest_record_quality(cfg.store, chosen.id, code, today),
-        snapshot=snapshot if differs else None,
-        trend=series,
-        chart={
+    return {
+        "total": total,
+        "children": ranked_children,
+        "people": ranked_people,
+        "people_hidden": people_hidden,
+        "positions": {k: people[k].position for k in people},
+        "quality": latest_record_quality(cfg.store, chosen.id, code, today),
+        "snapshot": snapshot if differs else None,
+        "trend": series,
+        "chart": {
             "days": [d for d, _ in series],
             "rates": [r for _, r in series],
             "target": round(chosen.target_rate * 100, 1),
         },
-    )
-    return render(request, "dashboard.html", context)
+    }
 
 
 @router.get("/breakdown")
@@ -153,20 +181,31 @@ def breakdown(
 
 def _summary(request: Request, person: Viewer, day: dt.date, campaign_id: int | None) -> SummaryTable:
     """The day's table (live when it has no snapshot: nothing is written), rows in the viewer's scope."""
+    table = _whole_summary(config(request), day, campaign_id)
+    return replace(table, scores=[s for s in table.scores if person.sees_institution(s.inst_code)])
+
+
+def _whole_summary(cfg: PortalConfig, day: dt.date, campaign_id: int | None) -> SummaryTable:
+    policy = current_policy()
     try:
-        table = summary_table(config(request).store, day, campaign_id)
+        return cfg.reports().get(
+            ("summary", day, campaign_id, id(policy)),
+            lambda: summary_table(cfg.store, day, campaign_id, policy),
+        )
     except DqgovError:
         raise PageNotFound() from None
-    return replace(table, scores=[s for s in table.scores if person.sees_institution(s.inst_code)])
+
+
+def _snapshot_days(cfg: PortalConfig, campaign_id: int) -> list[dt.date]:
+    return cfg.reports().get(("days", campaign_id), lambda: snapshot_days(cfg.store, campaign_id))
 
 
 def _summary_day(request: Request, date: str | None, campaign_id: int | None) -> dt.date:
     cfg = config(request)
     if date:
         return parse_day(date, "date", cfg.today())
-    campaigns = list_campaigns(cfg.store)
-    chosen = _campaign(campaigns, campaign_id)
-    days = snapshot_days(cfg.store, chosen.id) if chosen else []
+    chosen = _campaign(_campaigns(cfg), campaign_id)
+    days = _snapshot_days(cfg, chosen.id) if chosen else []
     return days[0] if days else cfg.today()
 
 
@@ -178,22 +217,36 @@ def summary(
     campaign: OptionalId = None,
 ) -> Response:
     cfg = config(request)
-    campaigns = list_campaigns(cfg.store)
+    campaigns = _campaigns(cfg)
     if not campaigns:
-        return render(request, "summary.html", {"campaigns": [], "rows": [], "day": None})
+        return render(request, "summary.html", {"campaigns": [], "rows_html": "", "day": None})
     day = _summary_day(request, date, campaign)
-    table = _summary(request, person, day, campaign)
+    whole = _whole_summary(cfg, day, campaign)
+    shown = tuple(s.inst_code for s in whole.scores if person.sees_institution(s.inst_code))
     headers = dict(COLUMNS)
+    columns = [(name, headers.get(name, "")) for name in SUMMARY_COLUMNS]
+
+    def rows_html() -> Markup:
+        """The table's rows, rendered once per table, language and set of rows shown (500 rows take tens of
+        milliseconds to render)."""
+        visible = set(shown)
+        names = {code: node.inst_name for code, node in _tree(cfg).items()}
+        rows = [(s, as_row(s)) for s in whole.scores if s.inst_code in visible]
+        context = {"campaign": whole.campaign, "columns": columns, "rows": rows, "inst_names": names}
+        return render_fragment(request, "summary_rows.html", context)
+
+    lang = lang_of(request)
     context = {
         "campaigns": campaigns,
-        "campaign": table.campaign,
+        "campaign": whole.campaign,
         "day": day,
-        "live": table.live,
-        "frozen": table.frozen,
-        "days": snapshot_days(cfg.store, table.campaign.id),
-        "columns": [(name, headers.get(name, "")) for name in SUMMARY_COLUMNS],
-        "rows": [(s, as_row(s)) for s in table.scores],
-        "inst_names": {code: node.inst_name for code, node in institution_tree(cfg.store).items()},
+        "live": whole.live,
+        "frozen": whole.frozen,
+        "days": _snapshot_days(cfg, whole.campaign.id),
+        "columns": columns,
+        "rows_html": cfg.reports().get(
+            ("summary rows", day, campaign, id(current_policy()), lang, shown), rows_html
+        ),
     }
     return render(request, "summary.html", context)
 

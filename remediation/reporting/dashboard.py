@@ -20,7 +20,7 @@ from remediation.reporting.orgtree import InstitutionNode, path_to, subtree_code
 from remediation.reporting.queries import TodoScope
 from remediation.reporting.rates import completion_rate, shared_ranks
 from remediation.store.models import UNCOUNTED_STATUSES, Todo
-from remediation.store.tally import count_terms, tallied_counts
+from remediation.store.tally import BY_ASSIGNEE, BY_INSTITUTION, count_terms, tallied_totals
 from remediation.store.workflow_models import SnapshotRecords, SnapshotTotal
 from remediation.workflow.campaigns import CampaignScope
 
@@ -110,21 +110,20 @@ def live_breakdown(
     `direct`, from one scan of the to-dos (the same numbers; the tests hold the two to each other)."""
     reach = campaign_reach(tree, campaign) if tree is not None else None
     members = reach[0] if reach is not None else None
-    if direct or scope.assignee is not None:
-        rows = _scanned(store, campaign, scope, today, tree)
-    else:
-        institutions = None if scope.everything else (scope.institutions or frozenset())
-        with store.connect() as conn:
-            tallied = tallied_counts(conn, campaign.id, institutions, today)
-        rows = [
-            (inst, person, LiveCounts(*(counts[name] for name in LIVE_FIELDS)))
-            for inst, person, counts in tallied
-            if members is None or inst in members
-        ]
     result = LiveBreakdown({}, {})
-    for inst, person, counts in rows:
-        result.by_inst.setdefault(inst, LiveCounts()).add(counts)
-        result.by_assignee.setdefault(person, LiveCounts()).add(counts)
+    if direct or scope.assignee is not None:
+        for inst, person, counts in _scanned(store, campaign, scope, today, tree):
+            result.by_inst.setdefault(inst, LiveCounts()).add(counts)
+            result.by_assignee.setdefault(person, LiveCounts()).add(counts)
+        return result
+    institutions = None if scope.everything else (scope.institutions or frozenset())
+    if members is not None:
+        institutions = frozenset(members if institutions is None else institutions & members)
+    with store.connect() as conn:
+        totals = tallied_totals(conn, campaign.id, institutions, today)
+    for kind, into in ((BY_INSTITUTION, result.by_inst), (BY_ASSIGNEE, result.by_assignee)):
+        for key, summed in totals[kind]:
+            into[key] = LiveCounts(*(summed[name] for name in LIVE_FIELDS))
     return result
 
 
@@ -187,12 +186,16 @@ def rank(rows: list[tuple[str, str, LiveCounts]]) -> list[RankedRow]:
     """Best first: completion rate, then fewest overdue, then fewest active; rows equal on all three share a
     rank (1, 1, 3) and are listed by key."""
 
-    def merit(row: tuple[str, str, LiveCounts]) -> tuple[float, int, int]:
-        return (-row[2].completion_rate, row[2].overdue, row[2].active)
+    def merit(counts: LiveCounts) -> tuple[float, int, int]:
+        return (-counts.completion_rate, counts.overdue, counts.active)
 
-    ordered = sorted(rows, key=lambda r: (*merit(r), r[0]))
-    ranks = shared_ranks(ordered, merit)
-    return [RankedRow(key, name, counts, n) for n, (key, name, counts) in zip(ranks, ordered, strict=True)]
+    ordered = sorted(
+        ((merit(r[2]), r[0], r) for r in rows), key=lambda e: e[:2]
+    )  # each merit worked out once
+    ranks = shared_ranks(ordered, lambda entry: entry[0])
+    return [
+        RankedRow(key, name, counts, n) for n, (_, _, (key, name, counts)) in zip(ranks, ordered, strict=True)
+    ]
 
 
 PEOPLE_SHOWN = 100  # a ranking longer than this shows its best and worst halves of it

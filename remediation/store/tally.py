@@ -18,7 +18,7 @@ copies `dq_todo` into a new table (Alembic's batch mode): dropping the old table
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -213,27 +213,48 @@ def build_tally(conn: sa.Connection, campaign_id: int | None = None) -> None:
         conn.execute(statement)
 
 
-def tallied_counts(
+LIVE_COUNTERS = (*(n for n in COUNTERS if n != "dated"), "overdue")
+BY_INSTITUTION, BY_ASSIGNEE = "inst", "assignee"
+
+
+def tallied_totals(
     conn: sa.Connection, campaign_id: int, institutions: frozenset[str] | None, today: dt.date
-) -> list[tuple[str | None, str | None, dict[str, int]]]:
-    """(institution, assignee, counters with `overdue`) of a campaign's tally, for some institutions or all."""
-    t = TodoTally
-    stmt = sa.select(t.inst_code, t.assignee_staff_id, *(getattr(t, n) for n in COUNTERS)).where(
-        t.campaign_id == campaign_id, t.baseline + t.new > 0
-    )
-    d = TodoDue
-    future = (
-        sa.select(d.inst_code, d.assignee_staff_id, sa.func.sum(d.n))
+) -> dict[str, list[tuple[str | None, dict[str, int]]]]:
+    """A campaign's tally summed per institution and per assignee (`BY_INSTITUTION`, `BY_ASSIGNEE`: key,
+    the counters of `LIVE_COUNTERS`), for some institutions or all, in one statement: the database sums
+    the tally's rows (one per institution and person) and works out overdue as of `today`, so the page
+    gets one row per institution and per person instead of every pair and their due dates."""
+    t, d = TodoTally, TodoDue
+    not_due = (
+        sa.select(d.inst_code, d.assignee_staff_id, sa.func.sum(d.n).label("n"))
         .where(d.campaign_id == campaign_id, d.due_date >= today)
         .group_by(d.inst_code, d.assignee_staff_id)
     )
+    kept = [t.campaign_id == campaign_id, t.baseline + t.new > 0]
     if institutions is not None:
         codes = sorted(institutions)
-        stmt, future = stmt.where(t.inst_code.in_(codes)), future.where(d.inst_code.in_(codes))
-    not_due: Mapping[tuple[str, str], int] = {(i, a): int(n) for i, a, n in conn.execute(future)}
-    result = []
-    for row in conn.execute(stmt):
-        counts = {name: int(row[2 + k]) for k, name in enumerate(COUNTERS)}
-        counts["overdue"] = counts["dated"] - not_due.get((row[0], row[1]), 0)
-        result.append((row[0] or None, row[1] or None, counts))
+        not_due, kept = not_due.where(d.inst_code.in_(codes)), [*kept, t.inst_code.in_(codes)]
+    due = not_due.subquery("not_due")
+    same_pair = sa.and_(due.c.inst_code == t.inst_code, due.c.assignee_staff_id == t.assignee_staff_id)
+    live = (
+        sa.select(
+            t.inst_code,
+            t.assignee_staff_id,
+            *(getattr(t, n) for n in COUNTERS if n != "dated"),
+            (t.dated - sa.func.coalesce(due.c.n, 0)).label("overdue"),
+        )
+        .outerjoin(due, same_pair)
+        .where(*kept)
+        .cte("live")
+    )
+    sums = [sa.func.sum(live.c[n]) for n in LIVE_COUNTERS]
+    stmt = sa.union_all(
+        *(
+            sa.select(sa.literal(kind).label("kind"), live.c[key].label("key"), *sums).group_by(live.c[key])
+            for kind, key in ((BY_INSTITUTION, "inst_code"), (BY_ASSIGNEE, "assignee_staff_id"))
+        )
+    )
+    result: dict[str, list[tuple[str | None, dict[str, int]]]] = {BY_INSTITUTION: [], BY_ASSIGNEE: []}
+    for kind, key, *values in conn.execute(stmt):
+        result[kind].append((key or None, dict(zip(LIVE_COUNTERS, map(int, values), strict=True))))
     return result
