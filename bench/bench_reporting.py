@@ -208,7 +208,12 @@ def main() -> None:
         default=0.0,
         help="mean seconds a person reads a page before the next (0: none)",
     )
-    parser.add_argument("--home", type=Path, default=Path("/tmp/dqgov_report_home"))
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=Path(os.environ.get("DQGOV_HOME", ".")).resolve(),
+        help="DQGOV_HOME of the portal: where the loader left the store's hash key (default: as the loader's)",
+    )
     parser.add_argument(
         "--code",
         type=Path,

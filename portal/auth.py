@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 
 from portal.deps import Forbidden, PortalConfig, config
 from portal.scoping import Viewer, make_viewer
-from remediation.reporting.orgtree import institution_tree
 from remediation.workflow.accounts import session_for
 
 SESSION_COOKIE = "dqgov_session"
@@ -64,7 +63,7 @@ def current_viewer(request: Request) -> Viewer | None:
     info = session_for(cfg.store, request.cookies.get(SESSION_COOKIE, ""))
     found = None
     if info is not None:
-        tree = institution_tree(cfg.store)
+        tree = cfg.tree()
         found = make_viewer(
             info.staff_id, info.staff_name, info.position, info.inst_code, info.csrf_token, tree
         )

@@ -36,7 +36,7 @@ from remediation.notify.inbox import unread_count
 from remediation.orchestration.runnow import Trigger
 from remediation.policy import PolicyError
 from remediation.reporting.freshness import ReportCache
-from remediation.reporting.orgtree import staff_rows
+from remediation.reporting.orgtree import InstitutionNode, institution_tree, staff_rows
 from remediation.settings import SettingError
 from remediation.store.engines import create_engine
 
@@ -83,6 +83,10 @@ class PortalConfig:
             if self._reports is None:
                 self._reports = ReportCache(self.store)
             return self._reports
+
+    def tree(self) -> dict[str, InstitutionNode]:
+        """The institution tree, read again only when the institutions change."""
+        return self.reports().get(("tree",), lambda: institution_tree(self.store))
 
     def close(self) -> None:
         """The portal's shutdown: stop listening for the store's changes."""

@@ -34,6 +34,7 @@ from portal.scoping import Viewer, root_institution
 from remediation.errors import DqgovError, NotAllowed, NotFound
 from remediation.policy import current_policy
 from remediation.reporting.appeal_views import appeals_waiting_for
+from remediation.reporting.calendar_coverage import CoverageGap
 from remediation.reporting.dashboard import (
     best_and_worst,
     campaign_reach,
@@ -74,8 +75,13 @@ def _campaign(campaigns: list[CampaignScope], campaign_id: int | None) -> Campai
         raise PageNotFound() from None
 
 
-def _tree(cfg: PortalConfig) -> dict[str, InstitutionNode]:
-    return cfg.reports().get(("tree",), lambda: institution_tree(cfg.store))
+def _calendar_gaps(cfg: PortalConfig) -> list[CoverageGap]:
+    """The calendar's coverage warning, worked out again when the to-dos, the day or the calendar file change."""
+    try:
+        edited: int | None = cfg.calendar_file.stat().st_mtime_ns
+    except OSError:
+        edited = None
+    return cfg.reports().get(("calendar gaps", cfg.today(), edited), lambda: calendar_gaps(cfg))
 
 
 def _campaigns(cfg: PortalConfig) -> list[CampaignScope]:
@@ -90,7 +96,7 @@ def dashboard(
     campaign: OptionalId = None,
 ) -> Response:
     cfg = config(request)
-    tree = _tree(cfg)
+    tree = cfg.tree()
     home = root_institution(person, tree)
     code = inst or home
     if code is None or code not in tree or not person.sees_institution(code):
@@ -98,16 +104,22 @@ def dashboard(
     campaigns = _campaigns(cfg)
     chosen = _campaign(campaigns, campaign)
     context: dict[str, Any] = {"campaigns": campaigns, "campaign": chosen, "node": tree[code], "tree": tree}
-    context["gaps"] = calendar_gaps(cfg) if person.is_office else []  # the calendar's coverage warning
+    context["gaps"] = _calendar_gaps(cfg) if person.is_office else []  # the calendar's coverage warning
     path = path_to(tree, code)
     context["inst_path"] = [n for n in path if person.sees_institution(n.inst_code)]
     if chosen is None:
         return render(request, "dashboard.html", context)
     today = cfg.today()
-    figures = cfg.reports().get(
-        ("dashboard", code, chosen.id, today), lambda: _dashboard_figures(cfg, tree, code, chosen, today)
+
+    def figures_html() -> Markup:
+        """The figures rendered, once per institution, campaign, day and language."""
+        figures = _dashboard_figures(cfg, tree, code, chosen, today)
+        return render_fragment(request, "dashboard_figures.html", {**context, **figures})
+
+    key = ("dashboard", code, chosen.id, today, lang_of(request))
+    return render(
+        request, "dashboard.html", {**context, "figures_html": cfg.reports().get(key, figures_html)}
     )
-    return render(request, "dashboard.html", {**context, **figures})
 
 
 def _dashboard_figures(
@@ -230,7 +242,7 @@ def summary(
         """The table's rows, rendered once per table, language and set of rows shown (500 rows take tens of
         milliseconds to render)."""
         visible = set(shown)
-        names = {code: node.inst_name for code, node in _tree(cfg).items()}
+        names = {code: node.inst_name for code, node in cfg.tree().items()}
         rows = [(s, as_row(s)) for s in whole.scores if s.inst_code in visible]
         context = {"campaign": whole.campaign, "columns": columns, "rows": rows, "inst_names": names}
         return render_fragment(request, "summary_rows.html", context)
