@@ -86,7 +86,7 @@ class PortalConfig:
 
     def tree(self) -> dict[str, InstitutionNode]:
         """The institution tree, read again only when the institutions change."""
-        return self.reports().get(("tree",), lambda: institution_tree(self.store))
+        return self.reports().get(("tree",), lambda: institution_tree(self.store), ("dq_institution",))
 
     def close(self) -> None:
         """The portal's shutdown: stop listening for the store's changes."""

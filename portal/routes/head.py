@@ -66,6 +66,24 @@ router = APIRouter()
 # the summary on screen: name first, then the parent's name and the level in words, then the figures
 SUMMARY_COLUMNS = ("inst_name", "parent_name", *TABLE_COLUMNS[1:])
 Overseer = Annotated[Viewer, Depends(overseer)]
+# the tables a page's figures are read from: they are kept until one of these changes
+# (remediation/reporting/freshness.py)
+SUMMARY_READS = (
+    "dq_snapshot",
+    "dq_snapshot_total",
+    "dq_snapshot_records",
+    "dq_rule",
+    "dq_institution",
+    "dq_campaign",
+)
+DASHBOARD_READS = (
+    "dq_todo",
+    "dq_snapshot_total",
+    "dq_snapshot_records",
+    "dq_staff",
+    "dq_institution",
+    "dq_campaign",
+)
 
 
 def _campaign(campaigns: list[CampaignScope], campaign_id: int | None) -> CampaignScope | None:
@@ -81,11 +99,11 @@ def _calendar_gaps(cfg: PortalConfig) -> list[CoverageGap]:
         edited: int | None = cfg.calendar_file.stat().st_mtime_ns
     except OSError:
         edited = None
-    return cfg.reports().get(("calendar gaps", cfg.today(), edited), lambda: calendar_gaps(cfg))
+    return cfg.reports().get(("calendar gaps", cfg.today(), edited), lambda: calendar_gaps(cfg), ("dq_todo",))
 
 
 def _campaigns(cfg: PortalConfig) -> list[CampaignScope]:
-    return cfg.reports().get(("campaigns",), lambda: list_campaigns(cfg.store))
+    return cfg.reports().get(("campaigns",), lambda: list_campaigns(cfg.store), ("dq_campaign",))
 
 
 @router.get("/dashboard")
@@ -197,19 +215,29 @@ def _summary(request: Request, person: Viewer, day: dt.date, campaign_id: int | 
     return replace(table, scores=[s for s in table.scores if person.sees_institution(s.inst_code)])
 
 
+def _summary_reads(cfg: PortalConfig, day: dt.date, campaign_id: int | None) -> tuple[str, ...]:
+    """What the day's table reads: a stored day only the snapshots, a day without one the to-dos too."""
+    chosen = _campaign(_campaigns(cfg), campaign_id)
+    stored = chosen is not None and day in _snapshot_days(cfg, chosen.id)
+    return SUMMARY_READS if stored else (*SUMMARY_READS, "dq_todo", "dq_staff")
+
+
 def _whole_summary(cfg: PortalConfig, day: dt.date, campaign_id: int | None) -> SummaryTable:
     policy = current_policy()
     try:
         return cfg.reports().get(
             ("summary", day, campaign_id, id(policy)),
             lambda: summary_table(cfg.store, day, campaign_id, policy),
+            _summary_reads(cfg, day, campaign_id),
         )
     except DqgovError:
         raise PageNotFound() from None
 
 
 def _snapshot_days(cfg: PortalConfig, campaign_id: int) -> list[dt.date]:
-    return cfg.reports().get(("days", campaign_id), lambda: snapshot_days(cfg.store, campaign_id))
+    return cfg.reports().get(
+        ("days", campaign_id), lambda: snapshot_days(cfg.store, campaign_id), ("dq_snapshot_total",)
+    )
 
 
 def _summary_day(request: Request, date: str | None, campaign_id: int | None) -> dt.date:
@@ -257,7 +285,9 @@ def summary(
         "days": _snapshot_days(cfg, whole.campaign.id),
         "columns": columns,
         "rows_html": cfg.reports().get(
-            ("summary rows", day, campaign, id(current_policy()), lang, shown), rows_html
+            ("summary rows", day, campaign, id(current_policy()), lang, shown),
+            rows_html,
+            _summary_reads(cfg, day, campaign),
         ),
     }
     return render(request, "summary.html", context)

@@ -3,26 +3,30 @@
 The dashboard and the summary table read small summaries (the tally, the snapshot totals), but turning
 them into a page (4,540 people ranked, 500 institutions scored) costs tens of milliseconds of Python, and
 twenty heads asking for the same whole-bank page do the same work twenty times. `ReportCache.get` keeps
-each result under the store's *generation*, a counter that moves whenever a table the pages read changes:
+each result with the *generation* of the tables it read: counters, per table, that move whenever the
+table changes:
 
-- in this process, at the commit of a connection that wrote one of `WATCHED` (an SQLAlchemy event on
-  every engine, so a check run or an action in the same process is seen before its next page);
-- in any other process (a check DAG, another portal worker), by PostgreSQL's NOTIFY: statement
-  triggers on `WATCHED` (migration 0015) notify `CHANNEL` at commit, and a listening thread moves the
-  generation when the notice arrives, milliseconds after the commit.
+- in this process, at the commit of a connection that wrote the table (an SQLAlchemy event on every
+  engine, so a check run or an action in the same process is seen by the very next page);
+- in any other process (a check DAG, another portal worker), by PostgreSQL's NOTIFY: statement triggers
+  on `WATCHED` (migration 0015) notify `CHANNEL` with the table's name at commit, and a listening thread
+  moves that table's counter when the notice arrives, milliseconds after the commit.
 
-A result is reused only while the generation it was computed under is current, and never longer than
-`DQGOV_REPORT_CACHE_SECONDS` (a backstop: the listener reconnects and moves the generation itself after
-losing its connection). Nothing is cached on SQLite (no NOTIFY; the embedded tier is small) or while the
-listener is not listening: the pages are then computed every time, as before.
+So a fixed to-do makes the dashboards compute again, but not a stored day's summary table, which reads
+only the snapshots, the rules, the institutions and the campaigns. A result is reused only while its
+tables' generation is current, and never longer than `DQGOV_REPORT_CACHE_SECONDS` (a backstop). Nothing is
+cached on SQLite (no NOTIFY; the embedded tier is small), nor while the listener is not listening: a lost
+connection ends the listener, pages are computed every time until the next one listens, and its
+connecting counts as a change of every table.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -45,53 +49,61 @@ WATCHED = (
 )
 ENTRIES = 256  # results kept per store, least recently used dropped first
 RETRY_SECONDS = 5.0  # after a lost listener, pages go uncached this long before the next try
-WRITES = ("insert", "update", "delete", "truncate", "copy")
+WRITES = ("insert", "update", "delete", "truncate", "copy", "merge")
 
 
 def _database(url: sa.URL) -> tuple[str | None, int | None, str | None]:
     return (url.host, url.port, url.database)
 
 
-_local: dict[tuple[str | None, int | None, str | None], int] = {}  # commits in this process, per database
+Database = tuple[str | None, int | None, str | None]
+_local: dict[tuple[Database, str], int] = {}  # commits in this process, per database and table
 _lock = threading.Lock()
+_NAMES = re.compile(r"\b(" + "|".join(WATCHED) + r")\b")
 
 
-def _wrote_watched(statement: str) -> bool:
-    head = statement.lstrip()[:8].lower()
-    if not head.startswith(WRITES):
-        return False
-    lowered = statement.lower()
-    return any(name in lowered for name in WATCHED)
+def written_tables(statement: str) -> set[str]:
+    """The watched tables a statement may write (an INSERT … SELECT naming one it reads counts too)."""
+    if not statement.lstrip()[:8].lower().startswith(WRITES):
+        return set()
+    return set(_NAMES.findall(statement.lower()))
 
 
 @event.listens_for(sa.Engine, "after_cursor_execute")
 def _note_write(conn: sa.Connection, cursor: Any, statement: str, *args: Any) -> None:
-    if _wrote_watched(statement):
-        conn.info["dqgov_wrote_watched"] = True
+    tables = written_tables(statement)
+    if tables:
+        conn.info.setdefault("dqgov_written", set()).update(tables)
 
 
 @event.listens_for(sa.Engine, "commit")
 def _count_commit(conn: sa.Connection) -> None:
-    if conn.info.pop("dqgov_wrote_watched", False):
-        key = _database(conn.engine.url)
+    tables = conn.info.pop("dqgov_written", None)
+    if tables:
+        database = _database(conn.engine.url)
         with _lock:
-            _local[key] = _local.get(key, 0) + 1
+            for table in tables:
+                _local[(database, table)] = _local.get((database, table), 0) + 1
 
 
 @event.listens_for(sa.Engine, "rollback")
 def _forget_write(conn: sa.Connection) -> None:
-    conn.info.pop("dqgov_wrote_watched", None)
+    conn.info.pop("dqgov_written", None)
+
+
+Generation = tuple[int, ...]
 
 
 class ReportCache:
-    """Results of one store's reporting reads, valid while its generation stands (see the module)."""
+    """Results of one store's reporting reads, each valid while the tables it read stand (see the module)."""
 
     def __init__(self, store: sa.Engine) -> None:
         self.store = store
-        self._key = _database(store.url)
-        self._remote = 0  # notices received, and reconnections
+        self._database = _database(store.url)
+        self._remote: dict[str, int] = {}  # notices received per table
+        self._connections = 0  # listening connections made: whatever changed while nobody listened
         self._listening = False
-        self._entries: OrderedDict[Hashable, tuple[tuple[int, int], float, Any]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Generation, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -105,18 +117,24 @@ class ReportCache:
     def _seconds(self) -> float:
         return settings.number_of("DQGOV_REPORT_CACHE_SECONDS")
 
-    def generation(self) -> tuple[int, int] | None:
-        """The store's generation, or None when changes from other processes cannot be seen (no caching)."""
+    def generation(self, tables: Iterable[str] = WATCHED) -> Generation | None:
+        """Where `tables` stand (commits seen, per table), or None when changes made by other processes
+        cannot be seen (then nothing is cached)."""
         if not self.enabled:
             return None
         self._start()
         if not self._listening:
             return None
-        return (_local.get(self._key, 0), self._remote)
+        counts = [self._connections]
+        for table in tables:
+            counts += [_local.get((self._database, table), 0), self._remote.get(table, 0)]
+        return tuple(counts)
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The result cached under `key` for the current generation, or `compute()`'s, kept for the next."""
-        generation = self.generation()  # read before computing: a change meanwhile makes the result stale
+    def get(self, key: Hashable, compute: Callable[[], T], tables: Iterable[str] = WATCHED) -> T:
+        """The result cached under `key` while `tables` (what `compute` reads) stand, or `compute()`'s, kept for
+        the next."""
+        tables = tuple(tables)
+        generation = self.generation(tables)  # read before computing: a change meanwhile makes it stale
         if generation is None:
             return compute()
         now = time.monotonic()
@@ -159,11 +177,11 @@ class ReportCache:
         try:
             with psycopg.connect(*args, **{**kwargs, "autocommit": True}) as conn:
                 conn.execute(f"LISTEN {CHANNEL}")
-                self._remote += 1  # whatever changed while nobody listened
+                self._connections += 1
                 self._listening = True
                 while not self._stop.is_set():
-                    for _ in conn.notifies(timeout=1.0):
-                        self._remote += 1
+                    for notice in conn.notifies(timeout=1.0):  # the payload: the table that changed
+                        self._remote[notice.payload] = self._remote.get(notice.payload, 0) + 1
         except Exception:
             pass
         finally:

@@ -20,7 +20,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal.deps import PortalConfig
+from remediation.reporting.snapshots import take_snapshot
 from tests.dbenv import Databases
+from tests.factories import CHECK_DATE
 from tests.portal.conftest import Bank, Client, make_app, pg_bank, serve
 
 TOKENS = re.compile(r'(name="csrf_token" value=|name="csrf" content=)"[^"]*"')
@@ -59,7 +61,7 @@ CLOSE_ONE = (
 )
 
 
-def _change_elsewhere(url: str) -> None:
+def _change_elsewhere(url: str, statements: tuple[str, ...] = CLOSE_ONE) -> None:
     script = (
         "import sys, sqlalchemy as sa\n"
         "engine = sa.create_engine(sys.argv[1])\n"
@@ -67,7 +69,7 @@ def _change_elsewhere(url: str) -> None:
         "    for statement in sys.argv[2:]:\n"
         "        conn.execute(sa.text(statement))\n"
     )
-    subprocess.run([sys.executable, "-c", script, url, *CLOSE_ONE], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", script, url, *statements], check=True, timeout=60)
 
 
 def _store_url(bank: Bank) -> str:
@@ -90,10 +92,10 @@ def test_a_change_from_another_process_reaches_the_cached_pages(
     bank = pg_bank(pg_databases, tmp_path)
     with _portal(bank) as (client, cfg):
         before = {path: _page(client, path) for path in PAGES}
-        hits = cfg.reports().hits
+        misses = cfg.reports().misses
         for path in PAGES:
             assert _page(client, path) == before[path]
-        assert cfg.reports().hits > hits, "the second request of each page was computed again"
+        assert cfg.reports().misses == misses, "the second request of a page was computed again"
         for path in PAGES:
             assert _uncached(client, path, monkeypatch) == before[path], (
                 "the cached page is not the computed one"
@@ -114,17 +116,16 @@ def test_a_change_committed_in_the_same_process_shows_on_the_very_next_page(
         before = {path: _page(client, path) for path in PAGES}
         other = sa.create_engine(_store_url(bank))  # not the portal's engine: a check run in this process
         try:
-            generation = cfg.reports().generation()
+            todos, staff = (cfg.reports().generation((table,)) for table in ("dq_todo", "dq_staff"))
             with other.begin() as conn:  # a write to a table no page reads moves nothing
                 conn.execute(sa.text("UPDATE dq_session SET expires_at = expires_at"))
-            assert cfg.reports().generation() == generation
+            assert cfg.reports().generation(("dq_todo",)) == todos
             with other.begin() as conn:
                 for statement in CLOSE_ONE:
                     conn.execute(sa.text(statement))
-                assert cfg.reports().generation() == generation, "moved before the commit"
-            moved = cfg.reports().generation()
-            assert moved is not None and generation is not None
-            assert moved[0] == generation[0] + 1, "the commit in this process did not move the generation"
+                assert cfg.reports().generation(("dq_todo",)) == todos, "moved before the commit"
+            assert cfg.reports().generation(("dq_todo",)) != todos, "the commit in this process moved nothing"
+            assert cfg.reports().generation(("dq_staff",)) == staff, "a table nobody wrote moved"
         finally:
             other.dispose()
         for path in PAGES:  # no waiting: the commit moved the generation before it returned
@@ -180,3 +181,19 @@ def test_nothing_is_cached_on_sqlite(bank: Bank, monkeypatch: pytest.MonkeyPatch
             after = _page(client, path)
             assert after != before[path]
         assert cfg.reports().hits == 0
+
+
+def test_a_fixed_to_do_recomputes_the_dashboards_but_not_a_stored_days_summary_table(
+    pg_databases: Databases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bank = pg_bank(pg_databases, tmp_path)
+    take_snapshot(bank.store, CHECK_DATE)  # the summary table shows this stored day
+    with _portal(bank) as (client, cfg):
+        before = {path: _page(client, path) for path in PAGES}
+        _change_elsewhere(_store_url(bank), CLOSE_ONE[:1])  # a to-do fixed, the snapshot as it was
+        after = _next_page_changes(client, "/dashboard", before["/dashboard"])
+        assert after != before["/dashboard"] and after == _uncached(client, "/dashboard", monkeypatch)
+        misses = cfg.reports().misses
+        assert _page(client, "/summary") == before["/summary"]
+        assert cfg.reports().misses == misses, "the stored day's summary table was computed again"
+        assert _uncached(client, "/summary", monkeypatch) == before["/summary"]

@@ -7,8 +7,8 @@ Create Date: 2026-12-01 00:00:00
 The portal keeps a dashboard's or summary table's figures while the data under them stands
 (`remediation.reporting.freshness`). To see changes made by other processes (a check DAG, another
 portal worker) it listens on `dqgov_reporting`: a statement-level trigger on each table the pages read
-notifies that channel, which PostgreSQL delivers at commit (once per transaction: equal notices are
-folded). SQLite has no NOTIFY: the portal does not cache there, so nothing is installed.
+notifies that channel with the table's name, which PostgreSQL delivers at commit (once per table and
+transaction: equal notices are folded). SQLite has no NOTIFY: the portal does not cache there, so nothing is installed.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def upgrade() -> None:
     conn.execute(
         sa.text(
             f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\nPERFORM pg_notify('{CHANNEL}', '');\nRETURN NULL;\nEND\n$$"
+            f"BEGIN\nPERFORM pg_notify('{CHANNEL}', TG_TABLE_NAME);\nRETURN NULL;\nEND\n$$"
         )
     )
     for table in WATCHED:
