@@ -10,7 +10,9 @@ provincial branches), each on its own keep-alive connection, asking one page aft
 or `--think` seconds on average between pages, as people reading them),
 in turn the dashboard (`/dashboard`: the whole bank, or the province) and the summary table (`/summary`: the
 latest snapshot, all 500 institutions, or the province's). A run stops after `--requests` requests or
-`--seconds` seconds, whichever comes first. Latency is measured by the client (request sent to body read);
+`--seconds` seconds, whichever comes first. With `--fixes N`, a thread of this process fixes N open to-dos a
+second during each run (each its own transaction, through the tally's triggers and the portal's notices),
+and sets them open again after the run. Latency is measured by the client (request sent to body read);
 each page's p50/p95/p99 is given per run and as the median of the runs, with the portal process's own CPU
 time per request (user + system, from /proc: what the page costs, whatever else the machine is doing).
 Prints a Markdown table.
@@ -28,6 +30,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -141,6 +144,42 @@ async def user(
     return errors
 
 
+class Fixer:
+    """`per_second` to-dos fixed while the users read, as account managers do during the day: open to-dos of
+    the whole bank in turn set to fixed (each one a transaction of its own, so the tally's triggers and the
+    portal's notices run as for a real fix); `undo` sets them open again, leaving the store as it was."""
+
+    def __init__(self, url: str, per_second: float) -> None:
+        self.engine = sa.create_engine(url)
+        self.per_second = per_second
+        self.done: list[int] = []
+        self.stop = threading.Event()
+        with self.engine.connect() as conn:
+            self.ids = list(
+                conn.scalars(
+                    sa.text("SELECT id FROM dq_todo WHERE status = 'open' ORDER BY id DESC LIMIT 5000")
+                )
+            )
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        for todo in self.ids:
+            if self.stop.wait(1 / self.per_second):
+                return
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("UPDATE dq_todo SET status = 'fixed' WHERE id = :id"), {"id": todo})
+            self.done.append(todo)
+
+    def undo(self) -> int:
+        self.stop.set()
+        self.thread.join()
+        with self.engine.begin() as conn:
+            for todo in self.done:
+                conn.execute(sa.text("UPDATE dq_todo SET status = 'open' WHERE id = :id"), {"id": todo})
+        self.engine.dispose()
+        return len(self.done)
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time of these processes so far (those gone count nothing)."""
     total = 0
@@ -154,7 +193,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 async def one_run(
-    port: int, users: int, requests: int, seconds: float, think: float, portal: int
+    port: int, users: int, requests: int, seconds: float, think: float, portal: int, fixer: Fixer | None
 ) -> tuple[dict[tuple[str, str], list[float]], int, float, float]:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     clients = [
@@ -171,11 +210,15 @@ async def one_run(
     budget = Budget(requests, seconds)
     cpu = cpu_seconds([portal])
     started = time.perf_counter()
+    if fixer is not None:
+        fixer.thread.start()
     errors = await asyncio.gather(
         *(user(c, r, n, budget, samples, think) for n, (c, r) in enumerate(zip(clients, roles, strict=True)))
     )
     wall = time.perf_counter() - started
     cpu = cpu_seconds([portal]) - cpu
+    if fixer is not None:
+        print(f"  to-dos fixed during the run: {fixer.undo()} (set open again)", file=sys.stderr)
     for client in clients:
         await client.aclose()
     return samples, sum(errors), wall, cpu
@@ -209,6 +252,12 @@ def main() -> None:
         help="mean seconds a person reads a page before the next (0: none)",
     )
     parser.add_argument(
+        "--fixes",
+        type=float,
+        default=0.0,
+        help="to-dos fixed per second while the users read (0: none): each one changes the live figures",
+    )
+    parser.add_argument(
         "--home",
         type=Path,
         default=Path(os.environ.get("DQGOV_HOME", ".")).resolve(),
@@ -228,7 +277,15 @@ def main() -> None:
     try:
         for n in range(args.runs):
             samples, errors, wall, cpu = asyncio.run(
-                one_run(args.port, args.users, args.requests, args.seconds, args.think, portal.pid)
+                one_run(
+                    args.port,
+                    args.users,
+                    args.requests,
+                    args.seconds,
+                    args.think,
+                    portal.pid,
+                    Fixer(args.url, args.fixes) if args.fixes else None,
+                )
             )
             count = sum(len(v) for v in samples.values())
             print(

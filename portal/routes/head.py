@@ -36,12 +36,11 @@ from remediation.policy import current_policy
 from remediation.reporting.appeal_views import appeals_waiting_for
 from remediation.reporting.calendar_coverage import CoverageGap
 from remediation.reporting.dashboard import (
-    best_and_worst,
     campaign_reach,
     completion_trend,
     latest_record_quality,
-    live_breakdown,
     rank,
+    ranked_breakdown,
     roll_up,
     snapshot_days,
 )
@@ -52,7 +51,6 @@ from remediation.reporting.orgtree import (
     staff_rows,
     subtree_codes,
 )
-from remediation.reporting.queries import TodoScope
 from remediation.reporting.report import COLUMNS, TABLE_COLUMNS, as_row
 from remediation.reporting.rule_breakdown import rule_breakdown
 from remediation.reporting.snapshots import SummaryTable, summary_table
@@ -144,10 +142,8 @@ def _dashboard_figures(
     cfg: PortalConfig, tree: dict[str, InstitutionNode], code: str, chosen: CampaignScope, today: dt.date
 ) -> dict[str, Any]:
     """The dashboard's figures for an institution's subtree: the same for every viewer who may see it."""
-    subtree = subtree_codes(tree, code)
-    scope = TodoScope(institutions=subtree)
-    breakdown = live_breakdown(cfg.store, chosen, scope, today, tree)
-    per_inst, per_person = breakdown.by_inst, breakdown.by_assignee
+    breakdown = ranked_breakdown(cfg.store, chosen, subtree_codes(tree, code), today, tree)
+    per_inst = breakdown.by_inst
     total = roll_up(per_inst, tree, code)
     reach = campaign_reach(tree, chosen)
     children = [
@@ -156,7 +152,7 @@ def _dashboard_figures(
     ranked_children = rank(
         [(n.inst_code, n.inst_name, roll_up(per_inst, tree, n.inst_code)) for n in children]
     )
-    ranked_people, people_hidden = best_and_worst(rank([(k, k, c) for k, c in per_person.items() if k]))
+    ranked_people, people_hidden = breakdown.people, breakdown.people_hidden
     people = staff_rows(cfg.store, [r.key for r in ranked_people])
     ranked_people = [
         replace(r, name=people[r.key].staff_name) if r.key in people else r for r in ranked_people

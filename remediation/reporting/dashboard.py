@@ -20,7 +20,7 @@ from remediation.reporting.orgtree import InstitutionNode, path_to, subtree_code
 from remediation.reporting.queries import TodoScope
 from remediation.reporting.rates import completion_rate, shared_ranks
 from remediation.store.models import UNCOUNTED_STATUSES, Todo
-from remediation.store.tally import BY_ASSIGNEE, BY_INSTITUTION, count_terms, tallied_totals
+from remediation.store.tally import BY_ASSIGNEE, BY_INSTITUTION, count_terms, ranked_totals, tallied_totals
 from remediation.store.workflow_models import SnapshotRecords, SnapshotTotal
 from remediation.workflow.campaigns import CampaignScope
 
@@ -207,6 +207,37 @@ def best_and_worst(ranked: list[RankedRow], shown: int = PEOPLE_SHOWN) -> tuple[
         return ranked, 0
     half = shown // 2
     return ranked[:half] + ranked[-half:], len(ranked) - 2 * half
+
+
+@dataclass
+class RankedBreakdown:
+    by_inst: dict[str | None, LiveCounts]
+    people: list[RankedRow]  # the best and the worst of a long ranking (`best_and_worst`)
+    people_hidden: int  # how many were left out between them
+
+
+def ranked_breakdown(
+    store: sa.Engine,
+    campaign: CampaignScope,
+    institutions: frozenset[str] | None,
+    today: dt.date,
+    tree: Mapping[str, InstitutionNode] | None = None,
+    shown: int = PEOPLE_SHOWN,
+) -> RankedBreakdown:
+    """What the dashboard shows of the institutions' live counts: per institution, and the account managers
+    ranked as `rank` then `best_and_worst` would, by the database (remediation/store/tally.py,
+    `ranked_totals`), so the page gets the people it shows rather than every one of thousands."""
+    reach = campaign_reach(tree, campaign) if tree is not None else None
+    if reach is not None:
+        institutions = frozenset(reach[0] if institutions is None else institutions & reach[0])
+    with store.connect() as conn:
+        found = ranked_totals(conn, campaign.id, institutions, today, shown)
+    by_inst = {key: LiveCounts(*(c[name] for name in LIVE_FIELDS)) for key, c in found.by_inst}
+    people = [
+        RankedRow(key, key, LiveCounts(*(c[name] for name in LIVE_FIELDS)), position)
+        for key, c, position in found.people
+    ]
+    return RankedBreakdown(by_inst, people, found.ranked - len(people))
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,7 @@ class ReportCache:
         self._listening = False
         self._entries: OrderedDict[Hashable, tuple[Generation, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._retry_at = 0.0
@@ -138,20 +139,34 @@ class ReportCache:
         if generation is None:
             return compute()
         now = time.monotonic()
+        found = self._found(key, generation, now)
+        if found is not None:
+            return found[0]  # type: ignore[no-any-return]
+        with self._lock:
+            computing = self._computing.setdefault(key, threading.Lock())
+        with computing:  # one computation per key at a time: the others wait for it, not do it again
+            found = self._found(key, generation, now)
+            if found is not None:
+                return found[0]  # type: ignore[no-any-return]
+            value = compute()
+            with self._lock:
+                self.misses += 1
+                self._entries[key] = (generation, now, value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > ENTRIES:
+                    dropped, _ = self._entries.popitem(last=False)
+                    self._computing.pop(dropped, None)
+        return value
+
+    def _found(self, key: Hashable, generation: Generation, now: float) -> tuple[Any] | None:
+        """The result kept under `key` if it is of this generation and not too old."""
         with self._lock:
             found = self._entries.get(key)
-            if found is not None and found[0] == generation and now - found[1] < self._seconds():
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return found[2]  # type: ignore[no-any-return]
-        value = compute()
-        with self._lock:
-            self.misses += 1
-            self._entries[key] = (generation, now, value)
+            if found is None or found[0] != generation or now - found[1] >= self._seconds():
+                return None
             self._entries.move_to_end(key)
-            while len(self._entries) > ENTRIES:
-                self._entries.popitem(last=False)
-        return value
+            self.hits += 1
+            return (found[2],)
 
     def _start(self) -> None:
         """Start listening unless a listener runs, or the last one failed a moment ago."""

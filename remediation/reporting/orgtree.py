@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from remediation.reporting.queries import as_dataclass
 from remediation.store.models import Institution, Staff
 
 
@@ -26,7 +25,7 @@ def institution_tree(store: sa.Engine) -> dict[str, InstitutionNode]:
                 Institution.inst_code, Institution.inst_name, Institution.inst_level, Institution.parent_code
             ).order_by(Institution.inst_code)
         ).all()
-    return {r.inst_code: as_dataclass(InstitutionNode, r) for r in rows}
+    return {r.inst_code: InstitutionNode(*r) for r in rows}
 
 
 def subtree_codes(tree: dict[str, InstitutionNode], root: str) -> frozenset[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -217,13 +218,20 @@ LIVE_COUNTERS = (*(n for n in COUNTERS if n != "dated"), "overdue")
 BY_INSTITUTION, BY_ASSIGNEE = "inst", "assignee"
 
 
-def tallied_totals(
-    conn: sa.Connection, campaign_id: int, institutions: frozenset[str] | None, today: dt.date
-) -> dict[str, list[tuple[str | None, dict[str, int]]]]:
-    """A campaign's tally summed per institution and per assignee (`BY_INSTITUTION`, `BY_ASSIGNEE`: key,
-    the counters of `LIVE_COUNTERS`), for some institutions or all, in one statement: the database sums
-    the tally's rows (one per institution and person) and works out overdue as of `today`, so the page
-    gets one row per institution and per person instead of every pair and their due dates."""
+def _one_of(dialect: str, column: Any, codes: frozenset[str]) -> ColumnElement[bool]:
+    """`column IN codes`: on PostgreSQL as one array parameter (`= ANY`), which costs nothing to bind
+    however many codes (a whole bank's 500 institutions as 500 parameters took milliseconds)."""
+    found: ColumnElement[bool]
+    if dialect == "postgresql":
+        found = column == sa.any_(sa.bindparam(None, sorted(codes), type_=postgresql.ARRAY(sa.String)))
+    else:
+        found = column.in_(sorted(codes))
+    return found
+
+
+def _live(dialect: str, campaign_id: int, institutions: frozenset[str] | None, today: dt.date) -> sa.CTE:
+    """The tally's rows of a campaign (one per institution and assignee), overdue as of `today` worked out
+    from the active to-dos per due date."""
     t, d = TodoTally, TodoDue
     not_due = (
         sa.select(d.inst_code, d.assignee_staff_id, sa.func.sum(d.n).label("n"))
@@ -232,11 +240,11 @@ def tallied_totals(
     )
     kept = [t.campaign_id == campaign_id, t.baseline + t.new > 0]
     if institutions is not None:
-        codes = sorted(institutions)
-        not_due, kept = not_due.where(d.inst_code.in_(codes)), [*kept, t.inst_code.in_(codes)]
+        not_due = not_due.where(_one_of(dialect, d.inst_code, institutions))
+        kept = [*kept, _one_of(dialect, t.inst_code, institutions)]
     due = not_due.subquery("not_due")
     same_pair = sa.and_(due.c.inst_code == t.inst_code, due.c.assignee_staff_id == t.assignee_staff_id)
-    live = (
+    return (
         sa.select(
             t.inst_code,
             t.assignee_staff_id,
@@ -247,14 +255,81 @@ def tallied_totals(
         .where(*kept)
         .cte("live")
     )
-    sums = [sa.func.sum(live.c[n]) for n in LIVE_COUNTERS]
-    stmt = sa.union_all(
-        *(
-            sa.select(sa.literal(kind).label("kind"), live.c[key].label("key"), *sums).group_by(live.c[key])
-            for kind, key in ((BY_INSTITUTION, "inst_code"), (BY_ASSIGNEE, "assignee_staff_id"))
-        )
-    )
+
+
+def _per(live: sa.CTE, kind: str, key: str) -> sa.Select[Any]:
+    sums = [sa.func.sum(live.c[n]).label(n) for n in LIVE_COUNTERS]
+    return sa.select(sa.literal(kind).label("kind"), live.c[key].label("key"), *sums).group_by(live.c[key])
+
+
+def tallied_totals(
+    conn: sa.Connection, campaign_id: int, institutions: frozenset[str] | None, today: dt.date
+) -> dict[str, list[tuple[str | None, dict[str, int]]]]:
+    """A campaign's tally summed per institution and per assignee (`BY_INSTITUTION`, `BY_ASSIGNEE`: key,
+    the counters of `LIVE_COUNTERS`), for some institutions or all, in one statement: the database sums
+    the tally's rows (one per institution and person) and works out overdue as of `today`, so the page
+    gets one row per institution and per person instead of every pair and their due dates."""
+    live = _live(conn.dialect.name, campaign_id, institutions, today)
+    stmt = sa.union_all(_per(live, BY_INSTITUTION, "inst_code"), _per(live, BY_ASSIGNEE, "assignee_staff_id"))
     result: dict[str, list[tuple[str | None, dict[str, int]]]] = {BY_INSTITUTION: [], BY_ASSIGNEE: []}
     for kind, key, *values in conn.execute(stmt):
         result[kind].append((key or None, dict(zip(LIVE_COUNTERS, map(int, values), strict=True))))
     return result
+
+
+@dataclass(frozen=True)
+class RankedTotals:
+    """Per institution, the counters; the people ranked (`rank`: 1, 1, 3 …), only the best and the worst
+    `shown` / 2 of a longer ranking, and how many people the ranking has."""
+
+    by_inst: list[tuple[str | None, dict[str, int]]]
+    people: list[tuple[str, dict[str, int], int]]
+    ranked: int
+
+
+def ranked_totals(
+    conn: sa.Connection, campaign_id: int, institutions: frozenset[str] | None, today: dt.date, shown: int
+) -> RankedTotals:
+    """`tallied_totals` per institution, with the account managers ranked by the database as
+    `remediation.reporting.dashboard.rank` ranks them (completion rate, then fewest overdue, then fewest
+    active; equals share a rank, listed by staff id) and cut as `best_and_worst` cuts them: the page gets
+    the ~100 people it shows instead of every person's counts. A test holds the two rankings equal."""
+    live = _live(conn.dialect.name, campaign_id, institutions, today)
+    people = (
+        _per(live, BY_ASSIGNEE, "assignee_staff_id").where(live.c.assignee_staff_id != NO_KEY).cte("people")
+    )
+    done, baseline = sa.cast(people.c.done, sa.Float), people.c.baseline
+    rate = sa.case((baseline > 0, done / baseline), else_=sa.literal(1.0, sa.Float))
+    merit = [rate.desc(), people.c.overdue.asc(), people.c.active.asc()]
+    by_id = sa.collate(people.c.key, "C") if conn.dialect.name == "postgresql" else people.c.key
+    ranked = sa.select(
+        people.c.key,
+        *(people.c[n] for n in LIVE_COUNTERS),
+        sa.func.rank().over(order_by=merit).label("rank"),
+        sa.func.row_number().over(order_by=[*merit, by_id]).label("pos"),
+        sa.func.count().over().label("n"),
+    ).subquery("ranked")
+    half = shown // 2
+    wanted = sa.or_(ranked.c.n <= shown, ranked.c.pos <= half, ranked.c.pos > ranked.c.n - half)
+    nothing = sa.cast(sa.null(), sa.BigInteger)
+    stmt = sa.union_all(
+        _per(live, BY_INSTITUTION, "inst_code").add_columns(nothing, nothing, nothing),
+        sa.select(
+            sa.literal(BY_ASSIGNEE),
+            ranked.c.key,
+            *(ranked.c[n] for n in LIVE_COUNTERS),
+            ranked.c.rank,
+            ranked.c.pos,
+            ranked.c.n,
+        ).where(wanted),
+    )
+    by_inst, found, total = [], [], 0
+    for kind, key, *values in conn.execute(stmt):
+        counts = dict(zip(LIVE_COUNTERS, map(int, values[: len(LIVE_COUNTERS)]), strict=True))
+        if kind == BY_INSTITUTION:
+            by_inst.append((key or None, counts))
+            continue
+        rank, position, total = (int(v) for v in values[len(LIVE_COUNTERS) :])
+        found.append((position, key, counts, rank))
+    found.sort(key=lambda row: row[0])
+    return RankedTotals(by_inst, [(key, counts, rank) for _, key, counts, rank in found], total)

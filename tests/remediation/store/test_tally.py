@@ -12,11 +12,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from remediation.checks.staging import sync_rules
-from remediation.reporting.dashboard import completion_trend, live_breakdown, snapshot_days
+from remediation.reporting.dashboard import (
+    LIVE_FIELDS,
+    LiveCounts,
+    best_and_worst,
+    completion_trend,
+    live_breakdown,
+    rank,
+    ranked_breakdown,
+    snapshot_days,
+)
 from remediation.reporting.orgtree import institution_tree, subtree_codes
 from remediation.reporting.queries import TodoScope
 from remediation.reporting.snapshots import summary_table, take_snapshot
+from remediation.store.engines import open_store
 from remediation.store.models import Todo, TodoEvent
+from remediation.store.tally import BY_ASSIGNEE, BY_INSTITUTION, COUNTERS, ranked_totals, tallied_totals
+from remediation.store.workflow_models import TodoDue, TodoTally
 from remediation.workflow.campaigns import create_campaign, ensure_default_campaign, list_campaigns
 from tests.checkbank import BAD_PHONE, PHONE, SUITES, Bank, key
 from tests.dbenv import Databases
@@ -35,6 +47,12 @@ def assert_fast_equals_direct(store: sa.Engine) -> None:
                 fast = live_breakdown(store, campaign, scope, today, tree)
                 direct = live_breakdown(store, campaign, scope, today, tree, direct=True)
                 assert fast == direct, (campaign.name, scope, today)
+                institutions = None if scope.everything else scope.institutions
+                for shown in (2, 100):  # the ranking cut to its ends, and whole
+                    ranked = ranked_breakdown(store, campaign, institutions, today, tree, shown)
+                    people = rank([(k, k, c) for k, c in direct.by_assignee.items() if k])
+                    assert (ranked.people, ranked.people_hidden) == best_and_worst(people, shown)
+                    assert ranked.by_inst == direct.by_inst
 
 
 def vary(store: sa.Engine) -> None:
@@ -155,3 +173,55 @@ def test_snapshot_totals_equal_the_rows_per_rule(databases: Databases) -> None:
     sync_rules(bank.store, suite)
     assert summary_table(bank.store, CHECK_DATE).scores[0].weighted_baseline != before.weighted_baseline
     assert_same()
+
+
+def test_the_database_ranks_people_as_the_dashboard_did_ties_and_staff_ids_included(
+    databases: Databases,
+) -> None:
+    """`ranked_totals` against `rank` + `best_and_worst` over the same tally: equal rates written as different
+    fractions (1/3, 2/6), no baseline (100%) beside all done, ties on every term, staff ids whose order
+    depends on the collation (B1 before a1 by code point), overdue from past due dates, and the unassigned
+    row, which is never ranked."""
+    store = open_store(databases.new("store"))
+    today = CHECK_DATE
+    people = {  # staff id: baseline, done, active, dated, of which due before today
+        "a1": (3, 1, 2, 2, 1),
+        "B1": (6, 2, 4, 4, 1),
+        "B2": (6, 2, 4, 4, 1),
+        "c0": (0, 0, 1, 0, 0),
+        "C9": (5, 5, 0, 0, 0),
+        "d5": (4, 1, 3, 3, 3),
+        "D5": (4, 1, 3, 3, 0),
+        "e7": (10, 0, 10, 10, 10),
+        "": (7, 1, 6, 0, 0),
+    }
+    tally, due = TodoTally.__table__, TodoDue.__table__
+    with store.begin() as conn:
+        for n, (staff, (baseline, done, active, dated, overdue)) in enumerate(people.items()):
+            inst = "110100" if n % 2 else "110200"
+            counters = dict.fromkeys(COUNTERS, 0) | {"baseline": baseline, "done": done, "active": active}
+            counters |= {"dated": dated, "new": n % 3}
+            conn.execute(
+                sa.insert(tally).values(campaign_id=1, inst_code=inst, assignee_staff_id=staff, **counters)
+            )
+            for when, count in ((today - dt.timedelta(days=1), overdue), (today, dated - overdue)):
+                if count:
+                    row = {"campaign_id": 1, "inst_code": inst, "assignee_staff_id": staff, "due_date": when}
+                    conn.execute(sa.insert(due).values(**row, n=count))
+    with store.connect() as conn:
+        totals = tallied_totals(conn, 1, None, today)
+        for shown in (2, 4, 6, 100):
+            found = ranked_totals(conn, 1, None, today, shown)
+            expected, hidden = best_and_worst(
+                rank([(k, k, LiveCounts(*(c[f] for f in LIVE_FIELDS))) for k, c in totals[BY_ASSIGNEE] if k]),
+                shown,
+            )
+            got = [(key, LiveCounts(*(c[f] for f in LIVE_FIELDS)), r) for key, c, r in found.people]
+            assert got == [(r.key, r.counts, r.rank) for r in expected], shown
+            assert found.ranked - len(found.people) == hidden
+            assert sorted(found.by_inst, key=str) == sorted(totals[BY_INSTITUTION], key=str)
+    ranks = [
+        r.rank
+        for r in rank([(k, k, LiveCounts(*(c[f] for f in LIVE_FIELDS))) for k, c in totals[BY_ASSIGNEE] if k])
+    ]
+    assert len(set(ranks)) < len(ranks), "the data has no tie to rank"
