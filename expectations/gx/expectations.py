@@ -24,7 +24,8 @@ On GX's SQL engine a multicolumn map metric's `unexpected_count` would be one qu
 bundles only single-column map metrics into one aggregate query), plus a `count(*)` per expectation.
 `RulePasses` registers both the way GX does for single-column metrics, so a whole suite is counted by one
 `SELECT sum(CASE …), …` over the batch. With `derived=True` that batch is `compiler.gx_batch_query`, where
-the values rules share are computed once per row, as in the key extractor.
+the values rules share are computed once per row, as in the key extractor. The sample of failing rows,
+asked for empty (`runner`), sends no statement: a whole suite is three statements, whatever its size.
 """
 
 from __future__ import annotations
