@@ -5,7 +5,7 @@
     .venv/bin/python bench/bench_incremental.py \
         postgresql+psycopg://postgres@127.0.0.1:5432/dqgov_incr_src_n100000 --runs 3 --changed 0.01
 
-Day 1 (the loader's check date): a full check of both tables into a fresh store, the base. Then
+Day 1 (the loader's check date): a full check of both tables into a fresh store, the base, ANALYZEd. Then
 `--changed` of each table's records change (half get a bad phone, half a good one, `updated_at` moves to
 day 2). Day 2 is checked `--runs` times in each mode, interleaved (full, incremental, full, …), each time
 on a copy of the base store (`CREATE DATABASE … TEMPLATE`) and in a fresh process: sync of the org, both
@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from benchdb import pg_settings
@@ -42,6 +43,47 @@ def _admin(url: str) -> sa.Engine:
 
 def _store_url(url: str, name: str) -> str:
     return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+# The pipeline's steps, timed in the child by wrapping the names `remediation.checks.pipeline` calls them by.
+STEPS = (
+    "sync_org",
+    "plan_run",
+    "count_records",
+    "stage_record_counts",
+    "stage_volume",
+    "find_key_defects",
+    "evaluated_keys",
+    "validate_with_gx",
+    "stage_failing",
+    "stage_record_states",
+    "mark_validated",
+    "reconcile_run",
+)
+
+
+def time_steps() -> dict[str, float]:
+    """Wrap the pipeline's steps with timers; the dict fills with their seconds as they run."""
+    import functools
+
+    from remediation.checks import pipeline
+
+    seconds = dict.fromkeys(STEPS, 0.0)
+
+    def timed(name: str, fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seconds[name] += time.perf_counter() - started
+
+        return wrapper
+
+    for name in STEPS:
+        setattr(pipeline, name, timed(name, getattr(pipeline, name)))
+    return seconds
 
 
 def run_day(source_url: str, store_url: str, day: dt.date, mode: str) -> dict[str, float | str]:
@@ -103,13 +145,17 @@ def change_records(source_url: str, share: float) -> dict[str, int]:
 
 def child(source_url: str, store_url: str, mode: str) -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    steps = time_steps()
     result = run_day(source_url, store_url, DAY2, mode)
-    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_rss_mib"] = usage.ru_maxrss / 1024
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime  # this process only, not the database server
+    result.update({f"step_{name}": s for name, s in steps.items()})
     print(json.dumps(result))
 
 
-def timed_copy(source_url: str, base: str, mode: str) -> dict[str, float | str]:
-    name = f"dqgov_incr_store_{uuid.uuid4().hex[:8]}"
+def timed_copy(source_url: str, base: str, mode: str, prefix: str) -> dict[str, float | str]:
+    name = f"{prefix}_store_{uuid.uuid4().hex[:8]}"
     admin = _admin(source_url)
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{base}"'))
@@ -131,6 +177,7 @@ def main() -> None:
     parser.add_argument("url", help="the source, loaded by bench/load_bank.py (changed in place)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--changed", type=float, default=0.01, help="share of records changed on day 2")
+    parser.add_argument("--prefix", default="dqgov_incr", help="names of the stores it creates and drops")
     parser.add_argument("--child", choices=("full", "incremental"), help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -138,19 +185,26 @@ def main() -> None:
         child(args.url, args.store, args.child)
         return
 
-    base = f"dqgov_incr_base_{uuid.uuid4().hex[:8]}"
+    base = f"{args.prefix}_base_{uuid.uuid4().hex[:8]}"
     admin = _admin(args.url)
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{base}"'))
     try:
         started = time.perf_counter()
         first = run_day(args.url, _store_url(args.url, base), DAY1, "full")
+        # Autovacuum would analyze the store within minutes of day 1; the copies are made at once, and a copy
+        # made before it has no statistics (reltuples -1) nor the counters that would trigger it: reconcile's
+        # statements then plan nested loops over the to-dos (42 s instead of 8 s for 1 % changed).
+        analyze = sa.create_engine(_store_url(args.url, base), isolation_level="AUTOCOMMIT")
+        with analyze.connect() as conn:
+            conn.execute(sa.text("ANALYZE"))
+        analyze.dispose()
         print(f"day 1, full, base store: {time.perf_counter() - started:.1f} s {first}", file=sys.stderr)
         print(f"day 2 changes: {change_records(args.url, args.changed)}", file=sys.stderr)
         samples: dict[str, list[dict[str, float | str]]] = {"full": [], "incremental": []}
         for run in range(args.runs):
             for mode in samples:
-                result = timed_copy(args.url, base, mode)
+                result = timed_copy(args.url, base, mode, args.prefix)
                 samples[mode].append(result)
                 print(f"run {run + 1} {mode}: {result}", file=sys.stderr, flush=True)
             if run == 0 and samples["full"][0]["todos"] != samples["incremental"][0]["todos"]:
@@ -176,6 +230,14 @@ def report(samples: dict[str, list[dict[str, float | str]]], url: str) -> None:
             f"| {mode} | {len(rs)} | {med[mode]:.1f} | {snap:.2f} | {rs[0]['merchant_evaluated']} | "
             f"{rs[0]['customer_org_evaluated']} | {rss:.0f} | {med[mode] / med['full']:.3f} |"
         )
+    print("\n| step (median s, both tables) | full | incremental |\n|---|---:|---:|")
+    for name in (*STEPS, "cpu"):
+        medians = [
+            statistics.median(float(r[f"step_{name}" if name != "cpu" else "cpu_s"]) for r in rs)
+            for rs in samples.values()
+        ]
+        label = f"`{name}`" if name != "cpu" else "CPU of the checking process"
+        print(f"| {label} | {medians[0]:.2f} | {medians[1]:.2f} |")
     same = len({r["todos"] for rs in samples.values() for r in rs}) == 1
     print(f"\nidentical to-dos in every run: {same}; {pg_settings(url, list(TABLES))}")
 

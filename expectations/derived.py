@@ -5,6 +5,9 @@ Most rules judge a text column without its blanks and only when it is given and 
 row would strip its values about a thousand times. While `deriving(...)` is active, the kinds refer to
 named columns instead (`dq_s_<col>`, `dq_b_<col>`, `dq_p_<col>`) and `DerivedValues` records which ones
 the conditions used; `layers` then puts them into two inner queries under the rules' flags.
+A condition that depends on other records (`row_fact`: a value held twice) is computed there too, once per
+row, from the rows `layers` is given: an incremental run's few records compare with the table's records
+holding their values only, instead of grouping the whole table.
 
 Each inner query is `fenced` with `LIMIT ALL OFFSET 0` (SQLite: `LIMIT -1 OFFSET 0`): both PostgreSQL and
 SQLite would otherwise fold a plain subquery into the query around it, substituting the expression for
@@ -14,7 +17,7 @@ whose text takes no parameters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -27,6 +30,9 @@ from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from expectations import sqlchecks
 
 STRIPPED, BLANK, PLACEHOLDER = "dq_s_", "dq_b_", "dq_p_"
+
+# Builds a per-row condition from the conditions that pick the rows (none: every row of the table).
+FactBuilder = Callable[[Sequence[ColumnElement[bool]]], ColumnElement[bool]]
 
 
 class _NoLimit(ColumnElement[int]):
@@ -56,6 +62,7 @@ class DerivedValues:
         self.columns = {name: col for name, col in columns.items() if isinstance(col.type, sa.String)}
         self.stripped: dict[str, None] = {}
         self.flagged: dict[str, None] = {}
+        self.facts: dict[str, FactBuilder] = {}
 
     def owns(self, col: ColumnElement[Any]) -> bool:
         """A bare (unqualified) text column of the table: one a subquery of its own does not hold."""
@@ -78,6 +85,12 @@ class DerivedValues:
         self.flagged.setdefault(name, None)
         return sa.column(prefix + name, sa.Boolean) == sa.true()
 
+    def row_fact(self, name: str, build: FactBuilder) -> ColumnElement[bool]:
+        """A condition computed once per row in `layers`'s outer query, built there from its `where`; the
+        condition may refer to the stripped values by name (`stripped_of`)."""
+        self.facts.setdefault(name, build)
+        return sa.column(name, sa.Boolean) == sa.true()
+
     def layers(self, table: str, *where: ColumnElement[bool]) -> sa.Subquery:
         """The table's rows (those matching `where`: it must go in here, since no outer condition gets
         through the fences) with every source column, then the stripped values, then the flags."""
@@ -93,6 +106,8 @@ class DerivedValues:
                 blank.label(BLANK + name),
                 sqlchecks.is_placeholder_core(core).label(PLACEHOLDER + name),
             ]
+        for name, build in self.facts.items():
+            flags.append(sa.case((build(where), sa.true()), else_=sa.false()).label(name))
         return fenced(sa.select(inner, *flags)).subquery("dq_derived")
 
 

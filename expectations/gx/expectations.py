@@ -24,7 +24,8 @@ On GX's SQL engine a multicolumn map metric's `unexpected_count` would be one qu
 bundles only single-column map metrics into one aggregate query), plus a `count(*)` per expectation.
 `RulePasses` registers both the way GX does for single-column metrics, so a whole suite is counted by one
 `SELECT sum(CASE …), …` over the batch. With `derived=True` that batch is `compiler.gx_batch_query`, where
-the values rules share are computed once per row, as in the key extractor.
+the values rules share are computed once per row, as in the key extractor. The sample of failing rows,
+asked for empty (`runner`), sends no statement: a whole suite is three statements, whatever its size.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ from great_expectations.expectations.expectation_configuration import Expectatio
 from great_expectations.expectations.metrics.map_metric_provider import MulticolumnMapMetricProvider
 from great_expectations.expectations.metrics.map_metric_provider.multicolumn_condition_partial import (
     multicolumn_condition_partial,
+)
+from great_expectations.expectations.metrics.map_metric_provider.multicolumn_map_condition_auxilliary_methods import (
+    _sqlalchemy_multicolumn_map_condition_values as _gx_unexpected_values,
 )
 from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
@@ -164,6 +168,7 @@ def frame_records(frame: pd.DataFrame, table: str) -> list[dict[str, Any]]:
 
 
 _FILTERED_ROW_COUNT = f"{METRIC}.{SummarizationMetricNameSuffixes.FILTERED_ROW_COUNT.value}"
+_UNEXPECTED_VALUES = f"{METRIC}.{SummarizationMetricNameSuffixes.UNEXPECTED_VALUES.value}"
 
 
 def _unexpected_count_aggregate_fn(
@@ -185,6 +190,26 @@ def _batch_row_count(cls: Any, metrics: dict[str, Any], **kwargs: Any) -> int:
     return int(metrics["table.row_count"])
 
 
+def _unexpected_values(
+    cls: Any,
+    execution_engine: Any,
+    metric_domain_kwargs: dict[str, Any],
+    metric_value_kwargs: dict[str, Any],
+    metrics: dict[str, Any],
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    """GX's sample of failing rows, but no statement when the sample asked for is empty: GX would still
+    send a `SELECT … LIMIT 0` per rule, each planned over the whole batch query."""
+    result_format = metric_value_kwargs["result_format"]
+    if result_format["result_format"] != "COMPLETE" and result_format["partial_unexpected_count"] == 0:
+        return []
+    return list(
+        _gx_unexpected_values(
+            cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kwargs
+        )
+    )
+
+
 class RulePasses(MulticolumnMapMetricProvider):
     """Per row: does the record pass the rule (out of scope and `when`-excluded rows always pass)."""
 
@@ -198,21 +223,25 @@ class RulePasses(MulticolumnMapMetricProvider):
         the counts of every rule of a table into one `SELECT sum(CASE …), …` (one scan, not one per rule)."""
         super()._register_metric_functions()  # type: ignore[no-untyped-call]
         count = f"{METRIC}.{SummarizationMetricNameSuffixes.UNEXPECTED_COUNT.value}"
+        keys = cls.condition_value_keys
         # Rows are never ignored (`ignore_row_if="never"`), so the rows a rule judges are the batch's
         # rows: its filtered row count is GX's bundled `table.row_count`, not a `count(*)` per rule.
-        for name, provider, fn_type in (
+        # Its sample of failing rows is asked for empty (`runner`): no statement either.
+        for name, provider, fn_type, value_keys in (
             (
                 f"{count}.{MetricPartialFunctionTypes.AGGREGATE_FN.metric_suffix}",
                 _unexpected_count_aggregate_fn,
                 MetricPartialFunctionTypes.AGGREGATE_FN,
+                keys,
             ),
-            (count, None, MetricFunctionTypes.VALUE),
-            (_FILTERED_ROW_COUNT, _batch_row_count, MetricFunctionTypes.VALUE),
+            (count, None, MetricFunctionTypes.VALUE, keys),
+            (_FILTERED_ROW_COUNT, _batch_row_count, MetricFunctionTypes.VALUE, keys),
+            (_UNEXPECTED_VALUES, _unexpected_values, MetricFunctionTypes.VALUE, (*keys, "result_format")),
         ):
             register_metric(
                 metric_name=name,
                 metric_domain_keys=cls.condition_domain_keys,
-                metric_value_keys=cls.condition_value_keys,
+                metric_value_keys=value_keys,
                 execution_engine=SqlAlchemyExecutionEngine,
                 metric_class=cls,
                 metric_provider=provider,
@@ -352,6 +381,28 @@ class ExpectRecordsToPassDqgovRule(MulticolumnMapExpectation):
     def _iso_date(cls, value: str) -> str:
         dt.date.fromisoformat(value)
         return value
+
+    # GX 1.24 reads `self.configuration` (a pydantic `.dict()` and a new ExpectationConfiguration) once per
+    # key in these three, about 110 times per expectation and validation: a third of a suite's fixed cost.
+    # The same values, with the configuration built once per call.
+    def _get_domain_kwargs(self) -> dict[str, str | None]:
+        kwargs = self.configuration.kwargs
+        return {key: kwargs.get(key, self._get_default_value(key)) for key in self.domain_keys}
+
+    def _get_success_kwargs(self) -> dict[str, Any]:
+        kwargs = self.configuration.kwargs
+        success = {key: kwargs.get(key, self._get_default_value(key)) for key in self.success_keys}
+        success.update({key: kwargs.get(key, self._get_default_value(key)) for key in self.domain_keys})
+        return success
+
+    def _get_success_kwarg(self, key: str, default: Any = None) -> Any:
+        kwargs = self.configuration.kwargs
+        if key in kwargs:
+            return kwargs[key]
+        field = self.__fields__.get(key)
+        if field is not None:
+            return field.default if not field.required else default
+        return default
 
 
 EXPECTATION_NAMES: Mapping[str, str] = {

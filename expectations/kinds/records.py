@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from expectations import checks
 from expectations.contract import PRIMARY_KEYS, RECORD_TABLES
 from expectations.contract import staff as staff_table
+from expectations.derived import active
 from expectations.kinds.base import CheckContext, Columns, Kind, Row, first, sql_judged, sql_missing
 
 if TYPE_CHECKING:
@@ -33,15 +34,31 @@ def _py_active_staff(row: Row, rule: Rule, ctx: CheckContext) -> bool:
 
 def _sql_unique(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
     """The value (as judged) is held by another in-scope record of the real table, not just the batch."""
-    peers = RECORD_TABLES[rule.table].alias("dq_peer")
-    peer_judged, peer_text = sql_judged(peers.c[rule.columns[0]])
-    status = peers.c.status
-    in_scope = rule.scope.sql(status)
-    duplicated = (
-        sa.select(peer_text).where(in_scope, peer_judged).group_by(peer_text).having(sa.func.count() > 1)
+    col = first(cols, rule)
+    judged, text = sql_judged(col)
+    derived = active(col)
+    if derived is None:
+        return sa.and_(judged, text.in_(_held_twice(rule)))
+    return sa.and_(
+        judged, derived.row_fact(f"dq_u_{col.name}", lambda where: text.in_(_held_twice(rule, where)))
     )
-    judged, text = sql_judged(first(cols, rule))
-    return sa.and_(judged, text.in_(duplicated))
+
+
+def _held_twice(rule: Rule, where: Sequence[ColumnElement[bool]] = ()) -> sa.Select[Any]:
+    """The judged values more than one in-scope record holds. With `where` (conditions on the table's bare
+    columns), only the values the records it picks hold: the same answer for those records, found by a
+    hash join on the values instead of judging and grouping every record of the table."""
+    table = RECORD_TABLES[rule.table]
+    peers = table.alias("dq_peer")
+    peer_judged, peer_text = sql_judged(peers.c[rule.columns[0]])
+    in_scope = rule.scope.sql(peers.c.status)
+    if where:
+        # Judged is a property of the stripped value: a peer holding a judged value is judged itself.
+        picked = table.alias("dq_picked")
+        picked_judged, picked_text = sql_judged(picked.c[rule.columns[0]])
+        values = sa.select(picked_text).select_from(picked).where(*where, picked_judged)
+        peer_judged = peer_text.in_(values)
+    return sa.select(peer_text).where(in_scope, peer_judged).group_by(peer_text).having(sa.func.count() > 1)
 
 
 def _py_unique_batch(rows: Sequence[Row], rule: Rule, ctx: CheckContext) -> list[bool]:

@@ -51,6 +51,7 @@ from remediation.store.models import (
     RecordState,
     RuleRecord,
     RunStatus,
+    Todo,
     TodoBefore,
     TodoStatus,
 )
@@ -85,6 +86,26 @@ def _stored(run: Any) -> ReconcileSummary:
         run.reassigned,
         run.gone,
     )
+
+
+def refresh_statistics(store: sa.Engine, run_id: int) -> None:
+    """ANALYZE the to-dos and the staging tables before a table's run is applied (PostgreSQL).
+
+    Reconcile's statements join the run's staged rows with the to-dos, and the run has just written those
+    rows: statistics taken before (autovacuum's, from the last run) say the run has none, statistics
+    missing (a store copied or restored, autovacuum not round yet) say the to-dos are a handful. Either way
+    PostgreSQL plans nested loops over every to-do: at 100k records a day's reconcile took 40-130 s instead
+    of 5-10 s. Outside the reconcile's transaction, so the lock ANALYZE takes is held for its own time only.
+    A re-check of one record stages a row or two: it keeps the statistics it has.
+    """
+    if store.dialect.name != "postgresql":
+        return
+    with store.connect() as conn:
+        if conn.scalar(sa.select(CheckRun.record_key).where(CheckRun.id == run_id)) is not None:
+            return
+    tables = ", ".join(m.__tablename__ for m in (Todo, Finding, RecordState, DuplicateKey))
+    with store.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"ANALYZE {tables}")
 
 
 def _table_of(store: sa.Engine, run_id: int) -> str:
@@ -130,6 +151,7 @@ def reconcile_run(
     """
     policy, calendar = lifecycle.policy, lifecycle.calendar
     table = _table_of(store, run_id)
+    refresh_statistics(store, run_id)
     verdict: GuardVerdict | None = None
     with store.begin() as conn:
         lock_table(conn, table)

@@ -334,6 +334,8 @@ def open_new(p: Pass) -> int:
         sa.select(*(f.c[name] for name in copied), *derived.values())
         .select_from(f.join(r, r.c.rule_id == f.c.rule_id))
         .where(p.this_run, ~exists_todo)
+        # to-do ids in the staging table's key order (rule, then record), whatever plan the join gets
+        .order_by(f.c.rule_id, f.c.record_key)
     )
     p.conn.execute(sa.insert(t).from_select(names, new_rows))
     opened = sa.and_(t.c.table_name == p.table, t.c.opened_run_id == p.run_id)

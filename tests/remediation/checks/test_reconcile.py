@@ -214,3 +214,19 @@ def test_the_rule_files_scope_decides_what_is_out_of_scope(databases: Any, tmp_p
     summary = run_suite(source_engine(source_url), store, merchant, CHECK_DATE + dt.timedelta(days=1))
     assert todos(store)[("102360458120001", "MER-C1-PHONE-FORMAT")]["status"] == "out_of_scope"
     assert (summary.reconcile.out_of_scope, summary.reconcile.fixed) == (1, 0)
+
+
+def test_a_run_applies_with_statistics_that_count_its_staged_rows(
+    bank: tuple[str, sa.Engine, sa.Engine],
+) -> None:
+    # PostgreSQL plans reconcile's joins of the run's findings with the to-dos by these statistics: from
+    # before the run (or none at all) they say the run staged nothing, and it loops over every to-do.
+    source_url, _, store = bank
+    summary = run(source_url, store)
+    assert summary.reconcile.opened == 6
+    if store.dialect.name != "postgresql":
+        return  # SQLite keeps no statistics unless asked (ANALYZE), and plans without them
+    with store.connect() as conn:
+        stmt = sa.text("SELECT relname, reltuples FROM pg_class WHERE relname IN ('dq_finding', 'dq_todo')")
+        tuples = {name: count for name, count in conn.execute(stmt)}
+    assert tuples == {"dq_finding": 6, "dq_todo": 0}  # analyzed before the to-dos were opened
