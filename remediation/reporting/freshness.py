@@ -52,11 +52,13 @@ RETRY_SECONDS = 5.0  # after a lost listener, pages go uncached this long before
 WRITES = ("insert", "update", "delete", "truncate", "copy", "merge")
 
 
-def _database(url: sa.URL) -> tuple[str | None, int | None, str | None]:
+Database = tuple[str | None, int | None, str | None]  # host, port, database name
+
+
+def _database(url: sa.URL) -> Database:
     return (url.host, url.port, url.database)
 
 
-Database = tuple[str | None, int | None, str | None]
 _local: dict[tuple[Database, str], int] = {}  # commits in this process, per database and table
 _lock = threading.Lock()
 _NAMES = re.compile(r"\b(" + "|".join(WATCHED) + r")\b")
