@@ -46,7 +46,6 @@ from remediation.reporting.dashboard import (
 )
 from remediation.reporting.orgtree import (
     InstitutionNode,
-    institution_tree,
     path_to,
     staff_rows,
     subtree_codes,
@@ -189,11 +188,11 @@ def breakdown(
     """Which rules drive the backlog: active to-dos by rule, for the institution and each one below it,
     within the chosen campaign (the default one unless another is chosen), as the dashboard counts it."""
     cfg = config(request)
-    tree = institution_tree(cfg.store)
+    tree = cfg.tree()
     code = inst or root_institution(person, tree)
     if code is None or code not in tree or not person.sees_institution(code):
         raise PageNotFound()
-    campaigns = list_campaigns(cfg.store)
+    campaigns = _campaigns(cfg)
     chosen = _campaign(campaigns, campaign)
     context = {
         "campaigns": campaigns,

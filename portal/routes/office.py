@@ -39,7 +39,7 @@ from remediation.errors import DqgovError
 from remediation.lifecycle import Lifecycle
 from remediation.reporting.datadocs import docs_info
 from remediation.reporting.export import EXTRA_COLUMNS, FINDINGS_COLUMNS, findings_rows
-from remediation.reporting.orgtree import institution_tree, staff_rows
+from remediation.reporting.orgtree import staff_rows
 from remediation.reporting.runlog import check_run, check_runs, run_rules
 from remediation.reporting.spreadsheet import csv_writer
 from remediation.workflow.audit import AuditView, audit, audit_actors, audit_entries
@@ -59,9 +59,7 @@ def _campaigns_page(
     context = {
         "campaigns": list_campaigns(config(request).store),
         "tables": [s.table for s in config(request).suites()],
-        "inst_names": {
-            code: node.inst_name for code, node in institution_tree(config(request).store).items()
-        },
+        "inst_names": {code: node.inst_name for code, node in config(request).tree().items()},
         "errors": errors or [],
         "form": form or {},
     }
@@ -117,7 +115,7 @@ def _campaign_problems(request: Request, fields: dict[str, str]) -> list[str]:
     known_rules = {r.id for suite in cfg.suites() for r in suite.rules}
     if unknown := [r for r in _split(fields.get("rules", "")) if r not in known_rules]:
         found.append(("campaigns.error_rules", {"ids": "; ".join(unknown)}))
-    tree = institution_tree(cfg.store)
+    tree = cfg.tree()
     if unknown := [i for i in _split(fields.get("institutions", "")) if i not in tree]:
         found.append(("campaigns.error_institutions", {"codes": "; ".join(unknown)}))
     return [translate(lang, key, **values) for key, values in found]

@@ -28,7 +28,7 @@ from remediation.lifecycle import Lifecycle
 from remediation.notify.inbox import inbox_messages, mark_read
 from remediation.policy import current_policy
 from remediation.reporting.appeal_views import appeal_history
-from remediation.reporting.orgtree import institution_tree, staff_rows, subtree_codes
+from remediation.reporting.orgtree import staff_rows, subtree_codes
 from remediation.reporting.queries import (
     MAX_PER_PAGE,
     PER_PAGE,
@@ -86,7 +86,7 @@ def todos(
         except Exception:  # the source is down: say so rather than list nothing silently
             named, search_failed = frozenset(), True
     institutions = None
-    tree = institution_tree(cfg.store)
+    tree = cfg.tree()
     if inst:
         if not person.sees_institution(inst):
             raise PageNotFound()

@@ -26,7 +26,6 @@ from portal.scoping import Viewer, root_institution
 from remediation import settings
 from remediation.errors import DqgovError
 from remediation.lifecycle import Lifecycle
-from remediation.reporting.orgtree import institution_tree
 from remediation.workbooks.apply import apply_preview
 from remediation.workbooks.safety import MB, WorkbookRefused
 from remediation.workbooks.todo_export import ExportScope, export_todos
@@ -52,7 +51,7 @@ def workbook_page(request: Request, person: Person) -> Response:
 
 
 def _context(request: Request, person: Viewer, **extra: Any) -> dict[str, Any]:
-    root = root_institution(person, institution_tree(config(request).store)) if person.oversees else None
+    root = root_institution(person, config(request).tree()) if person.oversees else None
     return {"root": root, "preview": None, "applied": False, "refused": None, "token": None, **extra}
 
 
@@ -62,7 +61,7 @@ def workbook_download(
 ) -> Response:
     cfg = config(request)
     if scope == "inst":
-        root = root_institution(person, institution_tree(cfg.store)) if person.oversees else None
+        root = root_institution(person, cfg.tree()) if person.oversees else None
         if root is None:
             raise PageNotFound()
         chosen = ExportScope(inst_code=root)
