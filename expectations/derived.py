@@ -9,10 +9,17 @@ A condition that depends on other records (`row_fact`: a value held twice) is co
 row, from the rows `layers` is given: an incremental run's few records compare with the table's records
 holding their values only, instead of grouping the whole table.
 
-Each inner query is `fenced` with `LIMIT ALL OFFSET 0` (SQLite: `LIMIT -1 OFFSET 0`): both PostgreSQL and
-SQLite would otherwise fold a plain subquery into the query around it, substituting the expression for
-every reference and undoing the saving. Written as literals: the query also runs as a GX query asset,
-whose text takes no parameters.
+Both PostgreSQL and SQLite would fold a plain subquery into the query around it, substituting the
+expression for every reference and undoing the saving, so each inner query is walled off (`walled`):
+- on PostgreSQL by a volatile column, `clock_timestamp()` (the planner never folds a subquery whose
+  output holds a volatile function, prepjointree.c, `is_simple_subquery`). Unlike a `LIMIT`, it leaves the
+  layers parallel-safe: parallel workers scan *and* evaluate, under one Gather at the top;
+- on SQLite by `LIMIT -1 OFFSET 0`.
+Written as literals: the query also runs as a GX query asset, whose text takes no parameters.
+
+A table with a uniqueness rule (`row_fact`) is still evaluated by one backend: PostgreSQL runs the
+subquery of values held twice with a Gather of its own, and then the plan around it gets none (the same
+holds for a LEFT JOIN on those values; PostgreSQL 15).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ STRIPPED, BLANK, PLACEHOLDER = "dq_s_", "dq_b_", "dq_p_"
 
 # Builds a per-row condition from the conditions that pick the rows (none: every row of the table).
 FactBuilder = Callable[[Sequence[ColumnElement[bool]]], ColumnElement[bool]]
+FENCE = "dq_fence_"
 
 
 class _NoLimit(ColumnElement[int]):
@@ -52,6 +60,29 @@ def _minus_one(element: _NoLimit, compiler: SQLCompiler, **kw: Any) -> str:
 def fenced(select: sa.Select[Any]) -> sa.Select[Any]:
     """The select with `LIMIT ALL OFFSET 0`: the same rows, but never folded into an outer query."""
     return select.limit(_NoLimit()).offset(sa.literal_column("0", sa.Integer))
+
+
+class _Volatile(ColumnElement[Any]):
+    inherit_cache = True
+    type = sa.types.NullType()
+
+
+@compiles(_Volatile)
+def _nothing(element: _Volatile, compiler: SQLCompiler, **kw: Any) -> str:
+    return "NULL"
+
+
+@compiles(_Volatile, "postgresql")
+def _clock(element: _Volatile, compiler: SQLCompiler, **kw: Any) -> str:
+    return "clock_timestamp()"
+
+
+def walled(select: sa.Select[Any], name: str) -> sa.Select[Any]:
+    """The select, never folded into an outer query, and still parallel-safe on PostgreSQL: a volatile
+    column `FENCE + name` there, `LIMIT -1 OFFSET 0` on SQLite (module docstring)."""
+    return select.add_columns(_Volatile().label(FENCE + name)).suffix_with(
+        "LIMIT -1 OFFSET 0", dialect="sqlite"
+    )
 
 
 class DerivedValues:
@@ -97,7 +128,7 @@ class DerivedValues:
         cols: list[ColumnElement[Any]] = [sa.column(name) for name in self.source]
         stripped = [sqlchecks.strip_blanks(self.columns[n]).label(STRIPPED + n) for n in self.stripped]
         rows = sa.select(*cols, *stripped).select_from(sa.table(table)).where(*where)
-        inner = fenced(rows).subquery("dq_stripped")
+        inner = walled(rows, "s").subquery("dq_stripped")
         flags: list[ColumnElement[Any]] = []
         for name in self.flagged:
             raw, core = inner.c[name], inner.c[STRIPPED + name]
@@ -108,7 +139,7 @@ class DerivedValues:
             ]
         for name, build in self.facts.items():
             flags.append(sa.case((build(where), sa.true()), else_=sa.false()).label(name))
-        return fenced(sa.select(inner, *flags)).subquery("dq_derived")
+        return walled(sa.select(inner, *flags), "d").subquery("dq_derived")
 
 
 _active: ContextVar[DerivedValues | None] = ContextVar("dq_derived_values", default=None)
