@@ -1,0 +1,90 @@
+"""On PostgreSQL, a table's rules are evaluated by parallel workers, not only scanned by them.
+
+The derived layers (`expectations.derived`) are walled off by a volatile column instead of `LIMIT`, so
+the planner may put one Gather above them: the workers strip the values and compute every rule's flag,
+and the leader only filters on the flags. With the old `LIMIT ALL OFFSET 0` walls the same statement got
+no Gather at all, or one over a bare scan. The planner's costs are set to favour parallel plans, since the
+test tables are tiny. A uniqueness rule (customer_org, E4) keeps a table's evaluation in one backend
+(`expectations.derived` says why); its answers are held by `test_fast_path` and `test_subset_peers`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from expectations.compiler import extraction_query, gx_batch_query
+from expectations.kinds import CheckContext
+from expectations.rulebook import load_suites
+from expectations.runner import failing_records
+from tests.dbenv import Databases
+from tests.factories import CHECK_DATE, build_source, merchant_row
+
+SUITE = next(s for s in load_suites() if s.table == "merchant")
+CTX = CheckContext(CHECK_DATE)
+PARALLEL = (
+    "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0; "
+    "SET max_parallel_workers_per_gather = 2"
+)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
+    dbs = Databases("postgresql", tmp_path_factory.mktemp("parallel"))
+    rows = [merchant_row(i) for i in range(1, 40)] + [merchant_row(40, mer_biz_name=" 好运来餐厅 ")]
+    engine = build_source(dbs.new("parallel"), merchants=rows)
+    yield engine
+    engine.dispose()
+    dbs.drop_all()
+
+
+def _plan(source: sa.Engine, stmt: sa.Select[Any]) -> dict[str, Any]:
+    with source.connect() as conn:
+        conn.exec_driver_sql(PARALLEL)
+        compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cur:
+            cur.execute("EXPLAIN (FORMAT JSON) " + compiled.string, compiled.params)
+            row = cur.fetchone()
+    assert row is not None
+    document = row[0] if isinstance(row[0], list) else json.loads(row[0])
+    plan: dict[str, Any] = document[0]["Plan"]
+    return plan
+
+
+def _gathers(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The Gathers of the statement's own rows, not those of a subplan (the active staff, say)."""
+    if node["Node Type"] in ("Gather", "Gather Merge"):
+        yield node
+    for child in node.get("Plans", ()):
+        if child.get("Parent Relationship") not in ("SubPlan", "InitPlan"):
+            yield from _gathers(child)
+
+
+@pytest.mark.parametrize("query", ["extraction", "gx batch"])
+def test_the_workers_evaluate_the_rules(source: sa.Engine, query: str) -> None:
+    stmt = (
+        extraction_query(SUITE, CTX)
+        if query == "extraction"
+        else sa.select(sa.func.count()).select_from(gx_batch_query(SUITE, CTX).subquery())
+    )
+    gathers = list(_gathers(_plan(source, stmt)))
+    assert gathers, "no parallel plan"
+    below = [g["Plans"][0] for g in gathers]
+    # What runs in the workers is more than a scan: the layers (a subquery scan or a partial aggregate
+    # over them), so the stripping and the flags are computed there.
+    assert all(node["Node Type"] not in ("Seq Scan", "Parallel Seq Scan") for node in below), below
+
+
+def test_the_extractor_reads_what_the_statement_selects(source: sa.Engine) -> None:
+    """The extractor streams without a server-side cursor: the same records as the statement itself."""
+    with source.connect() as conn:
+        expected = {row[SUITE.key] for row in conn.execute(extraction_query(SUITE, CTX)).mappings()}
+    streamed = {record.record_key for record in failing_records(source, SUITE, CTX, batch_size=3)}
+    assert streamed == expected
+    assert f"10236045812{40:04d}" in streamed  # padded with blanks (G2)
