@@ -8,6 +8,7 @@ import string
 
 from expectations.checks import (
     LONG_TERM,
+    USCC_ALPHABET,
     luhn_check_digit,
     uscc_check_char,
 )
@@ -243,6 +244,11 @@ class BuilderBase:
         return self.today - dt.timedelta(days=self.rng.randint(1, 1500))
 
     def unique_uscc(self, body: str) -> str | None:
+        """`body` with its check character, or None when that code is taken or `body` has no check
+        character (not 17 characters of the USCC alphabet: a closed record's noise may start from a
+        value that already breaks E2, e.g. with a lower-case letter)."""
+        if len(body) != 17 or not set(body) <= set(USCC_ALPHABET):
+            return None
         code = body + uscc_check_char(body)
         if code in self.used_uscc:
             return None

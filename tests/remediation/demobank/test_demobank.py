@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -19,6 +20,8 @@ from expectations.contract import customer_org, institution, merchant, staff
 from expectations.reference import PROVINCE_NAMES
 from remediation import demobank
 from remediation.demobank import DemoBankSpec, InjectedDefect, generate_demo_bank, injected_defect, pools
+from remediation.demobank.generate import Builder
+from remediation.demobank.org import build_org
 from tests.dbenv import BACKENDS, Databases
 
 SPEC = DemoBankSpec(merchants=2000, customers=1000, seed=7)
@@ -443,3 +446,15 @@ def test_mer_id_sequences_go_past_9999_in_four_characters() -> None:
     assert len({mer_seq_code(seq) for seq in range(1, 60_000)}) == 59_999
     with pytest.raises(ValueError, match="4 characters"):
         mer_seq_code(2_000_000)
+
+
+def test_a_wrong_prefix_on_a_value_without_a_check_character_is_no_defect() -> None:
+    """Closed records' noise may put E3's wrong prefix on a value E2 already broke (a lower-case letter,
+    seen at 2.5M customers): no code can be made from it, so the injector does nothing."""
+    spec = DemoBankSpec(merchants=1, customers=1)
+    builder = Builder(spec, build_org(random.Random(1)), "customer_org")
+    assert builder.unique_uscc("91360425MaWFGEJJ0") is None
+    assert builder.unique_uscc("9136042") is None
+    made = builder.unique_uscc("91360425MA35L7XK0")
+    assert made is not None and is_valid_uscc(made)
+    assert builder.unique_uscc("91360425MA35L7XK0") is None  # taken
