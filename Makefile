@@ -31,9 +31,11 @@ browser:
 demo: setup
 	$(BIN)/dqgov demo
 
-## test: lint, type-check and run the whole test suite (SQLite and PostgreSQL)
+## test: lint, type-check and run the whole test suite (SQLite and PostgreSQL), in TEST_WORKERS processes
+## (a test module stays in one of them, with its module fixtures)
+TEST_WORKERS ?= 2
 test: setup lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
