@@ -48,6 +48,8 @@ def _e2(b: BuilderBase, row: Row) -> str | None:
     if uscc is None:
         return None
     variant = b.rng.randrange(4)
+    if len(uscc) < 18:  # a closed record's twin may hold a value E2 already cut short
+        return None
     letters = [i for i in range(2, 18) if uscc[i].isalpha()]
     new: str | None
     if variant == 0:

@@ -20,6 +20,7 @@ from expectations.contract import customer_org, institution, merchant, staff
 from expectations.reference import PROVINCE_NAMES
 from remediation import demobank
 from remediation.demobank import DemoBankSpec, InjectedDefect, generate_demo_bank, injected_defect, pools
+from remediation.demobank.defects import INJECTORS
 from remediation.demobank.generate import Builder
 from remediation.demobank.org import build_org
 from tests.dbenv import BACKENDS, Databases
@@ -448,11 +449,16 @@ def test_mer_id_sequences_go_past_9999_in_four_characters() -> None:
         mer_seq_code(2_000_000)
 
 
-def test_a_wrong_prefix_on_a_value_without_a_check_character_is_no_defect() -> None:
-    """Closed records' noise may put E3's wrong prefix on a value E2 already broke (a lower-case letter,
-    seen at 2.5M customers): no code can be made from it, so the injector does nothing."""
+def test_noise_on_a_value_e2_already_broke_is_no_defect() -> None:
+    """A closed customer may take the USCC of an earlier record after that record's defects (E2: a
+    lower-case letter, or cut to 17 characters), and its noise may then be E2 or E3 again (both seen at
+    2.5M customers). No code can be made from such a value, so the injector does nothing."""
     spec = DemoBankSpec(merchants=1, customers=1)
     builder = Builder(spec, build_org(random.Random(1)), "customer_org")
+    lower = {"uscc": "91360425MaWFGEJJ07", "entity_type": "enterprise"}
+    assert INJECTORS["E3"](builder, lower) is None and lower["uscc"] == "91360425MaWFGEJJ07"
+    short = {"uscc": "91360425MAWFGEJJ0", "entity_type": "enterprise"}
+    assert INJECTORS["E2"](builder, short) is None and short["uscc"] == "91360425MAWFGEJJ0"
     assert builder.unique_uscc("91360425MaWFGEJJ0") is None
     assert builder.unique_uscc("9136042") is None
     made = builder.unique_uscc("91360425MA35L7XK0")
