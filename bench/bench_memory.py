@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 BASE = os.environ.get("DQGOV_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CHECK_DATE = "2026-11-20"
 PREFIX = "dqgov_stream_mem"
-FAILING = re.compile(r"^(\w+) \S+: (\d+) records in scope, (\d+) failing, (\d+) findings", re.M)
+FAILING = re.compile(r"^(\w+) \S+: .*?(\d+) records in scope, (\d+) failing, (\d+) findings", re.M)
 
 
 def url_of(database: str) -> str:
@@ -107,6 +107,8 @@ def run_check(database: str, env: dict[str, str]) -> dict[str, float]:
         with admin().connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{store}" WITH (FORCE)'))
     tables = FAILING.findall(text)
+    if not tables:
+        raise RuntimeError(f"no per-table summary line in dqgov check's output:\n{text[-3000:]}")
     return {
         "seconds": seconds,
         "peak_rss_mib": usage.ru_maxrss / 1024,  # KiB on Linux
