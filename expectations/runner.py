@@ -13,10 +13,11 @@ as a file, and give the same counts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -194,25 +195,32 @@ def failing_records(
             if conn.dialect.name == "postgresql"
             else _streamed(conn, stmt, batch_size)
         )
-        for mapping in rows:
-            flags = [mapping[f"{FLAG_PREFIX}{i}"] for i in range(n_rules)]
-            failed = tuple(rule for rule, flag in zip(suite.rules, flags, strict=True) if flag)
-            values = {k: v for k, v in mapping.items() if not k.startswith(FLAG_PREFIX)}
-            yield FailingRecord(
-                record_key=None if mapping[suite.key] is None else str(mapping[suite.key]),
-                inst_code=mapping["inst_code"],
-                mgr_staff_id=mapping["mgr_staff_id"],
-                values=values,
-                rules=failed,
-            )
+        # Closed before the connection: a stream left suspended holds psycopg's connection lock, and the
+        # connection's rollback at close would wait for it for ever (a caller that stops early, or fails).
+        with contextlib.closing(rows):
+            for mapping in rows:
+                flags = [mapping[f"{FLAG_PREFIX}{i}"] for i in range(n_rules)]
+                failed = tuple(rule for rule, flag in zip(suite.rules, flags, strict=True) if flag)
+                values = {k: v for k, v in mapping.items() if not k.startswith(FLAG_PREFIX)}
+                yield FailingRecord(
+                    record_key=None if mapping[suite.key] is None else str(mapping[suite.key]),
+                    inst_code=mapping["inst_code"],
+                    mgr_staff_id=mapping["mgr_staff_id"],
+                    values=values,
+                    rules=failed,
+                )
 
 
-def _streamed(conn: sa.Connection, stmt: sa.Select[Any], batch_size: int) -> Iterator[Mapping[Any, Any]]:
+def _streamed(
+    conn: sa.Connection, stmt: sa.Select[Any], batch_size: int
+) -> Generator[Mapping[Any, Any], None, None]:
     for row in conn.execution_options(stream_results=True, yield_per=batch_size).execute(stmt):
         yield row._mapping
 
 
-def _streamed_pg(conn: sa.Connection, stmt: sa.Select[Any], batch_size: int) -> Iterator[Mapping[Any, Any]]:
+def _streamed_pg(
+    conn: sa.Connection, stmt: sa.Select[Any], batch_size: int
+) -> Generator[Mapping[Any, Any], None, None]:
     """The rows of `stmt` as the server sends them (in chunks of `batch_size` from libpq 17 on, row by row
     before), not through a server-side cursor: PostgreSQL runs no parallel workers for a cursor's query
     (DECLARE … FETCH), and the extraction's layers are made to be evaluated by them (`expectations.derived`)."""

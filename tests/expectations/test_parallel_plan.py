@@ -11,6 +11,7 @@ test tables are tiny. A uniqueness rule (customer_org, E4) keeps a table's evalu
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,3 +89,20 @@ def test_the_extractor_reads_what_the_statement_selects(source: sa.Engine) -> No
     streamed = {record.record_key for record in failing_records(source, SUITE, CTX, batch_size=3)}
     assert streamed == expected
     assert f"10236045812{40:04d}" in streamed  # padded with blanks (G2)
+
+
+def test_a_reader_that_stops_early_lets_the_connection_go(source: sa.Engine) -> None:
+    """A caller that stops reading (or fails) mid-stream: the stream is closed before its connection, or
+    the connection's rollback would wait for ever on the lock the suspended stream holds."""
+
+    def stop_after_one() -> None:
+        records = failing_records(source, SUITE, CTX, batch_size=1)
+        next(records)
+        records.close()
+        with source.connect() as conn:  # the pool hands the connection out again
+            conn.execute(sa.text("SELECT 1"))
+
+    worker = threading.Thread(target=stop_after_one, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "closing the extractor mid-stream hung"
