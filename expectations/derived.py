@@ -7,7 +7,10 @@ named columns instead (`dq_s_<col>`, `dq_b_<col>`, `dq_p_<col>`) and `DerivedVal
 the conditions used; `layers` then puts them into two inner queries under the rules' flags.
 A condition that depends on other records (`row_fact`: a value held twice) is computed there too, once per
 row, from the rows `layers` is given: an incremental run's few records compare with the table's records
-holding their values only, instead of grouping the whole table.
+holding their values only, instead of grouping the whole table. It is a LEFT JOIN on those values, not
+`value IN (subquery)` in the row's flags: past a hash table's room in `work_mem` (about 200,000 values at
+5M records) PostgreSQL runs such an IN as a plain subplan that re-reads every value for every row, which
+is quadratic, while a hash join splits into batches on disk and stays linear.
 
 Both PostgreSQL and SQLite would fold a plain subquery into the query around it, substituting the
 expression for every reference and undoing the saving, so each inner query is walled off (`walled`):
@@ -17,9 +20,9 @@ expression for every reference and undoing the saving, so each inner query is wa
 - on SQLite by `LIMIT -1 OFFSET 0`.
 Written as literals: the query also runs as a GX query asset, whose text takes no parameters.
 
-A table with a uniqueness rule (`row_fact`) is still evaluated by one backend: PostgreSQL runs the
-subquery of values held twice with a Gather of its own, and then the plan around it gets none (the same
-holds for a LEFT JOIN on those values; PostgreSQL 15).
+A table with a uniqueness rule (`row_fact`) is evaluated in parallel only up to its stripped values:
+PostgreSQL 15 groups the values held twice under a Gather of its own, and the join on them and every flag
+above it run in one backend.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ from expectations import sqlchecks
 
 STRIPPED, BLANK, PLACEHOLDER = "dq_s_", "dq_b_", "dq_p_"
 
-# Builds a per-row condition from the conditions that pick the rows (none: every row of the table).
-FactBuilder = Callable[[Sequence[ColumnElement[bool]]], ColumnElement[bool]]
-FENCE = "dq_fence_"
+# Builds the one-column select of the values a row's value is looked up in, from the conditions that pick
+# the rows (none: every row of the table).
+ValuesBuilder = Callable[[Sequence[ColumnElement[bool]]], sa.Select[Any]]
+FENCE, FOUND = "dq_fence_", "dq_found_"
 
 
 class _NoLimit(ColumnElement[int]):
@@ -93,7 +97,7 @@ class DerivedValues:
         self.columns = {name: col for name, col in columns.items() if isinstance(col.type, sa.String)}
         self.stripped: dict[str, None] = {}
         self.flagged: dict[str, None] = {}
-        self.facts: dict[str, FactBuilder] = {}
+        self.facts: dict[str, tuple[ColumnElement[Any], ValuesBuilder]] = {}
 
     def owns(self, col: ColumnElement[Any]) -> bool:
         """A bare (unqualified) text column of the table: one a subquery of its own does not hold."""
@@ -116,10 +120,11 @@ class DerivedValues:
         self.flagged.setdefault(name, None)
         return sa.column(prefix + name, sa.Boolean) == sa.true()
 
-    def row_fact(self, name: str, build: FactBuilder) -> ColumnElement[bool]:
-        """A condition computed once per row in `layers`'s outer query, built there from its `where`; the
-        condition may refer to the stripped values by name (`stripped_of`)."""
-        self.facts.setdefault(name, build)
+    def row_fact(self, name: str, value: ColumnElement[Any], among: ValuesBuilder) -> ColumnElement[bool]:
+        """Whether the row's `value` is one of the values `among` selects, computed once per row in
+        `layers`'s outer query (a LEFT JOIN on those values), which builds them from its `where`. `value`
+        may be a stripped value (`stripped_of`); the values must be distinct and never NULL."""
+        self.facts.setdefault(name, (value, among))
         return sa.column(name, sa.Boolean) == sa.true()
 
     def layers(self, table: str, *where: ColumnElement[bool]) -> sa.Subquery:
@@ -137,9 +142,13 @@ class DerivedValues:
                 blank.label(BLANK + name),
                 sqlchecks.is_placeholder_core(core).label(PLACEHOLDER + name),
             ]
-        for name, build in self.facts.items():
-            flags.append(sa.case((build(where), sa.true()), else_=sa.false()).label(name))
-        return walled(sa.select(inner, *flags), "d").subquery("dq_derived")
+        joined: sa.FromClause = inner
+        for name, (value, among) in self.facts.items():
+            values = among(where).subquery(FOUND + name)
+            (found,) = values.c
+            joined = joined.outerjoin(values, value == found)
+            flags.append(sa.case((found.is_not(None), sa.true()), else_=sa.false()).label(name))
+        return walled(sa.select(inner, *flags).select_from(joined), "d").subquery("dq_derived")
 
 
 _active: ContextVar[DerivedValues | None] = ContextVar("dq_derived_values", default=None)

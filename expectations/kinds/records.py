@@ -39,9 +39,7 @@ def _sql_unique(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[b
     derived = active(col)
     if derived is None:
         return sa.and_(judged, text.in_(_held_twice(rule)))
-    return sa.and_(
-        judged, derived.row_fact(f"dq_u_{col.name}", lambda where: text.in_(_held_twice(rule, where)))
-    )
+    return sa.and_(judged, derived.row_fact(f"dq_u_{col.name}", text, lambda where: _held_twice(rule, where)))
 
 
 def _held_twice(rule: Rule, where: Sequence[ColumnElement[bool]] = ()) -> sa.Select[Any]:
@@ -58,7 +56,8 @@ def _held_twice(rule: Rule, where: Sequence[ColumnElement[bool]] = ()) -> sa.Sel
         picked_judged, picked_text = sql_judged(picked.c[rule.columns[0]])
         values = sa.select(picked_text).select_from(picked).where(*where, picked_judged)
         peer_judged = peer_text.in_(values)
-    return sa.select(peer_text).where(in_scope, peer_judged).group_by(peer_text).having(sa.func.count() > 1)
+    held = sa.select(peer_text.label("dq_value")).where(in_scope, peer_judged)
+    return held.group_by(peer_text).having(sa.func.count() > 1)
 
 
 def _py_unique_batch(rows: Sequence[Row], rule: Rule, ctx: CheckContext) -> list[bool]:
