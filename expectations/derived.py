@@ -20,9 +20,9 @@ expression for every reference and undoing the saving, so each inner query is wa
 - on SQLite by `LIMIT -1 OFFSET 0`.
 Written as literals: the query also runs as a GX query asset, whose text takes no parameters.
 
-A table with a uniqueness rule (`row_fact`) is evaluated in parallel only up to its stripped values:
-PostgreSQL 15 groups the values held twice under a Gather of its own, and the join on them and every flag
-above it run in one backend.
+A table with a uniqueness rule (`row_fact`) is still evaluated by one backend: PostgreSQL 15 groups the
+values held twice in parallel workers, under a Gather of its own, and then reads the rows, joins them to
+those values and computes every flag in the leader.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ The derived layers (`expectations.derived`) are walled off by a volatile column 
 the planner may put one Gather above them: the workers strip the values and compute every rule's flag,
 and the leader only filters on the flags. With the old `LIMIT ALL OFFSET 0` walls the same statement got
 no Gather at all, or one over a bare scan. The planner's costs are set to favour parallel plans, since the
-test tables are tiny. A uniqueness rule (customer_org, E4) keeps most of a table's evaluation in one
-backend (`expectations.derived` says why); its answers are held by `test_fast_path` and
-`test_subset_peers`, its plan at scale by `test_uniqueness_at_scale`.
+test tables are tiny. A uniqueness rule (customer_org, E4) keeps a table's evaluation in one backend
+(`expectations.derived` says why); its answers are held by `test_fast_path` and `test_subset_peers`, its
+plan at scale by `test_uniqueness_at_scale`.
 """
 
 from __future__ import annotations
