@@ -4,6 +4,7 @@ the run's id; reconcile applies it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -235,20 +236,22 @@ def stage_record_states(
         Todo.rule_id.in_(list(closable_rules)),
         ~found,
     )
-    for keys in _key_pages(store, candidates.distinct(), Todo.record_key):
-        with source.connect() as conn:
-            rows = conn.execute(sa.select(key_col, src.c.status).where(key_col.in_(keys)))
-            states: dict[str, str | None] = {str(k): s for k, s in rows}
-        staged = [k for k in keys if evaluated is None or k in evaluated or k not in states]
-        if staged:
-            with store.begin() as conn:
-                append_rows(
-                    conn,
-                    RecordState,
-                    ("run_id", "record_key", "status", "state"),
-                    [(run_id, k, states.get(k), record_state(suite, k, states)) for k in staged],
-                    copy,
-                )
+    # closed on the way out, error or not: the cursor's transaction must not outlive the call
+    with contextlib.closing(_key_pages(store, candidates.distinct(), Todo.record_key)) as pages:
+        for keys in pages:
+            with source.connect() as conn:
+                rows = conn.execute(sa.select(key_col, src.c.status).where(key_col.in_(keys)))
+                states: dict[str, str | None] = {str(k): s for k, s in rows}
+            staged = [k for k in keys if evaluated is None or k in evaluated or k not in states]
+            if staged:
+                with store.begin() as conn:
+                    append_rows(
+                        conn,
+                        RecordState,
+                        ("run_id", "record_key", "status", "state"),
+                        [(run_id, k, states.get(k), record_state(suite, k, states)) for k in staged],
+                        copy,
+                    )
 
 
 def _key_pages(store: sa.Engine, stmt: sa.Select[Any], key: sa.ColumnElement[str]) -> Iterator[list[str]]:

@@ -236,3 +236,30 @@ def test_record_states_in_many_pages_read_the_todos_once_on_postgresql(
     assert {s[2] for s in states} == {"live", "gone", "out_of_scope"}
     pages = -(-len(keys) // 7)
     assert len(reads) == (1 if databases.backend == "postgresql" else pages + 1)
+
+
+def test_record_states_that_fail_midway_hold_no_todo_read_open(
+    pg: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The source fails after the first page: the store's streamed read ends with the call, so nothing
+    is left holding the to-dos (a statement that must wait for every reader gets its lock at once)."""
+    source = source_engine(pg.new("source"))
+    generate_demo_bank(source, DemoBankSpec(merchants=200, customers=0, defect_rate=0.5))
+    store = open_store(pg.new("store"))
+    suite = SUITES["merchant"]
+    run_suite(source, store, suite, SPEC.check_date, today=SPEC.check_date)
+    run_id = start_run(store, suite, SPEC.check_date, "test", source)
+    lookups: list[str] = []
+
+    def fail_second(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        lookups.append(statement)
+        if len(lookups) == 2:
+            raise RuntimeError("source connection lost")
+
+    monkeypatch.setattr(staging, "LOOKUP_BATCH", 7)
+    sa.event.listen(source, "before_cursor_execute", fail_second)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        stage_record_states(source, store, suite, run_id, [r.id for r in suite.rules])
+    with store.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+        conn.exec_driver_sql("LOCK TABLE dq_todo IN ACCESS EXCLUSIVE MODE")
