@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from expectations.compiler import source_columns
 from expectations.contract import CREATED_COLUMNS, PRIMARY_KEYS
@@ -254,7 +255,9 @@ def stage_record_states(
                     )
 
 
-def _key_pages(store: sa.Engine, stmt: sa.Select[Any], key: sa.ColumnElement[str]) -> Iterator[list[str]]:
+def _key_pages(
+    store: sa.Engine, stmt: sa.Select[Any], key: InstrumentedAttribute[str]
+) -> Generator[list[str], None, None]:
     """The keys `stmt` selects, in order, in pages of `LOOKUP_BATCH`, never all held at once.
 
     On PostgreSQL one statement read through a server-side cursor: keyset pages (`key > last … LIMIT`)
