@@ -57,7 +57,9 @@ def bank(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     check(source_url, store, DAY2)
     with store.begin() as conn:
         conn.execute(sa.update(Todo).where(Todo.record_key == "102360458120006").values(status="exempted"))
-    return store
+    yield store
+    store.dispose()
+    databases.drop_all()  # on PostgreSQL the two databases outlived every run before
 
 
 def by_code(store: sa.Engine, day: dt.date) -> dict[str, dict[str, object]]:
