@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from expectations.contract import CREATED_COLUMNS, RECORD_TABLES
-from expectations.derived import DerivedValues, deriving, fenced
+from expectations.derived import DerivedValues, deriving
 from expectations.kinds import KINDS, CheckContext
 from expectations.rulebook import Rule, Suite
 
@@ -66,13 +66,10 @@ def extraction_query(
     only = [*where] if record_key is None else [cols[suite.key] == record_key, *where]
     derived = DerivedValues(cols)
     with deriving(derived):
-        conditions = [failing_condition(suite, rule, ctx) for rule in suite.rules]
-    flags = [sa.case((cond, 1), else_=0).label(f"{FLAG_PREFIX}{i}") for i, cond in enumerate(conditions)]
-    picked = sa.select(*(cols[c] for c in _picked(suite)), *flags).select_from(
-        derived.layers(suite.table, *only)
-    )
-    flagged = fenced(picked).subquery("dq_flagged")
-    return sa.select(flagged).where(sa.or_(*(flagged.c[f.name] == 1 for f in flags)))
+        conditions = {
+            f"{FLAG_PREFIX}{i}": failing_condition(suite, rule, ctx) for i, rule in enumerate(suite.rules)
+        }
+    return derived.failing_rows(suite.table, only, [cols[c] for c in _picked(suite)], conditions)
 
 
 def gx_batch_query(

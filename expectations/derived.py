@@ -27,13 +27,14 @@ those values and computes every flag in the leader.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
@@ -45,6 +46,8 @@ STRIPPED, BLANK, PLACEHOLDER = "dq_s_", "dq_b_", "dq_p_"
 # the rows (none: every row of the table).
 ValuesBuilder = Callable[[Sequence[ColumnElement[bool]]], sa.Select[Any]]
 FENCE, FOUND = "dq_fence_", "dq_found_"
+# the columns `failing_rows` computes a fact-dependent condition in: held, not held, and the looked-up value
+HELD, NOT_HELD, VALUE = "dq_held_", "dq_unheld_", "dq_value_"
 
 
 class _NoLimit(ColumnElement[int]):
@@ -127,9 +130,10 @@ class DerivedValues:
         self.facts.setdefault(name, (value, among))
         return sa.column(name, sa.Boolean) == sa.true()
 
-    def layers(self, table: str, *where: ColumnElement[bool]) -> sa.Subquery:
+    def layers(self, table: str, *where: ColumnElement[bool], facts: bool = True) -> sa.Subquery:
         """The table's rows (those matching `where`: it must go in here, since no outer condition gets
-        through the fences) with every source column, then the stripped values, then the flags."""
+        through the fences) with every source column, then the stripped values, then the flags and, with
+        `facts`, the row facts (`row_fact`; `failing_rows` joins them after the rules' flags instead)."""
         cols: list[ColumnElement[Any]] = [sa.column(name) for name in self.source]
         stripped = [sqlchecks.strip_blanks(self.columns[n]).label(STRIPPED + n) for n in self.stripped]
         rows = sa.select(*cols, *stripped).select_from(sa.table(table)).where(*where)
@@ -143,12 +147,95 @@ class DerivedValues:
                 sqlchecks.is_placeholder_core(core).label(PLACEHOLDER + name),
             ]
         joined: sa.FromClause = inner
-        for name, (value, among) in self.facts.items():
-            values = among(where).subquery(FOUND + name)
-            (found,) = values.c
-            joined = joined.outerjoin(values, value == found)
+        for name in self.facts if facts else ():
+            found = self._found(name, where)
+            joined = joined.outerjoin(found.table, self.facts[name][0] == found)
             flags.append(sa.case((found.is_not(None), sa.true()), else_=sa.false()).label(name))
         return walled(sa.select(inner, *flags).select_from(joined), "d").subquery("dq_derived")
+
+    def _found(self, name: str, where: Sequence[ColumnElement[bool]]) -> ColumnElement[Any]:
+        """The one column of the values the fact `name` looks a row's value up in."""
+        (found,) = self.facts[name][1](where).subquery(FOUND + name).c
+        return found
+
+    def failing_rows(
+        self,
+        table: str,
+        where: Sequence[ColumnElement[bool]],
+        picked: Sequence[ColumnElement[Any]],
+        conditions: Mapping[str, ColumnElement[bool]],
+    ) -> sa.Select[Any]:
+        """The `picked` columns and a 0/1 flag per condition (named by its key) of the rows (those matching
+        `where`) that meet at least one condition. The conditions must have been compiled under
+        `deriving(self)`.
+
+        Every flag is computed in the same inner query, which PostgreSQL's parallel workers evaluate. A row
+        fact cannot be computed there: its values are grouped under a Gather of their own, which no worker
+        may run. So a condition that depends on a fact is computed twice in there, taking the fact as held
+        and as not held, and the outer query joins the fact's values and picks one of the two: the join and
+        that choice are all that is left to the leader (docs/decisions.md)."""
+        inner: list[ColumnElement[Any]] = []
+        depends: dict[str, str] = {}
+        for label, condition in conditions.items():
+            used = self._facts_in(condition)
+            if not used:
+                inner.append(_flag(condition).label(label))
+                continue
+            if len(used) > 1:
+                raise ValueError(f"{label}: a condition may depend on one row fact, not {sorted(used)}")
+            (name,) = used
+            depends[label] = name
+            inner += [
+                _flag(_assuming(condition, name, True)).label(HELD + label),
+                _flag(_assuming(condition, name, False)).label(NOT_HELD + label),
+            ]
+        needed = dict.fromkeys(depends.values())
+        values = [self.facts[name][0].label(VALUE + name) for name in needed]
+        rows = sa.select(*picked, *inner, *values).select_from(self.layers(table, *where, facts=False))
+        flagged = fenced(rows).subquery("dq_flagged")
+        joined: sa.FromClause = flagged
+        found: dict[str, ColumnElement[Any]] = {}
+        for name in needed:
+            found[name] = self._found(name, where)
+            joined = joined.outerjoin(found[name].table, flagged.c[VALUE + name] == found[name])
+        flags: dict[str, ColumnElement[int]] = {}
+        for label in conditions:
+            fact = depends.get(label)
+            flags[label] = (
+                flagged.c[label]
+                if fact is None
+                else sa.case(
+                    (found[fact].is_not(None), flagged.c[HELD + label]), else_=flagged.c[NOT_HELD + label]
+                )
+            )
+        return (
+            sa.select(*(flagged.c[str(col.name)] for col in picked), *(f.label(k) for k, f in flags.items()))
+            .select_from(joined)
+            .where(sa.or_(*(f == 1 for f in flags.values())))
+        )
+
+    def _facts_in(self, condition: ColumnElement[bool]) -> set[str]:
+        return {
+            str(e.name)
+            for e in visitors.iterate(condition)
+            if isinstance(e, ColumnClause) and e.table is None and e.name in self.facts
+        }
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return sa.case((condition, 1), else_=0)
+
+
+def _assuming(condition: ColumnElement[bool], name: str, held: bool) -> ColumnElement[bool]:
+    """The condition with the row fact `name` replaced by a constant (which the planner folds away)."""
+
+    def replace(element: Any, **kw: Any) -> Any:
+        if isinstance(element, ColumnClause) and element.table is None and element.name == name:
+            return sa.true() if held else sa.false()
+        return None
+
+    replaced: ColumnElement[bool] = visitors.replacement_traverse(condition, {}, replace)
+    return replaced
 
 
 _active: ContextVar[DerivedValues | None] = ContextVar("dq_derived_values", default=None)
