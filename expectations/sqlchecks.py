@@ -176,7 +176,39 @@ def _never_null(condition: ColumnElement[bool]) -> ColumnElement[bool]:
 
 def strip_blanks(col: ColumnElement[Any]) -> ColumnElement[str]:
     """`checks.strip_blanks`: ltrim/rtrim with a character set exist alike in SQLite, PostgreSQL and Oracle."""
-    return sa.func.ltrim(sa.func.rtrim(col, checks.BLANKS, type_=sa.String), checks.BLANKS, type_=sa.String)
+    return _StripBlanks(col, sa.literal(checks.BLANKS))
+
+
+class _StripBlanks(FunctionElement[str]):
+    """col, the blanks."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(_StripBlanks)
+def _strip_blanks(element: _StripBlanks, compiler: SQLCompiler, **kw: Any) -> str:
+    col, blanks = element.clauses
+    return compiler.process(sa.func.ltrim(sa.func.rtrim(col, blanks), blanks), **kw)
+
+
+@compiles(_StripBlanks, "postgresql")
+def _strip_blanks_pg(element: _StripBlanks, compiler: SQLCompiler, **kw: Any) -> str:
+    """Trimmed only when the first or the last character is a blank. PostgreSQL's `rtrim`/`ltrim` with a
+    set of multibyte characters measure every character of the value and of the set on each call, about
+    0.5 µs a value; most values have no blank at either end, and `left`/`right` and `strpos` cost less
+    than half of that. Same answer for every value: an empty one (`strpos` of '' is 1) and NULL take the
+    ELSE branch."""
+    col, blanks = element.clauses
+    # Literal numbers, not bound ones: a fresh parameter on each compile would make the SELECT's and the
+    # GROUP BY's copies of one expression differ (a peer query groups by the stripped value).
+    one, zero = sa.literal_column("1", sa.Integer), sa.literal_column("0", sa.Integer)
+    at_ends = sa.and_(
+        sa.func.strpos(blanks, sa.func.left(col, one)) == zero,
+        sa.func.strpos(blanks, sa.func.right(col, one)) == zero,
+    )
+    trimmed = sa.func.ltrim(sa.func.rtrim(col, blanks), blanks)
+    return compiler.process(sa.case((at_ends, col), else_=trimmed), **kw)
 
 
 def is_blank(col: ColumnElement[Any]) -> ColumnElement[bool]:
