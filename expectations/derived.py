@@ -20,9 +20,11 @@ expression for every reference and undoing the saving, so each inner query is wa
 - on SQLite by `LIMIT -1 OFFSET 0`.
 Written as literals: the query also runs as a GX query asset, whose text takes no parameters.
 
-A table with a uniqueness rule (`row_fact`) is still evaluated by one backend: PostgreSQL 15 groups the
-values held twice in parallel workers, under a Gather of its own, and then reads the rows, joins them to
-those values and computes every flag in the leader.
+A row fact cannot be joined in the workers: its values are grouped under a Gather of their own, and a
+plan that joins them below the top Gather leaves every flag to the leader. So the extractor's query
+(`failing_rows`) computes a condition that depends on a fact twice in the workers, taking the fact as held
+and as not held, and joins the fact's values after the flags, in the leader, to pick one of the two.
+Great Expectations' query (`layers` with `facts=True`) still joins them inside the layers.
 """
 
 from __future__ import annotations
