@@ -39,6 +39,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from expectations import sqlchecks
 
@@ -50,25 +51,6 @@ ValuesBuilder = Callable[[Sequence[ColumnElement[bool]]], sa.Select[Any]]
 FENCE, FOUND = "dq_fence_", "dq_found_"
 # the columns `failing_rows` computes a fact-dependent condition in: held, not held, and the looked-up value
 HELD, NOT_HELD, VALUE = "dq_held_", "dq_unheld_", "dq_value_"
-
-
-class _NoLimit(ColumnElement[int]):
-    inherit_cache = True
-
-
-@compiles(_NoLimit)
-def _all(element: _NoLimit, compiler: SQLCompiler, **kw: Any) -> str:
-    return "ALL"
-
-
-@compiles(_NoLimit, "sqlite")
-def _minus_one(element: _NoLimit, compiler: SQLCompiler, **kw: Any) -> str:
-    return "-1"
-
-
-def fenced(select: sa.Select[Any]) -> sa.Select[Any]:
-    """The select with `LIMIT ALL OFFSET 0`: the same rows, but never folded into an outer query."""
-    return select.limit(_NoLimit()).offset(sa.literal_column("0", sa.Integer))
 
 
 class _Volatile(ColumnElement[Any]):
@@ -194,7 +176,10 @@ class DerivedValues:
         needed = dict.fromkeys(depends.values())
         values = [self.facts[name][0].label(VALUE + name) for name in needed]
         rows = sa.select(*picked, *inner, *values).select_from(self.layers(table, *where, facts=False))
-        flagged = fenced(rows).subquery("dq_flagged")
+        flagged = walled(rows, "f").subquery("dq_flagged")
+        # The rows that fail under some value of their facts: filtered in the workers, so only those cross
+        # the Gather to the leader (a tenth or so), which joins the facts and filters again.
+        may_fail = _unpushed(sa.or_(*(flagged.c[c.name] == 1 for c in inner)), flagged.c[FENCE + "f"])
         joined: sa.FromClause = flagged
         found: dict[str, ColumnElement[Any]] = {}
         for name in needed:
@@ -213,7 +198,7 @@ class DerivedValues:
         return (
             sa.select(*(flagged.c[str(col.name)] for col in picked), *(f.label(k) for k, f in flags.items()))
             .select_from(joined)
-            .where(sa.or_(*(f == 1 for f in flags.values())))
+            .where(may_fail, *([sa.or_(*(f == 1 for f in flags.values()))] if needed else []))
         )
 
     def _facts_in(self, condition: ColumnElement[bool]) -> set[str]:
@@ -222,6 +207,34 @@ class DerivedValues:
             for e in visitors.iterate(condition)
             if isinstance(e, ColumnClause) and e.table is None and e.name in self.facts
         }
+
+
+class _Unpushed(FunctionElement[bool]):
+    """condition, the volatile column of the walled subquery it filters."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+def _unpushed(condition: ColumnElement[bool], fence: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`condition` on the columns of a walled subquery, kept out of it. PostgreSQL pushes a condition on
+    a subquery's columns down into it, where it re-computes the expressions behind them (the rules'
+    flags); one that also names a volatile column stays a filter over the subquery's rows, still in the
+    parallel workers. `OR fence IS NULL` names it and changes nothing (`clock_timestamp()` is never
+    NULL). SQLite keeps its `LIMIT` subqueries whole anyway, and its fence is NULL."""
+    return _Unpushed(condition, fence)
+
+
+@compiles(_Unpushed)
+def _just_condition(element: _Unpushed, compiler: SQLCompiler, **kw: Any) -> str:
+    condition, _ = element.clauses
+    return compiler.process(condition.self_group(), **kw)
+
+
+@compiles(_Unpushed, "postgresql")
+def _or_fence_null(element: _Unpushed, compiler: SQLCompiler, **kw: Any) -> str:
+    condition, fence = element.clauses
+    return compiler.process(sa.or_(condition, fence.is_(None)).self_group(), **kw)
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
