@@ -2,7 +2,7 @@
 
 The derived layers (`expectations.derived`) are walled off by a volatile column instead of `LIMIT`, so
 the planner may put one Gather above them: the workers strip the values and compute every rule's flag,
-and the leader only filters on the flags. With the old `LIMIT ALL OFFSET 0` walls the same statement got
+and filter on them. With the old `LIMIT ALL OFFSET 0` walls the same statement got
 no Gather at all, or one over a bare scan. The planner's costs are set to favour parallel plans, since the
 test tables are tiny.
 
