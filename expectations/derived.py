@@ -3,8 +3,9 @@
 Most rules judge a text column without its blanks and only when it is given and not placeholder text
 (`kinds.base.sql_judged`). Written inline, every rule re-derives those from the raw column: a merchant
 row would strip its values about a thousand times. While `deriving(...)` is active, the kinds refer to
-named columns instead (`dq_s_<col>`, `dq_b_<col>`, `dq_p_<col>`) and `DerivedValues` records which ones
-the conditions used; `layers` then puts them into two inner queries under the rules' flags.
+named columns instead (`dq_s_<col>`, `dq_b_<col>`, `dq_p_<col>`, and `dq_i_<col>` for an ID number's
+digits as one integer) and `DerivedValues` records which ones the conditions used; `layers` then puts them
+into two inner queries under the rules' flags.
 A condition that depends on other records (`row_fact`: a value held twice) is computed there too, once per
 row, from the rows `layers` is given: an incremental run's few records compare with the table's records
 holding their values only, instead of grouping the whole table. It is a LEFT JOIN on those values, not
@@ -43,7 +44,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from expectations import sqlchecks
 
-STRIPPED, BLANK, PLACEHOLDER = "dq_s_", "dq_b_", "dq_p_"
+STRIPPED, BLANK, PLACEHOLDER, ID_BODY = "dq_s_", "dq_b_", "dq_p_", "dq_i_"
 
 # Builds the one-column select of the values a row's value is looked up in, from the conditions that pick
 # the rows (none: every row of the table).
@@ -84,6 +85,7 @@ class DerivedValues:
         self.columns = {name: col for name, col in columns.items() if isinstance(col.type, sa.String)}
         self.stripped: dict[str, None] = {}
         self.flagged: dict[str, None] = {}
+        self.id_bodies: dict[str, None] = {}
         self.facts: dict[str, tuple[ColumnElement[Any], ValuesBuilder]] = {}
 
     def owns(self, col: ColumnElement[Any]) -> bool:
@@ -100,6 +102,13 @@ class DerivedValues:
 
     def placeholder_of(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
         return self._flag(col, PLACEHOLDER)
+
+    def id_body_of(self, col: ColumnElement[Any]) -> ColumnElement[int]:
+        """`sqlchecks.id_body` of the column's stripped value, computed once per row with the flags."""
+        name = str(col.name)
+        self.stripped.setdefault(name, None)
+        self.id_bodies.setdefault(name, None)
+        return sa.column(ID_BODY + name, sa.BigInteger)
 
     def _flag(self, col: ColumnElement[Any], prefix: str) -> ColumnElement[bool]:
         name = str(col.name)
@@ -130,6 +139,7 @@ class DerivedValues:
                 blank.label(BLANK + name),
                 sqlchecks.is_placeholder_core(core).label(PLACEHOLDER + name),
             ]
+        flags += [sqlchecks.id_body(inner.c[STRIPPED + n]).label(ID_BODY + n) for n in self.id_bodies]
         joined: sa.FromClause = inner
         for name in self.facts if facts else ():
             found = self._found(name, where)

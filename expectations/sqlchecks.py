@@ -42,6 +42,7 @@ __all__ = [
     "char_index",
     "contains",
     "contains_any",
+    "id_body",
     "is_blank",
     "is_current_county",
     "is_luhn",
@@ -303,15 +304,38 @@ def _as_number(day: dt.date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
 
-def is_valid_mod11_id(col: ColumnElement[Any], check_date: dt.date) -> ColumnElement[bool]:
-    """An 18-character ID with a MOD 11-2 check character and a real birth date from 1900 to `check_date`."""
-    year, month, day = _number(col, 7, 10), _number(col, 11, 12), _number(col, 13, 14)
+def id_body(col: ColumnElement[Any]) -> ColumnElement[int]:
+    """The first 17 digits of an 18-character ID number as one integer, NULL unless `col` has the shape
+    of one (`ID18_SHAPE`). Given to `is_valid_mod11_id` (computed once per row, `expectations.derived`),
+    it turns the check's 25 digit lookups, each a `substr` that walks the value, into integer arithmetic."""
+    return sa.case((matches(col, ID18_SHAPE), sa.cast(sa.func.substr(col, 1, 17), sa.BigInteger)))
+
+
+def _body_digits(body: ColumnElement[int], last: int, count: int) -> ColumnElement[int]:
+    """Positions last-count+1..last (1-based) of an ID's 17-digit body, as a number."""
+    return _Mod(body // 10 ** (17 - last), 10**count)
+
+
+def is_valid_mod11_id(
+    col: ColumnElement[Any], check_date: dt.date, body: ColumnElement[int] | None = None
+) -> ColumnElement[bool]:
+    """An 18-character ID with a MOD 11-2 check character and a real birth date from 1900 to `check_date`.
+
+    With `body` (`id_body(col)`, as a column computed beforehand), the digits are taken from it; without,
+    each is looked up in `col` (a form that needs nothing computed beforehand)."""
+    if body is None:
+        year, month, day = _number(col, 7, 10), _number(col, 11, 12), _number(col, 13, 14)
+        total = _weighted_sum(DIGITS, col, checks.ID_WEIGHTS)
+        shaped = matches(col, ID18_SHAPE)
+    else:
+        year, month, day = _body_digits(body, 10, 4), _body_digits(body, 12, 2), _body_digits(body, 14, 2)
+        terms = (_body_digits(body, i, 1) * w for i, w in enumerate(checks.ID_WEIGHTS, start=1))
+        total = reduce(operator.add, terms)
+        shaped = body.is_not(None)
     born = year * 10000 + month * 100 + day
-    check_ok = _value(checks.ID_CHECK_CHARS, col, 18) == _Mod(
-        _weighted_sum(DIGITS, col, checks.ID_WEIGHTS), 11
-    )
+    check_ok = _value(checks.ID_CHECK_CHARS, col, 18) == _Mod(total, 11)
     return _when_shaped(
-        matches(col, ID18_SHAPE),
+        shaped,
         sa.and_(
             check_ok,
             _is_real_date(year, month, day),
@@ -321,16 +345,20 @@ def is_valid_mod11_id(col: ColumnElement[Any], check_date: dt.date) -> ColumnEle
 
 
 def is_valid_id(
-    type_col: ColumnElement[Any], no_col: ColumnElement[Any], check_date: dt.date
+    type_col: ColumnElement[Any],
+    no_col: ColumnElement[Any],
+    check_date: dt.date,
+    body: ColumnElement[int] | None = None,
 ) -> ColumnElement[bool]:
-    """Clause P3: the ID number is valid for its type (codes 01-06); false for unknown types."""
+    """Clause P3: the ID number is valid for its type (codes 01-06); false for unknown types. `body`: see
+    `is_valid_mod11_id`."""
     uses_mod11 = sa.or_(
         type_col == "01",
         sa.and_(type_col == "04", sa.func.substr(no_col, 1, 6).in_(checks.RESIDENCE_PERMIT_PREFIXES)),
         sa.and_(type_col == "05", _char(no_col, 1) == "9", sa.func.length(no_col) == 18),
     )
     return sa.case(
-        (uses_mod11, is_valid_mod11_id(no_col, check_date)),
+        (uses_mod11, is_valid_mod11_id(no_col, check_date, body)),
         *((type_col == code, matches(no_col, fmt.pattern)) for code, fmt in checks.ID_FORMATS.items()),
         else_=sa.false(),
     )

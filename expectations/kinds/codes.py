@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from expectations import checks, sqlchecks
+from expectations.derived import active
 from expectations.kinds.base import (
     CheckContext,
     Columns,
@@ -34,12 +35,15 @@ _USCC_SHAPE = re.compile(sqlchecks.USCC_SHAPE)
 
 
 def _sql_id_number(cols: Columns, rule: Rule, ctx: CheckContext) -> ColumnElement[bool]:
-    judged, number = sql_judged(first(cols, rule))
+    col = first(cols, rule)
+    judged, number = sql_judged(col)
     id_type = cols[rule.params["type_column"]]
+    derived = active(col)
+    body = derived.id_body_of(col) if derived is not None else None
     return sa.and_(
         judged,
         id_type.in_(checks.ID_TYPES),  # another type is clause P2's finding
-        sa.not_(sqlchecks.is_valid_id(id_type, number, ctx.check_date)),
+        sa.not_(sqlchecks.is_valid_id(id_type, number, ctx.check_date, body)),
     )
 
 

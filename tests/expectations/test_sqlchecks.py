@@ -42,6 +42,13 @@ def conn(request: pytest.FixtureRequest) -> Iterator[sa.Connection]:
     engine.dispose()  # closes the pooled session, which drops the temporary table
 
 
+@pytest.fixture(scope="module", params=["lookups", "body"])
+def body(request: pytest.FixtureRequest) -> ColumnElement[int] | None:
+    """The MOD 11-2 check's two forms: digits looked up in the value, or taken from `id_body` (the form
+    the derived layers compute once per row)."""
+    return sqlchecks.id_body(v) if request.param == "body" else None
+
+
 def evaluate(conn: sa.Connection, predicate: ColumnElement[bool], rows: Sequence[Row]) -> list[bool | None]:
     """The predicate for every row, in order; asserts the literal-binds and bound forms agree."""
     conn.execute(sa.delete(sample))
@@ -167,12 +174,12 @@ def test_uscc_vectors(conn: sa.Connection) -> None:
     assert got == [checks.is_valid_uscc(x) for x in USCC_CASES]
 
 
-def test_mod11_id_vectors(conn: sa.Connection) -> None:
-    got = evaluate(conn, sqlchecks.is_valid_mod11_id(v, CHECK_DATE), [(None, x) for x in ID01_CASES])
+def test_mod11_id_vectors(conn: sa.Connection, body: ColumnElement[int] | None) -> None:
+    got = evaluate(conn, sqlchecks.is_valid_mod11_id(v, CHECK_DATE, body), [(None, x) for x in ID01_CASES])
     assert got == list(ID01_CASES.values())
 
 
-def test_month_ends_in_leap_and_common_years(conn: sa.Connection) -> None:
+def test_month_ends_in_leap_and_common_years(conn: sa.Connection, body: ColumnElement[int] | None) -> None:
     values = [
         id_no(f"110105{year}{month:02d}{day:02d}123")
         for year in (1900, 1999, 2000, 2024)
@@ -181,15 +188,15 @@ def test_month_ends_in_leap_and_common_years(conn: sa.Connection) -> None:
     ]
     assert_agrees(
         conn,
-        sqlchecks.is_valid_mod11_id(v, CHECK_DATE),
+        sqlchecks.is_valid_mod11_id(v, CHECK_DATE, body),
         lambda x: checks.is_valid_mod11_id(x, CHECK_DATE),
         values,
     )
 
 
-def test_id_vectors(conn: sa.Connection) -> None:
+def test_id_vectors(conn: sa.Connection, body: ColumnElement[int] | None) -> None:
     rows = [(t, x) for t, x, _ in ID_CASES]
-    got = evaluate(conn, sqlchecks.is_valid_id(id_type, v, CHECK_DATE), rows)
+    got = evaluate(conn, sqlchecks.is_valid_id(id_type, v, CHECK_DATE, body), rows)
     assert got == [ok for _, _, ok in ID_CASES]
     assert got == [checks.is_valid_id(t, x, CHECK_DATE) for t, x, _ in ID_CASES]
 
@@ -230,7 +237,9 @@ def test_null_input_is_false_never_null(conn: sa.Connection) -> None:
     predicates = [
         sqlchecks.is_valid_uscc(v),
         sqlchecks.is_valid_mod11_id(v, CHECK_DATE),
+        sqlchecks.is_valid_mod11_id(v, CHECK_DATE, sqlchecks.id_body(v)),
         sqlchecks.is_valid_id(id_type, v, CHECK_DATE),
+        sqlchecks.is_valid_id(id_type, v, CHECK_DATE, sqlchecks.id_body(v)),
         sqlchecks.is_luhn(v),
         sqlchecks.is_valid_phone(v),
         sqlchecks.matches(v, "[0-9]*"),
@@ -380,10 +389,12 @@ def test_uscc_agrees_with_python(conn: sa.Connection, values: list[str]) -> None
 
 @EXAMPLES
 @given(values=st.lists(id18_like, min_size=20, max_size=60), check_date=check_dates)
-def test_mod11_id_agrees_with_python(conn: sa.Connection, values: list[str], check_date: dt.date) -> None:
+def test_mod11_id_agrees_with_python(
+    conn: sa.Connection, body: ColumnElement[int] | None, values: list[str], check_date: dt.date
+) -> None:
     assert_agrees(
         conn,
-        sqlchecks.is_valid_mod11_id(v, check_date),
+        sqlchecks.is_valid_mod11_id(v, check_date, body),
         lambda x: checks.is_valid_mod11_id(x, check_date),
         values,
     )
@@ -391,8 +402,10 @@ def test_mod11_id_agrees_with_python(conn: sa.Connection, values: list[str], che
 
 @EXAMPLES
 @given(rows=st.lists(id_rows, min_size=20, max_size=60), check_date=check_dates)
-def test_id_agrees_with_python(conn: sa.Connection, rows: list[tuple[str, str]], check_date: dt.date) -> None:
-    got = evaluate(conn, sqlchecks.is_valid_id(id_type, v, check_date), rows)
+def test_id_agrees_with_python(
+    conn: sa.Connection, body: ColumnElement[int] | None, rows: list[tuple[str, str]], check_date: dt.date
+) -> None:
+    got = evaluate(conn, sqlchecks.is_valid_id(id_type, v, check_date, body), rows)
     expected = [checks.is_valid_id(t, x, check_date) for t, x in rows]
     assert {row: g for row, g, e in zip(rows, got, expected, strict=True) if g != e} == {}
 
