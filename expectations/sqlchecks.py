@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from functools import reduce
+from functools import partial, reduce
 from typing import Any
 
 import sqlalchemy as sa
@@ -311,9 +311,9 @@ def id_body(col: ColumnElement[Any]) -> ColumnElement[int]:
     return sa.case((matches(col, ID18_SHAPE), sa.cast(sa.func.substr(col, 1, 17), sa.BigInteger)))
 
 
-def _body_digits(body: ColumnElement[int], last: int, count: int) -> ColumnElement[int]:
-    """Positions last-count+1..last (1-based) of an ID's 17-digit body, as a number."""
-    return _Mod(body // 10 ** (17 - last), 10**count)
+def _body_number(body: ColumnElement[int], first: int, last: int) -> ColumnElement[int]:
+    """`_number` of an ID, taken from its 17-digit body (`id_body`)."""
+    return _Mod(body // 10 ** (17 - last), 10 ** (last - first + 1))
 
 
 def is_valid_mod11_id(
@@ -324,14 +324,14 @@ def is_valid_mod11_id(
     With `body` (`id_body(col)`, as a column computed beforehand), the digits are taken from it; without,
     each is looked up in `col` (a form that needs nothing computed beforehand)."""
     if body is None:
-        year, month, day = _number(col, 7, 10), _number(col, 11, 12), _number(col, 13, 14)
+        number = partial(_number, col)
         total = _weighted_sum(DIGITS, col, checks.ID_WEIGHTS)
         shaped = matches(col, ID18_SHAPE)
     else:
-        year, month, day = _body_digits(body, 10, 4), _body_digits(body, 12, 2), _body_digits(body, 14, 2)
-        terms = (_body_digits(body, i, 1) * w for i, w in enumerate(checks.ID_WEIGHTS, start=1))
-        total = reduce(operator.add, terms)
+        number = partial(_body_number, body)
+        total = reduce(operator.add, (number(i, i) * w for i, w in enumerate(checks.ID_WEIGHTS, start=1)))
         shaped = body.is_not(None)
+    year, month, day = number(7, 10), number(11, 12), number(13, 14)
     born = year * 10000 + month * 100 + day
     check_ok = _value(checks.ID_CHECK_CHARS, col, 18) == _Mod(total, 11)
     return _when_shaped(
