@@ -265,10 +265,15 @@ def _key_pages(
     incremental run at 1M records, ~300,000 open to-dos: 11.9 s in 60 pages, 6.0 s now). On SQLite, the
     embedded store of small banks, keyset pages as before: a read held open across the pages' writes would
     keep its write-ahead log from being checkpointed.
+
+    The cursor is planned for reading every row (`cursor_tuple_fraction` 1): planned for its first tenth,
+    the default, the anti-join with the run's findings, just staged and not yet in the statistics, became
+    a nested loop over the findings for each to-do (at 1M records 314 s instead of 6 s).
     """
     ordered = stmt.order_by(key)
     if store.dialect.name == "postgresql":
         with store.connect() as conn:
+            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
             result = conn.execution_options(yield_per=LOOKUP_BATCH).execute(ordered)
             for page in result.scalars().partitions():
                 yield [str(k) for k in page]
