@@ -163,11 +163,16 @@ def trigger_ddl(dialect: str) -> list[str]:
                 (_sqlite_row(w), s) for w, s in (("OLD", -1), ("NEW", 1)) if _uses(event, w)
             ]
             body = ";\n".join(_sql(dialect, s) for s in upserts(dialect, rows))
-            ddl.append(f"CREATE TRIGGER {name} AFTER {event.upper()} ON dq_todo BEGIN\n{body};\nEND")
+            when = f" WHEN {_sqlite_changed()}" if event == "update" else ""
+            ddl.append(
+                f"CREATE TRIGGER {name} AFTER {event.upper()} ON dq_todo FOR EACH ROW{when} BEGIN\n{body};\nEND"
+            )
             continue
         changes: list[tuple[sa.FromClause, int]] = [
             (_transition(f"{w.lower()}_rows"), s) for w, s in (("OLD", -1), ("NEW", 1)) if _uses(event, w)
         ]
+        if event == "update":
+            changes = _changed_only(*(rows for rows, _ in changes))
         body = ";\n".join(_sql(dialect, s) for s in upserts(dialect, changes))
         referencing = " ".join(f"{w} TABLE AS {w.lower()}_rows" for w in ("OLD", "NEW") if _uses(event, w))
         ddl.append(
@@ -179,6 +184,23 @@ def trigger_ddl(dialect: str) -> list[str]:
             f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
         )
     return ddl
+
+
+def _changed_only(old: sa.FromClause, new: sa.FromClause) -> list[tuple[sa.FromClause, int]]:
+    """An update's rows that count differently: each side less the other (multisets of the columns the
+    counts read). A row whose read columns did not change adds and subtracts the same, so it is left out
+    before the counting: reconcile moves `last_seen` of every kept to-do each day (at 1M records ~170,000
+    rows a table), and the trigger counted each twice to add nothing (1.3 s of a 5.5 s statement)."""
+    before, after = sa.select(old), sa.select(new)
+    return [
+        (sa.except_all(before, after).subquery("old_changed"), -1),
+        (sa.except_all(after, before).subquery("new_changed"), 1),
+    ]
+
+
+def _sqlite_changed() -> str:
+    """The WHEN of SQLite's row trigger on update: a column the counts read changed."""
+    return " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in READ_COLUMNS)
 
 
 def _uses(event: str, which: str) -> bool:
