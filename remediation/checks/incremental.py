@@ -39,7 +39,7 @@ from expectations.contract import institution as src_institution
 from expectations.contract import staff as src_staff
 from expectations.reference import reference_versions
 from expectations.rulebook import Suite
-from remediation.checks.staging import LOOKUP_BATCH
+from remediation.checks.staging import LOOKUP_BATCH, key_in
 from remediation.settings import integer_of, weekdays_of
 from remediation.store.models import CheckRun, DuplicateKey, RunStatus, Todo, TodoStatus
 
@@ -229,7 +229,8 @@ def _existing(source: sa.Engine, suite: Suite, keys: Iterator[str] | Any) -> Ite
             if key is not None:
                 batch.append(key)
             if batch and (key is None or len(batch) >= LOOKUP_BATCH):
-                stmt = sa.select(key_col).select_from(sa.table(suite.table)).where(key_col.in_(batch))
+                where = key_in(key_col, batch, conn.dialect)
+                stmt = sa.select(key_col).select_from(sa.table(suite.table)).where(where)
                 yield from (str(k) for k in conn.scalars(stmt))
                 batch = []
 
