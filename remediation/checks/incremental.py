@@ -235,7 +235,9 @@ def _existing(source: sa.Engine, suite: Suite, keys: Iterator[str] | Any) -> Ite
                 batch = []
 
 
-def scope_where(suite: Suite, plan: Plan, check_date: dt.date) -> list[ColumnElement[bool]]:
+def scope_where(
+    suite: Suite, plan: Plan, check_date: dt.date, dialect: sa.Dialect
+) -> list[ColumnElement[bool]]:
     """The condition on the source table's bare columns that picks the records an incremental run
     evaluates; none for a full run."""
     if not plan.incremental:
@@ -244,7 +246,7 @@ def scope_where(suite: Suite, plan: Plan, check_date: dt.date) -> list[ColumnEle
     assert plan.since is not None and plan.base_date is not None
     parts: list[ColumnElement[bool]] = [_changed(cols["updated_at"], plan.since)]
     if plan.keys:
-        parts.append(cols[suite.key].in_(list(plan.keys)))
+        parts.append(key_in(cols[suite.key], plan.keys, dialect))
     lo, hi = min(plan.base_date, check_date), max(plan.base_date, check_date)
     for rule in suite.rules:
         boundary = TIME_BOUNDARIES.get(rule.kind)
@@ -278,11 +280,11 @@ def evaluated_keys(source: sa.Engine, suite: Suite, where: Sequence[ColumnElemen
 
 
 def subset_where(
-    suite: Suite, keys: frozenset[str], where: Sequence[ColumnElement[bool]]
+    suite: Suite, keys: frozenset[str], where: Sequence[ColumnElement[bool]], dialect: sa.Dialect
 ) -> list[ColumnElement[bool]]:
     """The records of `keys` by key (GX issues several statements over its batch: each then reads them
     through the primary key instead of judging the whole table again), or `where` for a larger set."""
     if len(keys) > MAX_SUBSET_KEYS:
         return list(where)
     key_col = source_columns(suite.table)[suite.key]
-    return [key_col.in_(sorted(keys))] if keys else [sa.false()]
+    return [key_in(key_col, sorted(keys), dialect)] if keys else [sa.false()]

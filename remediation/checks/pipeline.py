@@ -178,10 +178,10 @@ def measure(
     stage_record_counts(source, store, suite, run_id)
     stage_volume(source, store, suite, run_id)
     defects = find_key_defects(source, store, suite, run_id)
-    where = scope_where(suite, plan, ctx.check_date)
+    where = scope_where(suite, plan, ctx.check_date, source.dialect)
     evaluated = evaluated_keys(source, suite, where) if plan.incremental else None
     if evaluated is not None:
-        where = subset_where(suite, evaluated, where)
+        where = subset_where(suite, evaluated, where, source.dialect)
     n_evaluated = total if evaluated is None else len(evaluated)
     progress(f"{suite.table}: {plan.mode} run ({plan.reason}): validating {n_evaluated} of {total} records")
     gx = validate_with_gx(source, suite, ctx, where)
