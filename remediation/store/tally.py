@@ -190,7 +190,7 @@ def _changed_only(old: sa.FromClause, new: sa.FromClause) -> list[tuple[sa.FromC
     """An update's rows that count differently: each side less the other (multisets of the columns the
     counts read). A row whose read columns did not change adds and subtracts the same, so it is left out
     before the counting: reconcile moves `last_seen` of every kept to-do each day (at 1M records ~170,000
-    rows a table), and the trigger counted each twice to add nothing (1.3 s of a 5.5 s statement)."""
+    rows a table), and the trigger counted each twice to add nothing."""
     before, after = sa.select(old), sa.select(new)
     return [
         (sa.except_all(before, after).subquery("old_changed"), -1),
