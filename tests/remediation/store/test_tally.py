@@ -166,7 +166,7 @@ def test_a_day_s_move_of_last_seen_counts_nothing_and_stays_on_its_pages(databas
                 status=sa.case((todo.c.record_key == "K0007", "pending_verification"), else_=todo.c.status),
             )
         )
-    with store.begin() as conn:  # a row moved from one assignee to the other and back: counts the same
+    with store.begin() as conn:  # two to-dos swap assignees: the counted values, as a whole, stay the same
         conn.execute(
             sa.update(todo)
             .where(todo.c.record_key.in_(["K0001", "K0002"]))
