@@ -47,7 +47,7 @@ from remediation import settings
 from remediation.checks.incremental import FULL
 from remediation.checks.keydefects import KeyDefects
 from remediation.checks.pipeline import Measured, Progress, ValidateSummary, conclude, measure, open_run
-from remediation.checks.staging import Extracted, fail_run, stage_failing
+from remediation.checks.staging import Extracted, fail_run, key_in, stage_failing
 from remediation.checks.sweep import heartbeat
 from remediation.clock import now
 from remediation.errors import DqgovError
@@ -297,7 +297,7 @@ def _range_records(
     key = source_columns(suite.table)[suite.key]
     keys = prepared.evaluated
     for start in range(0, len(keys), KEY_BATCH):
-        batch = [*in_range, key.in_(keys[start : start + KEY_BATCH])]
+        batch = [*in_range, key_in(key, keys[start : start + KEY_BATCH], source.dialect)]
         yield from failing_records(source, suite, ctx, where=batch)
 
 
