@@ -31,6 +31,13 @@ def integer(raw: str) -> int:
     return int(raw.strip())
 
 
+def positive(raw: str) -> int:
+    value = int(raw.strip())
+    if value < 1:
+        raise ValueError(f"{value} is not a positive whole number")
+    return value
+
+
 def port(raw: str) -> int:
     value = int(raw.strip())
     if not 0 < value < 65536:
@@ -71,6 +78,7 @@ def weekdays(raw: str) -> frozenset[int]:
 
 _MEANING: dict[Callable[[str], Any], str] = {
     integer: "a whole number",
+    positive: "a positive whole number",
     port: "a port number",
     number: "a number",
     flag: "true or false",
@@ -210,6 +218,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("DQGOV_SESSION_HOURS", "8", "A portal login lasts this many hours.", number),
     Setting(
+        "DQGOV_DB_POOL_SIZE",
+        "15",
+        "Connections each process keeps open to a PostgreSQL store or source for reuse (10 more are opened at"
+        " a peak and closed after it).",
+        positive,
+    ),
+    Setting(
         "DQGOV_REPORT_CACHE_SECONDS",
         "60",
         "The portal reuses a dashboard's or summary table's figures until the store's data changes (PostgreSQL"
@@ -281,7 +296,8 @@ def get(name: str) -> str:
     value = os.environ.get(name)
     if value:
         return value
-    return _BY_NAME[name].default.replace("$DQGOV_HOME", str(home()))
+    default = _BY_NAME[name].default
+    return default.replace("$DQGOV_HOME", str(home())) if "$DQGOV_HOME" in default else default
 
 
 _parsed: dict[tuple[str, str], Any] = {}
@@ -306,6 +322,10 @@ def _value(name: str, parse: Callable[[str], Any]) -> Any:
 
 def integer_of(name: str) -> int:
     return int(_value(name, integer))
+
+
+def positive_of(name: str) -> int:
+    return int(_value(name, positive))
 
 
 def port_of(name: str) -> int:

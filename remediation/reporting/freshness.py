@@ -162,9 +162,10 @@ class ReportCache:
 
     def _found(self, key: Hashable, generation: Generation, now: float) -> tuple[Any] | None:
         """The result kept under `key` if it is of this generation and not too old."""
+        seconds = self._seconds()  # read outside the lock: every page of every thread takes it
         with self._lock:
             found = self._entries.get(key)
-            if found is None or found[0] != generation or now - found[1] >= self._seconds():
+            if found is None or found[0] != generation or now - found[1] >= seconds:
                 return None
             self._entries.move_to_end(key)
             self.hits += 1

@@ -53,8 +53,15 @@ def create_engine(url: str, what: str = "store") -> sa.Engine:
             folder.mkdir(parents=True, exist_ok=True)
         elif not Path(parsed.database).exists():
             raise error(f"{what} database file {parsed.database} does not exist")
+    # a pool of DQGOV_DB_POOL_SIZE kept open: with SQLAlchemy's default of 5, twenty portal users at once
+    # made the pool open and close a PostgreSQL connection (a server process) for most pages
+    pooled = (
+        {}
+        if parsed.get_backend_name() == "sqlite"
+        else {"pool_size": settings.positive_of("DQGOV_DB_POOL_SIZE")}
+    )
     try:
-        engine = sa.create_engine(parsed, pool_pre_ping=True)
+        engine = sa.create_engine(parsed, pool_pre_ping=True, **pooled)
     except (NoSuchModuleError, ImportError) as exc:
         raise error(f"{what} URL {safe_url(parsed)}: no database driver for it ({exc})") from None
     if parsed.get_backend_name() == "sqlite" and what == "store":

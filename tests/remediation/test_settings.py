@@ -35,6 +35,7 @@ def test_each_setting_is_read_by_its_parser(monkeypatch: pytest.MonkeyPatch) -> 
         ("DQGOV_RETRY_DELAY_SECONDS", "5m", "DQGOV_RETRY_DELAY_SECONDS='5m' is not a whole number"),
         ("DQGOV_COOKIE_SECURE", "maybe", "DQGOV_COOKIE_SECURE='maybe' is not true or false"),
         ("DQGOV_RUN_LEASE_MINUTES", "soon", "DQGOV_RUN_LEASE_MINUTES='soon' is not a number"),
+        ("DQGOV_DB_POOL_SIZE", "0", "DQGOV_DB_POOL_SIZE='0' is not a positive whole number"),
     ],
 )
 def test_a_value_that_does_not_parse_names_its_setting(
@@ -46,6 +47,7 @@ def test_a_value_that_does_not_parse_names_its_setting(
         settings.flag: settings.flag_of,
         settings.number: settings.number_of,
         settings.port: settings.port_of,
+        settings.positive: settings.positive_of,
     }[settings._BY_NAME[name].parse]
     with pytest.raises(settings.SettingError, match=message):
         reader(name)

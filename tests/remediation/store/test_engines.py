@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from remediation.errors import StoreError
-from remediation.store.engines import open_store, upgrade
+from remediation.store.engines import create_engine, open_store, upgrade
 from remediation.store.models import Base
 
 
@@ -20,6 +20,31 @@ def test_migrations_create_exactly_the_models(databases: Any) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_a_postgresql_engine_keeps_the_pool_the_setting_asks_for(
+    databases: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections come back to a pool of DQGOV_DB_POOL_SIZE and stay open (SQLAlchemy's 5 made twenty portal
+    users open and close a PostgreSQL server process for most pages); SQLite keeps SQLAlchemy's own pool."""
+    url = databases.new("store")
+    monkeypatch.setenv("DQGOV_DB_POOL_SIZE", "7")
+    engine = create_engine(url)
+    try:
+        if engine.dialect.name == "sqlite":
+            assert engine.pool.size() == 5
+            return
+        held = [engine.connect() for _ in range(7)]
+        pids = {conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() for conn in held}
+        for conn in held:
+            conn.close()
+        assert (engine.pool.size(), engine.pool.checkedin()) == (7, 7)  # all seven kept, none closed
+        again = [engine.connect() for _ in range(7)]
+        assert {conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() for conn in again} == pids
+        for conn in again:
+            conn.close()
+    finally:
+        engine.dispose()
 
 
 def test_an_unreachable_store_is_named_without_its_password() -> None:
