@@ -63,6 +63,7 @@ def current_viewer(request: Request) -> Viewer | None:
     info = session_for(cfg.store, request.cookies.get(SESSION_COOKIE, ""))
     found = None
     if info is not None:
+        request.state.unread = info.unread  # the page frame's count, read with the session
         tree = cfg.tree()
         found = make_viewer(
             info.staff_id, info.staff_name, info.position, info.inst_code, info.csrf_token, tree

@@ -111,6 +111,7 @@ class PortalConfig:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     env = templates.env
+    env.auto_reload = False  # the templates ship with the code: no stat of the file on every page
     env.autoescape = True
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
     env.filters["local"] = lambda v: "" if v is None else local_time(v)
@@ -231,13 +232,22 @@ def _page(request: Request, context: dict[str, Any], anonymous: bool) -> dict[st
         "campaign_name": lambda c: translate(lang, "campaigns.default_name") if c.is_default else c.name,
         "viewer": person,
         "csrf": person.csrf_token if person else "",
-        "unread": unread_count(cfg.store, person.staff_id) if person else 0,
+        "unread": _unread(request, person),
         "url_with": lambda **kw: url_with(request, **kw),
         "switch_url": url_with(request, lang="en" if lang == "zh" else "zh"),
         "msg": _flash(lang, request.query_params.get("msg")),
         "current_path": request.url.path,
         **context,
     }
+
+
+def _unread(request: Request, person: Viewer | None) -> int:
+    """The viewer's unread messages: as read with their session at the start of the request (a page that
+    marks messages read redirects, so the next request reads them again), else from the inbox."""
+    if person is None:
+        return 0
+    known = getattr(request.state, "unread", None)
+    return int(known) if known is not None else unread_count(config(request).store, person.staff_id)
 
 
 # What an uncoded error says on a Chinese page, by its class (the first that matches); a broken

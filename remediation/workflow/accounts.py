@@ -24,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from remediation.clock import as_utc, now
 from remediation.errors import InvalidInput, NotFound
+from remediation.notify.inbox import unread_of
 from remediation.store.models import ACTIVE_STATUSES, Institution, Staff, Todo
 from remediation.store.workflow_models import User, WebSession
 from remediation.workflow.audit import audit
@@ -165,6 +166,7 @@ class SessionInfo:
     inst_code: str
     csrf_token: str
     expires_at: dt.datetime
+    unread: int = 0  # the person's unread inbox messages as the session was looked up
 
 
 def create_session(store: sa.Engine, staff_id: str, lifetime: dt.timedelta) -> str:
@@ -186,7 +188,9 @@ def create_session(store: sa.Engine, staff_id: str, lifetime: dt.timedelta) -> s
 
 
 def session_for(store: sa.Engine, token: str) -> SessionInfo | None:
-    """The live session of this token, or None (unknown, expired, or its person is no longer active)."""
+    """The live session of this token, or None (unknown, expired, or its person is no longer active); with
+    the person's unread messages, read in the same statement (the page frame shows them: one round trip to
+    the store for both on every page)."""
     if not token:
         return None
     with store.connect() as conn:
@@ -199,6 +203,7 @@ def session_for(store: sa.Engine, token: str) -> SessionInfo | None:
                 Staff.active,
                 WebSession.csrf_token,
                 WebSession.expires_at,
+                unread_of(WebSession.staff_id).label("unread"),
             )
             .join(Staff, Staff.staff_id == WebSession.staff_id)
             .where(WebSession.token_hash == hash_token(token))
@@ -209,7 +214,9 @@ def session_for(store: sa.Engine, token: str) -> SessionInfo | None:
     assert expires is not None
     if expires <= now():
         return None
-    return SessionInfo(row.staff_id, row.staff_name, row.position, row.inst_code, row.csrf_token, expires)
+    return SessionInfo(
+        row.staff_id, row.staff_name, row.position, row.inst_code, row.csrf_token, expires, int(row.unread)
+    )
 
 
 def end_session(store: sa.Engine, token: str) -> None:

@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 
 from portal.i18n import MESSAGES
 from remediation.checks.verification import recheck_record
+from remediation.clock import now
 from remediation.store.models import Institution, Todo
-from remediation.store.workflow_models import AuditEntry
+from remediation.store.workflow_models import AuditEntry, InboxMessage
 from tests.dbenv import source_engine
 from tests.factories import CHECK_DATE, add_row, merchant_row, update_record, without_primary_key
 from tests.portal.conftest import BAD_ID, BAD_PHONE, Bank, Client, Portal, key, make_app, serve
@@ -61,7 +62,49 @@ def test_the_language_is_remembered_and_an_unknown_one_refused(portal: Portal) -
     client.login("D001")
     client.get("/dashboard?lang=en")
     assert "Stock completion rate" in client.get("/dashboard").text
-    assert client.get("/dashboard?lang=fr").status == 422
+    refused = client.get("/dashboard?lang=fr")
+    assert refused.status == 422 and "set-cookie" not in refused.headers
+    assert "Stock completion rate" in client.get("/dashboard").text  # the choice before stands
+
+
+def test_every_answer_carries_the_frame_s_headers(portal: Portal) -> None:
+    """Pages, error pages and static files: the security headers, the server's time; pages are not stored by
+    the browser, static files may be."""
+    client = portal.client()
+    client.login("D001")
+    for path, status in (
+        ("/dashboard", 200),
+        ("/dashboard?lang=fr", 422),
+        ("/nowhere", 404),
+        ("/static/app.css", 200),
+    ):
+        answer = client.get(path)
+        assert answer.status == status, path
+        headers = answer.headers
+        assert "default-src 'self'" in headers["content-security-policy"], path
+        assert (headers["x-frame-options"], headers["x-content-type-options"]) == ("DENY", "nosniff"), path
+        assert headers["referrer-policy"] == "same-origin", path
+        assert re.fullmatch(r"app;dur=\d+\.\d", headers["server-timing"]), path
+        assert (headers.get("cache-control") == "no-store") == (not path.startswith("/static/")), path
+
+
+def test_the_menu_counts_the_viewers_unread_messages_until_they_are_read(portal: Portal) -> None:
+    """The count beside 消息 is read with the session (one statement for both on every page): only the
+    viewer's own unread messages, and none once they are marked read."""
+    with portal.bank.store.begin() as conn:
+        for staff_id, subject in (("M101", "第一条"), ("M101", "第二条"), ("M102", "别人的")):
+            conn.execute(
+                sa.insert(InboxMessage).values(staff_id=staff_id, subject=subject, body="…", created_at=now())
+            )
+    client = portal.client()
+    client.login("M101")
+    assert '<a href="/inbox">消息 (2)</a>' in client.get("/todos").text
+    assert client.post("/inbox/read").status == 303
+    page = client.get("/todos").text
+    assert '<a href="/inbox">消息</a>' in page and "消息 (" not in page
+    other = portal.client()
+    other.login("M102")
+    assert '<a href="/inbox">消息 (1)</a>' in other.get("/todos").text
 
 
 def test_every_label_in_the_templates_is_in_the_catalogue_in_both_languages() -> None:
