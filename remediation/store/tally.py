@@ -256,7 +256,7 @@ def _live(dialect: str, campaign_id: int, institutions: frozenset[str] | None, t
     from the active to-dos per due date."""
     t, d = TodoTally, TodoDue
     not_due = (
-        sa.select(d.inst_code, d.assignee_staff_id, sa.func.sum(d.n).label("n"))
+        sa.select(d.inst_code, d.assignee_staff_id, sa.cast(sa.func.sum(d.n), sa.Integer).label("n"))
         .where(d.campaign_id == campaign_id, d.due_date >= today)
         .group_by(d.inst_code, d.assignee_staff_id)
     )
@@ -271,7 +271,8 @@ def _live(dialect: str, campaign_id: int, institutions: frozenset[str] | None, t
             t.inst_code,
             t.assignee_staff_id,
             *(getattr(t, n) for n in COUNTERS if n != "dated"),
-            (t.dated - sa.func.coalesce(due.c.n, 0)).label("overdue"),
+            # an integer like the others: PostgreSQL sums integers as bigints, bigints as numerics (slow)
+            sa.cast(t.dated - sa.func.coalesce(due.c.n, 0), sa.Integer).label("overdue"),
         )
         .outerjoin(due, same_pair)
         .where(*kept)
@@ -321,7 +322,7 @@ def ranked_totals(
         _per(live, BY_ASSIGNEE, "assignee_staff_id").where(live.c.assignee_staff_id != NO_KEY).cte("people")
     )
     done, baseline = sa.cast(people.c.done, sa.Float), people.c.baseline
-    rate = sa.case((baseline > 0, done / baseline), else_=sa.literal(1.0, sa.Float))
+    rate = sa.case((baseline > 0, done / sa.cast(baseline, sa.Float)), else_=sa.literal(1.0, sa.Float))
     merit = [rate.desc(), people.c.overdue.asc(), people.c.active.asc()]
     by_id = sa.collate(people.c.key, "C") if conn.dialect.name == "postgresql" else people.c.key
     ranked = sa.select(
