@@ -32,7 +32,6 @@ from remediation.errors import (
     SourceError,
     StoreError,
 )
-from remediation.notify.inbox import unread_count
 from remediation.orchestration.runnow import Trigger
 from remediation.policy import PolicyError
 from remediation.reporting.freshness import ReportCache
@@ -232,22 +231,15 @@ def _page(request: Request, context: dict[str, Any], anonymous: bool) -> dict[st
         "campaign_name": lambda c: translate(lang, "campaigns.default_name") if c.is_default else c.name,
         "viewer": person,
         "csrf": person.csrf_token if person else "",
-        "unread": _unread(request, person),
+        # the viewer's unread messages as read with their session (portal/auth.py): a page that marks them
+        # read redirects, so the next request reads them again
+        "unread": getattr(request.state, "unread", 0) if person else 0,
         "url_with": lambda **kw: url_with(request, **kw),
         "switch_url": url_with(request, lang="en" if lang == "zh" else "zh"),
         "msg": _flash(lang, request.query_params.get("msg")),
         "current_path": request.url.path,
         **context,
     }
-
-
-def _unread(request: Request, person: Viewer | None) -> int:
-    """The viewer's unread messages: as read with their session at the start of the request (a page that
-    marks messages read redirects, so the next request reads them again), else from the inbox."""
-    if person is None:
-        return 0
-    known = getattr(request.state, "unread", None)
-    return int(known) if known is not None else unread_count(config(request).store, person.staff_id)
 
 
 # What an uncoded error says on a Chinese page, by its class (the first that matches); a broken

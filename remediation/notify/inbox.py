@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from remediation.clock import now
 from remediation.store.workflow_models import InboxMessage
@@ -37,15 +38,11 @@ def inbox_messages(store: sa.Engine, staff_id: str, limit: int = 50) -> list[Inb
     return [InboxRow(*r) for r in rows]
 
 
-def unread_of(staff_id: sa.ColumnElement[str] | str) -> sa.ScalarSelect[int]:
-    """How many of the person's messages are unread, as a scalar subquery (the session look-up reads it too)."""
+def unread_of(staff_id: InstrumentedAttribute[str]) -> sa.ScalarSelect[int]:
+    """How many messages the person in `staff_id` has unread, as a scalar subquery: the session look-up reads it
+    with the session (remediation/workflow/accounts.py), for the count in the portal's menu."""
     unread = InboxMessage.staff_id == staff_id, InboxMessage.read_at.is_(None)
     return sa.select(sa.func.count()).select_from(InboxMessage).where(*unread).scalar_subquery()
-
-
-def unread_count(store: sa.Engine, staff_id: str) -> int:
-    with store.connect() as conn:
-        return int(conn.scalar(sa.select(unread_of(staff_id))) or 0)
 
 
 def mark_read(store: sa.Engine, staff_id: str, message_id: int | None = None) -> int:
