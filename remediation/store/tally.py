@@ -256,6 +256,8 @@ def _live(dialect: str, campaign_id: int, institutions: frozenset[str] | None, t
     from the active to-dos per due date."""
     t, d = TodoTally, TodoDue
     not_due = (
+        # an integer, as overdue (the tally's dated less it) then is too: PostgreSQL sums integers as bigints
+        # but bigints as numerics (slow)
         sa.select(d.inst_code, d.assignee_staff_id, sa.cast(sa.func.sum(d.n), sa.Integer).label("n"))
         .where(d.campaign_id == campaign_id, d.due_date >= today)
         .group_by(d.inst_code, d.assignee_staff_id)
@@ -271,8 +273,7 @@ def _live(dialect: str, campaign_id: int, institutions: frozenset[str] | None, t
             t.inst_code,
             t.assignee_staff_id,
             *(getattr(t, n) for n in COUNTERS if n != "dated"),
-            # an integer like the others: PostgreSQL sums integers as bigints, bigints as numerics (slow)
-            sa.cast(t.dated - sa.func.coalesce(due.c.n, 0), sa.Integer).label("overdue"),
+            (t.dated - sa.func.coalesce(due.c.n, 0)).label("overdue"),
         )
         .outerjoin(due, same_pair)
         .where(*kept)
