@@ -150,15 +150,14 @@ class Frame:
         request = Request(scope, receive)
         asked = request.query_params.get("lang")
         lang = resolve_lang(asked, request.cookies.get(LANG_COOKIE))
+        chosen = lang if asked is not None else None  # a language chosen by `?lang=` is remembered
         answering = False  # the answer's start has been sent: nothing else can be
 
         async def framed(message: Message) -> None:
             nonlocal answering
             if message["type"] == "http.response.start":
                 answering = True
-                _frame_headers(
-                    MutableHeaders(scope=message), scope["path"], lang if asked is not None else None, started
-                )
+                _frame_headers(MutableHeaders(scope=message), scope["path"], chosen, started)
             await send(message)
 
         if lang is None:

@@ -166,7 +166,7 @@ class SessionInfo:
     inst_code: str
     csrf_token: str
     expires_at: dt.datetime
-    unread: int = 0  # the person's unread inbox messages as the session was looked up
+    unread: int  # the person's unread inbox messages as the session was looked up
 
 
 def create_session(store: sa.Engine, staff_id: str, lifetime: dt.timedelta) -> str:
