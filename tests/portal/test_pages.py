@@ -88,23 +88,24 @@ def test_every_answer_carries_the_frame_s_headers(portal: Portal) -> None:
         assert (headers.get("cache-control") == "no-store") == (not path.startswith("/static/")), path
 
 
-def test_the_menu_counts_the_viewers_unread_messages_until_they_are_read(portal: Portal) -> None:
+def test_the_menu_counts_the_viewers_unread_messages_until_they_are_read(any_bank: Bank) -> None:
     """The count beside 消息 is read with the session (one statement for both on every page): only the
-    viewer's own unread messages, and none once they are marked read."""
-    with portal.bank.store.begin() as conn:
+    viewer's own unread messages, and none once they are marked read; on both stores."""
+    with any_bank.store.begin() as conn:
         for staff_id, subject in (("M101", "第一条"), ("M101", "第二条"), ("M102", "别人的")):
             conn.execute(
                 sa.insert(InboxMessage).values(staff_id=staff_id, subject=subject, body="…", created_at=now())
             )
-    client = portal.client()
-    client.login("M101")
-    assert '<a href="/inbox">消息 (2)</a>' in client.get("/todos").text
-    assert client.post("/inbox/read").status == 303
-    page = client.get("/todos").text
-    assert '<a href="/inbox">消息</a>' in page and "消息 (" not in page
-    other = portal.client()
-    other.login("M102")
-    assert '<a href="/inbox">消息 (1)</a>' in other.get("/todos").text
+    with serve(make_app(any_bank)) as url:
+        client = Client(url)
+        client.login("M101")
+        assert '<a href="/inbox">消息 (2)</a>' in client.get("/todos").text
+        assert client.post("/inbox/read").status == 303
+        page = client.get("/todos").text
+        assert '<a href="/inbox">消息</a>' in page and "消息 (" not in page
+        other = Client(url)
+        other.login("M102")
+        assert '<a href="/inbox">消息 (1)</a>' in other.get("/todos").text
 
 
 def test_every_label_in_the_templates_is_in_the_catalogue_in_both_languages() -> None:
