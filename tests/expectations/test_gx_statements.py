@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from expectations.kinds import CheckContext
 from expectations.rulebook import load_suites
 from expectations.runner import validate_with_gx
+from remediation.checks.incremental import subset_where
 from tests.dbenv import BACKENDS, Databases
 from tests.factories import CHECK_DATE, build_source, merchant_row
 
@@ -62,3 +63,27 @@ def test_an_empty_table_fails_no_rule(tmp_path: Any) -> None:
         finally:
             engine.dispose()
             dbs.drop_all()
+
+
+def test_the_batch_query_is_parsed_once_not_for_each_metric(
+    source: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX wraps a query batch's text as a subquery for each metric domain it reads (~110 a suite); an
+    incremental run's batch names thousands of keys, and each wrapping parses all of it again."""
+    first, second = merchant_row(1)["mer_id"], merchant_row(2)["mer_id"]
+    where = subset_where(SUITE, frozenset({first, second}), [], source.dialect)
+    parses: list[str] = []
+    init = sa.TextClause.__init__
+
+    def counting(self: sa.TextClause, text: str, *args: Any, **kwargs: Any) -> None:
+        if first in text:  # the batch query, not GX's own small texts
+            parses.append(text)
+        init(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(sa.TextClause, "__init__", counting)
+    gx = validate_with_gx(source, SUITE, CheckContext(CHECK_DATE), where)
+    assert {o.error for o in gx.outcomes.values()} == {None}
+    assert gx.outcomes["MER-E2-USCC-REQUIRED"].unexpected == 1
+    # three as GX builds the batch, one as it becomes the subquery every metric reads (before: one more
+    # for each metric domain)
+    assert 1 <= len(parses) <= 4, len(parses)
